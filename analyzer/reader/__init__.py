@@ -1,0 +1,70 @@
+"""The reader: the only code that touches event files.
+
+``read_logdir(root)`` finds every run under ``root`` (a local path or an fsspec URL) and reads
+every point of it into tidy pandas frames. See :mod:`.runs` for runs and restarts,
+:mod:`.events` for one file and its problems, :mod:`.decode` and :mod:`.wire` for the bulk
+protobuf decoding, :mod:`.framing` for TFRecord frames and CRCs, and :mod:`.reference` for the
+simple per-record decoder the fast path is tested against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .events import Problem
+from .runs import (
+    DuplicateSteps,
+    InputError,
+    Restart,
+    RunData,
+    RunSource,
+    TagInfo,
+    discover_runs,
+    is_event_file,
+    read_run,
+)
+
+__all__ = [
+    "DuplicateSteps",
+    "InputError",
+    "Logdir",
+    "Problem",
+    "Restart",
+    "RunData",
+    "RunSource",
+    "TagInfo",
+    "discover_runs",
+    "is_event_file",
+    "read_logdir",
+    "read_run",
+    "scalars_frame",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Logdir:
+    """Every run found under ``root``, in name order."""
+
+    root: str
+    runs: tuple[RunData, ...]
+
+
+def read_logdir(root: str, *, check_crc: bool = True) -> Logdir:
+    """Read every run under ``root``; raises :class:`InputError` when nothing can be read."""
+    runs = tuple(read_run(src, check_crc=check_crc) for src in discover_runs(str(root)))
+    if not any(run.readable for run in runs):
+        reasons = "; ".join(str(p) for run in runs for p in run.problems[:1])
+        raise InputError(f"{root}: no readable event file ({reasons})")
+    return Logdir(root=str(root), runs=runs)
+
+
+def scalars_frame(logdir: Logdir) -> pd.DataFrame:
+    """The scalars of all runs in one tidy frame: run, tag, step, wall_time, value."""
+    frames = [run.scalars.assign(run=run.name) for run in logdir.runs if not run.scalars.empty]
+    if not frames:
+        return pd.DataFrame(columns=["run", "tag", "step", "wall_time", "value"])
+    out = pd.concat(frames, ignore_index=True)
+    out["tag"] = out["tag"].astype(str)
+    return out[["run", "tag", "step", "wall_time", "value"]]

@@ -1,0 +1,589 @@
+"""What the records mean: ``Event`` protobufs decoded in bulk into columns.
+
+The field numbers below are those of TensorBoard's ``event.proto``, ``summary.proto``,
+``tensor.proto``, ``tensor_shape.proto`` and ``histogram.proto`` (tensorboard/compat/proto).
+The semantics follow TensorBoard's own loader (``data_compat.migrate_value`` and the
+``EventAccumulator``):
+
+* a scalar is either ``Summary.Value.simple_value`` (TF1, tensorboardX, older torch) or a
+  one-element numeric tensor (TF2 ``tf.summary.scalar``, torch ``new_style=True``), read with
+  TensorProto's rules (``tensor_content`` first, else the typed repeated field, an empty field
+  meaning zero);
+* a histogram is either a ``HistogramProto`` (TF1, torch, tensorboardX) or a ``[k, 3]`` tensor
+  of (left edge, right edge, count) rows (TF2), tagged with the ``histograms`` plugin;
+* what a tensor means is set by the plugin named in the ``SummaryMetadata`` of the first value
+  of its tag (writers send the metadata only once, so it is remembered across chunks and files
+  of a run in a :class:`TagTable`);
+* the value fields of ``Summary.Value`` form a protobuf ``oneof``: the last one present wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .wire import I32, I64, LEN, VARINT, Fields, assign_last, gather, read_varints, scan
+
+# Event fields
+_WALL_TIME, _STEP, _FILE_VERSION, _GRAPH_DEF, _SUMMARY = 1, 2, 3, 4, 5
+_LOG_MESSAGE, _SESSION_LOG, _RUN_METADATA, _META_GRAPH_DEF = 6, 7, 8, 9
+# Summary.Value fields (2..6 and 8 are the ``value`` oneof)
+_TAG, _SIMPLE_VALUE, _OLD_HISTOGRAM, _IMAGE, _HISTO, _AUDIO, _TENSOR, _METADATA = (
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    8,
+    9,
+)
+_ONEOF = (_SIMPLE_VALUE, _OLD_HISTOGRAM, _IMAGE, _HISTO, _AUDIO, _TENSOR)
+# TensorProto fields
+_T_DTYPE, _T_SHAPE, _T_CONTENT = 1, 2, 4
+# SessionLog.status: START = 1 (a (re)start of training at this step)
+_SESSION_START = 1
+
+# DataType enum -> (numpy dtype of tensor_content, TensorProto repeated field, its decoder)
+# The decoder says how the repeated field stores one element: "f4"/"f8" fixed width,
+# "varint" (signed), "uvarint", "half" (uint16 bits in a varint).
+_DTYPES: dict[int, tuple[str, int, str]] = {
+    1: ("<f4", 5, "f4"),  # DT_FLOAT: float_val
+    2: ("<f8", 6, "f8"),  # DT_DOUBLE: double_val
+    3: ("<i4", 7, "varint"),  # DT_INT32: int_val
+    4: ("u1", 7, "varint"),  # DT_UINT8
+    5: ("<i2", 7, "varint"),  # DT_INT16
+    6: ("i1", 7, "varint"),  # DT_INT8
+    9: ("<i8", 10, "varint"),  # DT_INT64: int64_val
+    10: ("u1", 11, "uvarint"),  # DT_BOOL: bool_val
+    14: ("<u2", 13, "bfloat16"),  # DT_BFLOAT16: half_val holds the bits
+    17: ("<u2", 7, "varint"),  # DT_UINT16: int_val
+    19: ("<f2", 13, "half"),  # DT_HALF: half_val holds the bits
+    22: ("<u4", 16, "uvarint"),  # DT_UINT32: uint32_val
+    23: ("<u8", 17, "uvarint"),  # DT_UINT64: uint64_val
+}
+DT_STRING = 7
+
+# What a tag holds, as TensorBoard's plugins name it.
+SCALARS, HISTOGRAMS, TEXT, HPARAMS = "scalars", "histograms", "text", "hparams"
+_NO_PLUGIN, _P_SCALARS, _P_HISTOGRAMS, _P_TEXT, _P_OTHER = 0, 1, 2, 3, 4
+_PLUGIN_CODES = {"": _NO_PLUGIN, SCALARS: _P_SCALARS, HISTOGRAMS: _P_HISTOGRAMS, TEXT: _P_TEXT}
+
+
+@dataclass
+class TagTable:
+    """Tags of one run seen so far, with what each holds (mutable, owned by one reader)."""
+
+    names: list[str] = field(default_factory=list)
+    plugin: list[str] = field(default_factory=list)
+    other_points: list[int] = field(default_factory=list)  # images, audio, unknown tensors
+    other_kind: list[str] = field(default_factory=list)
+    _ids: dict[bytes, int] = field(default_factory=dict)
+
+    def ids(self, uniques: list[bytes]) -> np.ndarray:
+        """Run-wide ids for a chunk's distinct tag names, adding the new ones."""
+        out = np.empty(len(uniques), dtype=np.int32)
+        for i, raw in enumerate(uniques):
+            tag_id = self._ids.get(raw)
+            if tag_id is None:
+                tag_id = self._ids[raw] = len(self.names)
+                self.names.append(raw.decode("utf-8", errors="replace"))
+                self.plugin.append("")
+                self.other_points.append(0)
+                self.other_kind.append("")
+            out[i] = tag_id
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """One histogram: ``counts[i]`` values fell in ``[edges[i], edges[i+1])``."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    num: float
+    min: float
+    max: float
+    sum: float
+    sum_squares: float
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """What a span of records held, in columns, each in the order it was written."""
+
+    scalar_tag: np.ndarray  # int32 tag ids
+    scalar_step: np.ndarray  # int64
+    scalar_wall_time: np.ndarray  # float64
+    scalar_value: np.ndarray  # float64
+    hist_tag: np.ndarray
+    hist_step: np.ndarray
+    hist_wall_time: np.ndarray
+    histograms: list[Histogram]
+    texts: list[tuple[int, int, float, str]]  # (tag id, step, wall_time, text)
+    hparams: list[bytes]  # raw HParamsPluginData contents, in order
+    # SessionLog.START events: (scalar rows before it, histogram rows before it, step, wall)
+    session_starts: list[tuple[int, int, int, float]]
+    file_versions: list[str]
+    malformed: int  # records that passed their CRC but are not a valid Event
+
+
+def decode(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, tags: TagTable) -> Chunk:
+    """Decode the ``Event`` records at ``starts``/``lengths`` of ``arr`` into columns."""
+    n = starts.shape[0]
+    ev = scan(arr, starts, starts + lengths)
+    wall = np.zeros(n, dtype=np.float64)
+    idx = ev.where(_WALL_TIME, I64)
+    assign_last(wall, ev, idx, gather(arr, ev.start[idx], 8, "<f8"))
+    step = np.zeros(n, dtype=np.int64)
+    idx = ev.where(_STEP, VARINT)
+    assign_last(step, ev, idx, ev.value[idx].view(np.int64))
+
+    file_versions = [_text(arr, ev, i) for i in ev.where(_FILE_VERSION, LEN).tolist()]
+    session_starts = _session_starts(arr, ev, step, wall)
+
+    # Summary -> Summary.Value messages, each knowing its event.
+    summ = ev.where(_SUMMARY, LEN)
+    sm = scan(arr, ev.start[summ], ev.end[summ])
+    vals = sm.where(1, LEN)
+    values = scan(arr, sm.start[vals], sm.end[vals])
+    v_event = ev.parent[summ][sm.parent[vals]]
+    v_order = sm.start[vals]  # byte offsets: the order values were written in
+    nv = vals.size
+
+    # A malformed Summary or Value makes the whole Event unreadable, as protobuf's parser would.
+    event_bad = ev.bad.copy()
+    event_bad[ev.parent[summ][sm.bad]] = True
+    event_bad[v_event[values.bad]] = True
+    value_ok = ~event_bad[v_event]
+
+    tag_id = _tag_ids(arr, values, nv, tags)
+    _remember_plugins(arr, values, tag_id, tags)
+    hparams = _hparams_contents(arr, values, tag_id, tags)
+
+    # The value oneof: the last field of the oneof present in each Value.
+    kind = np.zeros(nv, dtype=np.int64)
+    oneof = np.flatnonzero(np.isin(values.number, _ONEOF))
+    assign_last(kind, values, oneof, values.number[oneof])
+    kind[~value_ok] = 0
+    span_start = np.zeros(nv, dtype=np.int64)
+    span_end = np.zeros(nv, dtype=np.int64)
+    assign_last(span_start, values, oneof, values.start[oneof])
+    assign_last(span_end, values, oneof, values.end[oneof])
+
+    # Scalars from simple_value.
+    simple = np.flatnonzero(kind == _SIMPLE_VALUE)
+    s_value = [gather(arr, span_start[simple], 4, "<f4").astype(np.float64)]
+    s_which = [simple]
+
+    # Tensors: scalars, histograms, text, or something we only count.
+    tensor = np.flatnonzero(kind == _TENSOR)
+    tag_plugin = np.array([_PLUGIN_CODES.get(p, _P_OTHER) for p in tags.plugin], dtype=np.int8)
+    plugin = tag_plugin[tag_id[tensor]] if tensor.size else np.zeros(0, dtype=np.int8)
+    t_scalar, t_value, t_hist, t_text = _tensors(arr, span_start[tensor], span_end[tensor], plugin)
+    s_value.append(t_value)
+    s_which.append(tensor[t_scalar])
+
+    which = np.concatenate(s_which)
+    s_ev = v_event[which]
+    scalar_order = v_order[which]
+    order = np.argsort(scalar_order, kind="stable")
+
+    # Histograms: TF1 HistogramProto and TF2 [k, 3] tensors.
+    histo = np.flatnonzero(kind == _HISTO)
+    hist_which = np.concatenate([histo, tensor[t_hist]])
+    hist_which = hist_which[np.argsort(v_order[hist_which], kind="stable")]
+    histograms = [
+        _histogram_proto(arr, span_start[i], span_end[i])
+        if kind[i] == _HISTO
+        else _histogram_tensor(arr, span_start[i], span_end[i])
+        for i in hist_which.tolist()
+    ]
+    h_keep = [i for i, h in enumerate(histograms) if h is not None]
+    hist_which = hist_which[h_keep]
+    histograms_kept = [histograms[i] for i in h_keep]
+    h_ev = v_event[hist_which]
+
+    texts = []
+    text_which = tensor[t_text]
+    for i in text_which[np.argsort(v_order[text_which], kind="stable")].tolist():
+        text = _tensor_text(arr, span_start[i], span_end[i])
+        if text is not None:
+            e = v_event[i]
+            texts.append((int(tag_id[i]), int(step[e]), float(wall[e]), text))
+
+    # Count everything else per tag (images, audio, tensors of other plugins).
+    counted = np.ones(nv, dtype=bool)
+    counted[which] = False
+    counted[hist_which] = False
+    counted[tensor[t_text]] = False
+    counted[kind == 0] = False
+    for i in np.flatnonzero(counted).tolist():
+        t = int(tag_id[i])
+        tags.other_points[t] += 1
+        if not tags.other_kind[t]:
+            tags.other_kind[t] = tags.plugin[t] or _ONEOF_NAMES.get(int(kind[i]), "tensor")
+
+    scalar_order = scalar_order[order]
+    hist_order = v_order[hist_which]
+    return Chunk(
+        scalar_tag=tag_id[which][order],
+        scalar_step=step[s_ev][order],
+        scalar_wall_time=wall[s_ev][order],
+        scalar_value=np.concatenate(s_value)[order],
+        hist_tag=tag_id[hist_which],
+        hist_step=step[h_ev],
+        hist_wall_time=wall[h_ev],
+        histograms=histograms_kept,
+        texts=texts,
+        hparams=hparams,
+        session_starts=[
+            (int(np.searchsorted(scalar_order, o)), int(np.searchsorted(hist_order, o)), st, w)
+            for o, st, w in session_starts
+        ],
+        file_versions=file_versions,
+        malformed=int(event_bad.sum()),
+    )
+
+
+_ONEOF_NAMES = {_IMAGE: "image", _AUDIO: "audio", _OLD_HISTOGRAM: "histogram", _TENSOR: "tensor"}
+
+
+def _text(arr: np.ndarray, f: Fields, i: int) -> str:
+    return arr[f.start[i] : f.end[i]].tobytes().decode("utf-8", errors="replace")
+
+
+def _session_starts(
+    arr: np.ndarray, ev: Fields, step: np.ndarray, wall: np.ndarray
+) -> list[tuple[int, int, float]]:
+    idx = ev.where(_SESSION_LOG, LEN)
+    if idx.size == 0:
+        return []
+    sl = scan(arr, ev.start[idx], ev.end[idx])
+    status = np.zeros(idx.size, dtype=np.int64)
+    s = sl.where(1, VARINT)
+    assign_last(status, sl, s, sl.value[s].astype(np.int64))
+    out = []
+    for i in np.flatnonzero(status == _SESSION_START).tolist():
+        e = int(ev.parent[idx[i]])
+        out.append((int(ev.start[idx[i]]), int(step[e]), float(wall[e])))
+    return out
+
+
+def _tag_ids(arr: np.ndarray, values: Fields, nv: int, tags: TagTable) -> np.ndarray:
+    start = np.zeros(nv, dtype=np.int64)
+    end = np.zeros(nv, dtype=np.int64)
+    idx = values.where(_TAG, LEN)
+    assign_last(start, values, idx, values.start[idx])
+    assign_last(end, values, idx, values.end[idx])
+    codes, uniques = factorize_spans(arr, start, end)
+    return tags.ids(uniques)[codes] if nv else np.zeros(0, dtype=np.int32)
+
+
+def factorize_spans(
+    arr: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, list[bytes]]:
+    """Number the distinct byte strings ``arr[start:end]``: (code per span, distinct strings).
+
+    Spans are grouped by length; each group is gathered into a matrix whose rows are hashed
+    to one 64-bit number, factorised, and then checked byte for byte against the row chosen
+    for its code, so a hash collision can never merge two different tags.
+    """
+    n = start.size
+    codes = np.empty(n, dtype=np.int64)
+    uniques: list[bytes] = []
+    length = end - start
+    for size in np.unique(length).tolist():
+        members = np.flatnonzero(length == size)
+        if size == 0:
+            codes[members] = len(uniques)
+            uniques.append(b"")
+            continue
+        rows = np.lib.stride_tricks.sliding_window_view(arr, size)[start[members]]
+        local, first = _factorize_rows(rows)
+        codes[members] = local + len(uniques)
+        uniques.extend(rows[i].tobytes() for i in first.tolist())
+    return codes, uniques
+
+
+def _factorize_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes for equal rows of a uint8 matrix, and the index of each code's first row."""
+    width = -(-rows.shape[1] // 8) * 8
+    padded = np.zeros((rows.shape[0], width), dtype=np.uint8)
+    padded[:, : rows.shape[1]] = rows
+    words = padded.view("<u8")
+    h = np.full(rows.shape[0], 0xCBF29CE484222325, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for col in words.T:
+            h = (h ^ col) * np.uint64(0x100000001B3)
+            h ^= h >> np.uint64(29)
+    uniq, first, codes = np.unique(h, return_index=True, return_inverse=True)
+    if not (rows == rows[first][codes]).all():  # a collision: fall back to exact comparison
+        _, first, codes = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    del uniq
+    return codes.ravel(), first
+
+
+def _remember_plugins(arr: np.ndarray, values: Fields, tag_id: np.ndarray, tags: TagTable) -> None:
+    idx = values.where(_METADATA, LEN)
+    if idx.size == 0:
+        return
+    meta_tag = tag_id[values.parent[idx]]
+    # Writers repeat the metadata with every value; only the first per tag matters.
+    fresh = np.array([not tags.plugin[t] for t in meta_tag.tolist()], dtype=bool)
+    idx, meta_tag = idx[fresh], meta_tag[fresh]
+    if idx.size == 0:
+        return
+    md = scan(arr, values.start[idx], values.end[idx])
+    pd_idx = md.where(1, LEN)
+    pdata = scan(arr, md.start[pd_idx], md.end[pd_idx])
+    names = pdata.where(1, LEN)
+    for i in names.tolist():
+        t = int(meta_tag[md.parent[pd_idx[pdata.parent[i]]]])
+        if not tags.plugin[t]:
+            tags.plugin[t] = _text(arr, pdata, i)
+
+
+def _hparams_contents(
+    arr: np.ndarray, values: Fields, tag_id: np.ndarray, tags: TagTable
+) -> list[bytes]:
+    """Raw ``HParamsPluginData`` of the hparams plugin's values (decoded by the caller)."""
+    idx = values.where(_METADATA, LEN)
+    if idx.size == 0:
+        return []
+    is_hp = np.array([tags.plugin[t] == HPARAMS for t in tag_id[values.parent[idx]].tolist()])
+    idx = idx[is_hp] if idx.size else idx
+    if idx.size == 0:
+        return []
+    md = scan(arr, values.start[idx], values.end[idx])
+    pd_idx = md.where(1, LEN)
+    pdata = scan(arr, md.start[pd_idx], md.end[pd_idx])
+    content = pdata.where(2, LEN)
+    return [arr[pdata.start[i] : pdata.end[i]].tobytes() for i in content.tolist()]
+
+
+def _tensors(
+    arr: np.ndarray, start: np.ndarray, end: np.ndarray, plugin: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Classify tensor values: (scalar mask, scalar values, histogram mask, text mask)."""
+    nt = start.size
+    none = np.zeros(nt, dtype=bool)
+    if nt == 0:
+        return none, np.zeros(0), none, none
+    t = scan(arr, start, end)
+    dtype = np.zeros(nt, dtype=np.int64)
+    idx = t.where(_T_DTYPE, VARINT)
+    assign_last(dtype, t, idx, t.value[idx].astype(np.int64))
+    elements = _num_elements(arr, t, nt)
+
+    is_hist_plugin = plugin == _P_HISTOGRAMS
+    is_text = (plugin == _P_TEXT) & (dtype == DT_STRING)
+    # A scalar: the scalars plugin, or no plugin at all, and one numeric element.
+    maybe_scalar = ((plugin == _P_SCALARS) | (plugin == _NO_PLUGIN)) & (elements == 1)
+    values = np.full(nt, np.nan)
+    decoded = np.zeros(nt, dtype=bool)
+    for code, (np_dtype, field_no, how) in _DTYPES.items():
+        members = np.flatnonzero(maybe_scalar & (dtype == code))
+        if members.size:
+            v, ok = _first_element(arr, t, members, np_dtype, field_no, how)
+            values[members] = v
+            decoded[members] = ok
+    scalar = maybe_scalar & decoded
+    return scalar, values[scalar], is_hist_plugin, is_text
+
+
+def _num_elements(arr: np.ndarray, t: Fields, nt: int) -> np.ndarray:
+    """Elements per tensor from its TensorShapeProto (rank 0 -> 1; unknown dims -> -1)."""
+    shape = t.where(_T_SHAPE, LEN)
+    elements = np.ones(nt, dtype=np.int64)
+    if shape.size == 0:
+        return elements
+    sh = scan(arr, t.start[shape], t.end[shape])
+    dims = sh.where(2, LEN)  # TensorShapeProto.dim
+    if dims.size == 0:
+        return elements
+    dm = scan(arr, sh.start[dims], sh.end[dims])
+    size = np.ones(dims.size, dtype=np.int64)  # a Dim without size field has size 0...
+    size[:] = 0
+    s = dm.where(1, VARINT)
+    assign_last(size, dm, s, dm.value[s].view(np.int64))
+    owner = t.parent[shape][sh.parent[dims]]
+    for i, o in enumerate(owner.tolist()):  # few dims per tensor; most tensors are rank 0
+        elements[o] = elements[o] * size[i] if size[i] >= 0 else -1
+    return elements
+
+
+def _first_element(
+    arr: np.ndarray, t: Fields, members: np.ndarray, np_dtype: str, field_no: int, how: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Element 0 of one-element tensors: from tensor_content, else the typed repeated field.
+
+    TensorProto: tensor_content wins when present; otherwise the last element of the typed
+    field fills the rest of the tensor, and an empty field means zeros.
+    """
+    n = members.size
+    values = np.zeros(n, dtype=np.float64)
+    ok = np.ones(n, dtype=bool)
+    local_of = np.full(t.bad.size, -1, dtype=np.int64)  # tensor index -> index in members
+    local_of[members] = np.arange(n)
+    width = np.dtype(np_dtype).itemsize
+
+    # The typed repeated field, packed (LEN) or one element per field; element 0 is the
+    # first element written.
+    single_wire = {"f4": I32, "f8": I64}.get(how, VARINT)
+    packed = t.where(field_no, LEN)
+    packed = packed[(local_of[t.parent[packed]] >= 0) & (t.end[packed] > t.start[packed])]
+    single = t.where(field_no, single_wire)
+    single = single[local_of[t.parent[single]] >= 0]
+    src = np.concatenate([packed, single])
+    if src.size:
+        src = src[np.argsort(t.start[src], kind="stable")]
+        _, first = np.unique(t.parent[src], return_index=True)
+        src = src[first]
+        if how in ("f4", "f8"):
+            is_packed = np.isin(src, packed)
+            short = is_packed & (t.end[src] - t.start[src] < width)
+            v = gather(arr, t.start[src[~short]], width, "<" + how).astype(np.float64)
+            values[local_of[t.parent[src[~short]]]] = v
+            ok[local_of[t.parent[src[short]]]] = False
+        else:
+            raw = t.value[src].copy()
+            is_packed = np.isin(src, packed)
+            if is_packed.any():
+                v, _, vok = read_varints(arr, t.start[src[is_packed]], t.end[src[is_packed]])
+                raw[is_packed] = v
+                ok[local_of[t.parent[src[is_packed][~vok]]]] = False
+            values[local_of[t.parent[src]]] = _from_bits(raw, np_dtype, how)
+
+    content = t.where(_T_CONTENT, LEN)
+    content = content[local_of[t.parent[content]] >= 0]
+    if content.size:
+        size_ok = (t.end[content] - t.start[content]) == width
+        good = content[size_ok]
+        raw_vals = gather(arr, t.start[good], width, np_dtype)
+        if how == "bfloat16":
+            raw_vals = _bfloat16(raw_vals.astype(np.uint64))
+        values[local_of[t.parent[good]]] = raw_vals.astype(np.float64)
+        ok[local_of[t.parent[good]]] = True
+        ok[local_of[t.parent[content[~size_ok]]]] = False
+    return values, ok
+
+
+def _from_bits(raw: np.ndarray, np_dtype: str, how: str) -> np.ndarray:
+    if how == "half":
+        return raw.astype(np.uint16).view(np.float16).astype(np.float64)
+    if how == "bfloat16":
+        return _bfloat16(raw)
+    if how == "varint":
+        # int32 fields are sign-extended to 64 bits on the wire.
+        return raw.view(np.int64).astype(np.float64)
+    return raw.astype(np.float64)
+
+
+def _bfloat16(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32).astype(np.float64)
+
+
+def _histogram_proto(arr: np.ndarray, start: int, end: int) -> Histogram | None:
+    """A ``HistogramProto``; edges as TensorBoard draws them: [min, limits[:-1]..., max]."""
+    h = scan(arr, np.array([start]), np.array([end]))
+    if h.bad[0]:
+        return None
+    scalars = {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.0, 5: 0.0}
+    limits: list[np.ndarray] = []
+    counts: list[np.ndarray] = []
+    for i in range(h.number.size):
+        num, wire = int(h.number[i]), int(h.wire[i])
+        if num in scalars and wire == I64:
+            scalars[num] = float(gather(arr, h.start[i : i + 1], 8, "<f8")[0])
+        elif num in (6, 7):
+            if wire == LEN:
+                raw = arr[h.start[i] : h.end[i]]
+                if raw.size % 8:
+                    return None
+                vals = raw.view("<f8").copy()
+            elif wire == I64:
+                vals = gather(arr, h.start[i : i + 1], 8, "<f8")
+            else:
+                continue
+            (limits if num == 6 else counts).append(vals)
+    lim = np.concatenate(limits) if limits else np.zeros(0)
+    cnt = np.concatenate(counts) if counts else np.zeros(0)
+    if lim.size != cnt.size:
+        return None
+    lo, hi = scalars[1], scalars[2]
+    edges = np.concatenate([[lo], lim[:-1], [hi]]) if cnt.size else np.zeros(0)
+    return Histogram(
+        edges=edges,
+        counts=cnt,
+        num=scalars[3],
+        min=lo,
+        max=hi,
+        sum=scalars[4],
+        sum_squares=scalars[5],
+    )
+
+
+def _histogram_tensor(arr: np.ndarray, start: int, end: int) -> Histogram | None:
+    """A TF2 histogram: a ``[k, 3]`` tensor of (left edge, right edge, count) rows."""
+    rows = _tensor_array(arr, start, end)
+    if rows is None or rows.size % 3:
+        return None
+    rows = rows.reshape(-1, 3)
+    counts = rows[:, 2].copy()
+    edges = np.concatenate([rows[:, 0], rows[-1:, 1]]) if rows.size else np.zeros(0)
+    centres = (rows[:, 0] + rows[:, 1]) / 2
+    num = float(counts.sum())
+    return Histogram(
+        edges=edges,
+        counts=counts,
+        num=num,
+        min=float(rows[0, 0]) if rows.size else 0.0,
+        max=float(rows[-1, 1]) if rows.size else 0.0,
+        # TF2 histograms keep no sums; estimate from bucket centres (documented as such).
+        sum=float((centres * counts).sum()),
+        sum_squares=float((centres**2 * counts).sum()),
+    )
+
+
+def _tensor_array(arr: np.ndarray, start: int, end: int) -> np.ndarray | None:
+    """All elements of a float or double tensor, flattened (for histogram tensors)."""
+    t = scan(arr, np.array([start]), np.array([end]))
+    if t.bad[0]:
+        return None
+    dtype = 0
+    content = None
+    typed: list[np.ndarray] = []
+    for i in range(t.number.size):
+        num, wire = int(t.number[i]), int(t.wire[i])
+        raw = arr[t.start[i] : t.end[i]]
+        if num == _T_DTYPE and wire == VARINT:
+            dtype = int(t.value[i])
+        elif num == _T_CONTENT and wire == LEN:
+            content = raw
+        elif num == 6 and wire == LEN and raw.size % 8 == 0 and dtype == 2:
+            typed.append(raw.view("<f8"))
+        elif num == 5 and wire == LEN and raw.size % 4 == 0 and dtype == 1:
+            typed.append(raw.view("<f4").astype(np.float64))
+    if dtype not in (1, 2):
+        return None
+    if content is not None:
+        width = 4 if dtype == 1 else 8
+        if content.size % width:
+            return None
+        return content.view("<f4" if dtype == 1 else "<f8").astype(np.float64)
+    return np.concatenate(typed) if typed else np.zeros(0)
+
+
+def _tensor_text(arr: np.ndarray, start: int, end: int) -> str | None:
+    """The strings of a text-plugin tensor, joined by newlines."""
+    t = scan(arr, np.array([start]), np.array([end]))
+    if t.bad[0]:
+        return None
+    parts = [
+        arr[t.start[i] : t.end[i]].tobytes().decode("utf-8", errors="replace")
+        for i in range(t.number.size)
+        if int(t.number[i]) == 8 and int(t.wire[i]) == LEN
+    ]
+    return "\n".join(parts)

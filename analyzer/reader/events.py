@@ -1,0 +1,278 @@
+"""One event file: its bytes in, decoded chunks and a list of problems out.
+
+Nothing is lost silently: a record that fails its CRC is skipped and counted, a corrupt
+header is skipped by searching for the next valid one, an incomplete last record (a run still
+being written, or a writer that crashed) ends the file, and each of these becomes a
+:class:`Problem` with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass, field
+from typing import BinaryIO, Literal
+
+import numpy as np
+import pandas as pd
+
+from . import framing
+from .decode import Chunk, TagTable, decode
+
+ProblemKind = Literal[
+    "empty",
+    "lfs_pointer",
+    "not_event_file",
+    "unreadable",
+    "skipped_prefix",
+    "corrupt_header",
+    "crc_mismatch",
+    "malformed",
+    "truncated",
+    "no_header",
+]
+
+# Bytes read per block. Records decoded per batch: bounds the temporary arrays (a few hundred
+# bytes per record) while keeping numpy's per-call overhead negligible.
+BLOCK_BYTES = 16 << 20
+CHUNK_RECORDS = 1 << 16
+_LFS_MAGIC = b"version https://git-lfs"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one file; ``fatal`` when nothing could be read from it."""
+
+    path: str
+    kind: ProblemKind
+    message: str
+    fatal: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """What one event file held."""
+
+    path: str
+    records: int
+    chunks: tuple[Chunk, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+
+def read_event_bytes(path: str, data: bytes, tags: TagTable, *, check_crc: bool = True) -> FileRead:
+    """Decode the event file ``data`` (read from ``path``, which is only used in messages)."""
+    return read_event_stream(path, io.BytesIO(data), tags, check_crc=check_crc)
+
+
+def read_event_stream(
+    path: str, stream: BinaryIO, tags: TagTable, *, check_crc: bool = True
+) -> FileRead:
+    """Decode an event file from a binary stream, a block at a time.
+
+    Memory stays bounded by the block size (or the largest record), whatever the file's size.
+    """
+    head = stream.read(BLOCK_BYTES)
+    if not head:
+        return FileRead(path, 0, (), (Problem(path, "empty", "empty file (0 bytes)", True),))
+    if head.startswith(_LFS_MAGIC):
+        msg = "a Git LFS pointer, not an event file (fetch the real file with `git lfs pull`)"
+        return FileRead(path, 0, (), (Problem(path, "lfs_pointer", msg, True),))
+    reader = _StreamReader(path, stream, head, tags, check_crc)
+    reader.run()
+    problems = reader.problems
+    if reader.records == 0 and not any(p.kind == "truncated" for p in problems):
+        msg = f"not a TensorBoard event file (no valid record in {reader.consumed} bytes)"
+        return FileRead(path, 0, (), (Problem(path, "not_event_file", msg, True),))
+    if reader.crc_failures:
+        problems.append(
+            Problem(
+                path,
+                "crc_mismatch",
+                f"{reader.crc_failures} records failed their CRC check and were skipped "
+                f"(first at byte {reader.first_crc_failure})",
+            )
+        )
+    malformed = sum(c.malformed for c in reader.chunks)
+    if malformed:
+        problems.append(
+            Problem(
+                path, "malformed", f"{malformed} records are not valid Event protobufs; skipped"
+            )
+        )
+    if reader.records and not any(c.file_versions for c in reader.chunks):
+        problems.append(
+            Problem(
+                path,
+                "no_header",
+                "no file_version record: an old writer, or a file that starts mid-log",
+            )
+        )
+    if reader.records == 0:
+        for i, p in enumerate(problems):
+            if p.kind == "truncated":
+                problems[i] = Problem(path, p.kind, p.message, True)
+    return FileRead(path, reader.records, tuple(reader.chunks), tuple(problems))
+
+
+class _StreamReader:
+    """The state of one streaming read (private; the result is a frozen :class:`FileRead`).
+
+    ``buf`` holds the bytes from file offset ``base`` on; ``pos`` is where the next frame
+    starts in it. While ``skipping_from`` is set, we are looking for a valid header after a
+    corrupt one that started at that file offset.
+    """
+
+    def __init__(
+        self, path: str, stream: BinaryIO, head: bytes, tags: TagTable, check_crc: bool
+    ) -> None:
+        self.path, self.stream, self.tags, self.check_crc = path, stream, tags, check_crc
+        self.buf, self.base, self.pos = head, 0, 0
+        self.eof = False
+        self.skipping_from: int | None = None
+        self.chunks: list[Chunk] = []
+        self.problems: list[Problem] = []
+        self.records = 0
+        self.crc_failures = 0
+        self.first_crc_failure = -1
+
+    @property
+    def consumed(self) -> int:
+        return self.base + len(self.buf)
+
+    def run(self) -> None:
+        while True:
+            if self.skipping_from is None:
+                self._read_frames()
+            if self.skipping_from is not None:
+                self._look_for_header()
+                if self.skipping_from is None:
+                    continue
+            if self.eof:
+                if not self._finish():
+                    return
+                continue
+            self._refill()
+
+    def _read_frames(self) -> None:
+        arr = np.frombuffer(self.buf, dtype=np.uint8)
+        frames = framing.walk(self.buf, self.pos)
+        starts, lengths, end = frames.starts, frames.lengths, frames.end
+        if self.check_crc and starts.size:
+            bad = framing.bad_records(arr, starts, lengths)
+            if bad.size:
+                header_ok = framing.header_crc_ok(arr, starts[bad] - framing.HEADER_BYTES)
+                broken = bad[~header_ok]
+                if broken.size:
+                    # A corrupt length: the frames after it are garbage. Keep what came
+                    # before; look for the next valid header.
+                    cut = int(broken[0])
+                    end = int(starts[cut]) - framing.HEADER_BYTES
+                    bad = bad[bad < cut]
+                    starts, lengths = starts[:cut], lengths[:cut]
+                    self.skipping_from = self.base + end
+                if bad.size:
+                    self.crc_failures += int(bad.size)
+                    if self.first_crc_failure < 0:
+                        self.first_crc_failure = self.base + int(starts[bad[0]]) - 12
+                    keep = np.ones(starts.size, dtype=bool)
+                    keep[bad] = False
+                    starts, lengths = starts[keep], lengths[keep]
+        for i in range(0, starts.size, CHUNK_RECORDS):
+            part = slice(i, i + CHUNK_RECORDS)
+            self.chunks.append(decode(arr, starts[part], lengths[part], self.tags))
+        self.records += int(starts.size)
+        self.pos = end + 1 if self.skipping_from is not None else end
+
+    def _look_for_header(self) -> None:
+        arr = np.frombuffer(self.buf, dtype=np.uint8)
+        found = framing.find_header(arr, self.pos)
+        if found is not None:
+            self._report_gap(self.base + found)
+            self.pos = found
+        else:
+            # Keep the last bytes: a header may straddle the next block boundary.
+            self.pos = max(self.pos, len(self.buf) - framing.HEADER_BYTES + 1)
+
+    def _finish(self) -> bool:
+        """At the end of the file: report what is left over; False when done."""
+        if self.skipping_from is not None:
+            self._report_gap(None)
+            return False
+        left = len(self.buf) - self.pos
+        if left == 0:
+            return False
+        if left >= framing.HEADER_BYTES and not self._header_ok():
+            self.skipping_from = self.base + self.pos
+            self.pos += 1
+            return True
+        at = self.base + self.pos
+        self.problems.append(
+            Problem(
+                self.path,
+                "truncated",
+                f"last record incomplete at byte {at} ({left} bytes; file still being "
+                "written, or the writer stopped mid-record); everything before it was read",
+            )
+        )
+        return False
+
+    def _header_ok(self) -> bool:
+        if not self.check_crc:
+            return True
+        arr = np.frombuffer(self.buf, dtype=np.uint8)
+        return bool(framing.header_crc_ok(arr, np.array([self.pos]))[0])
+
+    def _refill(self) -> None:
+        want = BLOCK_BYTES
+        left = len(self.buf) - self.pos
+        if self.skipping_from is None and left >= framing.HEADER_BYTES:
+            if not self._header_ok():
+                self.skipping_from = self.base + self.pos
+                self.pos += 1
+                return
+            (length,) = struct.unpack_from("<Q", self.buf, self.pos)
+            # One record larger than a block: read all of it at once. A declared length is
+            # trusted only after its CRC passed, and reading stops at the end of the file, so
+            # a huge length never allocates more than the file holds.
+            want = max(want, min(length + framing.FRAME_OVERHEAD - left, 1 << 62))
+        more = self.stream.read(want)
+        self.buf = self.buf[self.pos :] + more
+        self.base += self.pos
+        self.pos = 0
+        if len(more) < want:
+            self.eof = True
+
+    def _report_gap(self, stop: int | None) -> None:
+        start = self.skipping_from
+        assert start is not None
+        self.skipping_from = None
+        end = self.consumed if stop is None else stop
+        if start == 0:
+            msg = f"does not start with a record: skipped {end} bytes to the first valid one"
+            self.problems.append(Problem(self.path, "skipped_prefix", msg))
+            return
+        where = "the end of the file" if stop is None else f"the next valid record at byte {stop}"
+        msg = f"corrupt record header at byte {start}: skipped {end - start} bytes to {where}"
+        self.problems.append(Problem(self.path, "corrupt_header", msg))
+
+
+def raw_scalars(read: FileRead, tags: TagTable) -> pd.DataFrame:
+    """A file's scalars in write order, before restarts are resolved (for tests and export
+    of raw data): tag, step, wall_time, value."""
+    parts = [
+        pd.DataFrame(
+            {
+                "tag": np.array(tags.names, dtype=object)[c.scalar_tag],
+                "step": c.scalar_step,
+                "wall_time": c.scalar_wall_time,
+                "value": c.scalar_value,
+            }
+        )
+        for c in read.chunks
+    ]
+    if not parts:
+        return pd.DataFrame(columns=["tag", "step", "wall_time", "value"])
+    return pd.concat(parts, ignore_index=True)
