@@ -228,11 +228,10 @@ class _Points:
             self.starts.append((self.n_scalar + o, self.n_hist + h, step, wall, file_no))
         self.scalar_file_rows.append((file_no, self.n_scalar))
         self.hist_file_rows.append((file_no, self.n_hist))
-        for key, col in zip(
-            self.scalar, (c.scalar_tag, c.scalar_step, c.scalar_wall_time, c.scalar_value)
-        ):
+        scalar_cols = (c.scalar_tag, c.scalar_step, c.scalar_wall_time, c.scalar_value)
+        for key, col in zip(self.scalar, scalar_cols, strict=True):
             self.scalar[key].append(col)
-        for key, col in zip(self.hist, (c.hist_tag, c.hist_step, c.hist_wall_time)):
+        for key, col in zip(self.hist, (c.hist_tag, c.hist_step, c.hist_wall_time), strict=True):
             self.hist[key].append(col)
         self.histograms.extend(c.histograms)
         self.texts.extend(c.texts)
@@ -408,7 +407,7 @@ def _describe_regressions(
     at = np.flatnonzero(back) + 1  # the point that went back
     equal = s[at] == s[at - 1]
     duplicates = []
-    for tag_id in np.unique(t[at[equal]]).tolist():
+    for tag_id in sorted(np.unique(t[at[equal]]).tolist(), key=lambda i: names[i]):
         steps = s[at[equal & (t[at] == tag_id)]]
         duplicates.append(
             DuplicateSteps(

@@ -110,20 +110,26 @@ def scan(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Fields:
             out.append((active, number, wire, start, end, value))
         else:
             good = np.flatnonzero(ok)
-            out.append((active[good], number[good], wire[good], start[good], end[good], value[good]))
+            out.append(
+                (active[good], number[good], wire[good], start[good], end[good], value[good])
+            )
             bad[active[~ok]] = True
         cur[active] = end
         active = active[ok & (end < lim)]
 
     if out:
-        parent, number, wire, start, end, value = (np.concatenate(col) for col in zip(*out))
+        parent, number, wire, start, end, value = (
+            np.concatenate(col) for col in zip(*out, strict=True)
+        )
         # Fields come pass by pass (every message's 1st field, then 2nd, ...), not grouped by
         # message: callers that need write order sort by ``start`` (see ``in_file_order``).
         if bad.any():
             keep = ~bad[parent]
             parent, number, wire = parent[keep], number[keep], wire[keep]
             start, end, value = start[keep], end[keep], value[keep]
-        return Fields(parent=parent, number=number, wire=wire, start=start, end=end, value=value, bad=bad)
+        return Fields(
+            parent=parent, number=number, wire=wire, start=start, end=end, value=value, bad=bad
+        )
     empty = np.zeros(0, dtype=np.int64)
     return Fields(
         parent=empty,

@@ -45,7 +45,7 @@ OVERFIT_TRAIN_FALL = 0.9  # late train loss <= this x train loss at the best-val
 DEAD_SHARE = 0.9  # share of activations == 0 in some layer's last histogram
 UNSTABLE_SWING = 0.08  # mean |change| of a [0, 1] metric between evals (2nd half) >= this
 UNSTABLE_TREND = 2.0  # ... and its total variation >= this x its net change
-THROUGHPUT_DROP = 0.6  # median throughput of the last quarter <= this x the first quarter
+THROUGHPUT_DROP = 0.4  # median throughput of the last quarter <= this x the first quarter
 MIN_POINTS = 5  # fewer finite train-loss points than this: no_signal
 
 CODES = (
@@ -536,7 +536,7 @@ def check_unstable_metric(run: RunData) -> str | None:
 
 
 def check_throughput_drop(run: RunData) -> str | None:
-    """Median throughput of the last quarter <= 60% of the first quarter's (first 2 skipped)."""
+    """Median throughput of the last quarter <= 40% of the first quarter's (first 2 skipped)."""
     t = run.get("throughput")
     if t is None:
         return None

@@ -1,0 +1,116 @@
+"""The command line: parse options, call the library, write, exit.
+
+Exit codes: 0 success, 1 findings at or above ``--fail-on`` (analyze), 2 unusable input or a
+usage error. Data goes to stdout, messages to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+from .exporting import ExportError, export_scalars
+from .reader import InputError, Logdir, read_logdir
+from .tagsview import render_tags
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+class InputFailure(click.ClickException):
+    """Bad input: a one-line message and exit code 2."""
+
+    exit_code = EXIT_INPUT
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, package_name="dlreport")
+def cli() -> None:
+    """Diagnose deep-learning training runs from TensorBoard event files."""
+
+
+def _read(logdir: str) -> Logdir:
+    try:
+        return read_logdir(logdir)
+    except InputError as exc:
+        raise InputFailure(str(exc)) from None
+
+
+def _warn_problems(data: Logdir) -> None:
+    for run in data.runs:
+        for problem in run.problems:
+            click.echo(f"warning: {problem}", err=True)
+
+
+@cli.command()
+@click.argument("logdir")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def tags(logdir: str, as_json: bool) -> None:
+    """List the runs and tags under LOGDIR: kind, points, steps, and any problems.
+
+    LOGDIR is a directory (every folder holding *tfevents* files is a run), one event file,
+    or an fsspec URL such as s3://bucket/logs.
+
+    \b
+    Example:
+        dlreport tags runs/
+    """
+    data = _read(logdir)
+    click.echo(render_tags(data, as_json=as_json), nl=False)
+
+
+@cli.command()
+@click.argument("logdir")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    help="File to write: .csv, .parquet (needs pyarrow), or '-' for CSV on stdout.",
+)
+def export(logdir: str, output: str) -> None:
+    """Export every scalar point of every run under LOGDIR as one tidy table.
+
+    Columns: run, tag, step, wall_time, value (after restarts are resolved: the latest write
+    of each step wins).
+
+    \b
+    Example:
+        dlreport export runs/ -o scalars.parquet
+    """
+    data = _read(logdir)
+    _warn_problems(data)
+    try:
+        rows = export_scalars(data, output, stdout=sys.stdout)
+    except ExportError as exc:
+        raise InputFailure(str(exc)) from None
+    if output != "-":
+        click.echo(f"wrote {rows} points to {output}", err=True)
+
+
+@cli.command()
+@click.argument("logdir")
+def analyze(logdir: str) -> None:
+    """Diagnose every run under LOGDIR (not implemented yet).
+
+    The diagnostics, advice and reports are being built; until they land this command only
+    checks that LOGDIR can be read and says so. Use `dlreport tags` to inspect a log.
+    """
+    data = _read(logdir)
+    _warn_problems(data)
+    click.echo(
+        f"dlreport analyze: read {len(data.runs)} runs, but diagnosis is not implemented yet "
+        "(use `dlreport tags` to inspect them)",
+        err=True,
+    )
+    sys.exit(EXIT_INPUT)
+
+
+def main() -> None:
+    """Entry point for ``python -m analyzer``."""
+    cli(prog_name="dlreport")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
