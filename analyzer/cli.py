@@ -7,12 +7,18 @@ usage error. Data goes to stdout, messages to stderr.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from . import __version__
+from .config import ConfigError, load_settings, merged, parse_pairs
 from .exporting import ExportError, export_scalars
+from .jsonreport import dumps
+from .model import exit_code
 from .reader import InputError, Logdir, read_logdir
+from .report import build_report
+from .roles import RoleError
 from .tagsview import render_tags
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -91,20 +97,65 @@ def export(logdir: str, output: str) -> None:
 
 @cli.command()
 @click.argument("logdir")
-def analyze(logdir: str) -> None:
-    """Diagnose every run under LOGDIR (not implemented yet).
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["json"]),
+    default="json",
+    show_default=True,
+    help="Report format (HTML and Markdown are coming; JSON follows the published contract).",
+)
+@click.option("-o", "--output", default="-", show_default=True, help="File to write, or '-'.")
+@click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
+@click.option(
+    "--threshold", "thresholds", multiple=True, metavar="NAME=VALUE", help="Override a threshold."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["info", "warning", "error"]),
+    default=None,
+    help="Exit 1 if any run's status is at or above this severity.",
+)
+def analyze(
+    logdir: str,
+    fmt: str,
+    output: str,
+    roles: tuple[str, ...],
+    thresholds: tuple[str, ...],
+    fail_on: str | None,
+) -> None:
+    """Diagnose every run under LOGDIR and write a report.
 
-    The diagnostics, advice and reports are being built; until they land this command only
-    checks that LOGDIR can be read and says so. Use `dlreport tags` to inspect a log.
+    Roles (which tag is the training loss, the learning rate, ...) are inferred from the
+    conventions of common writers; pin them with --role or a dlreport.toml beside the logs.
+
+    \b
+    Examples:
+        dlreport analyze runs/ -o report.json
+        dlreport analyze runs/ --role train_loss=my/loss --fail-on error
     """
-    data = _read(logdir)
+    try:
+        settings = merged(
+            load_settings(logdir),
+            parse_pairs(roles, "role"),
+            parse_pairs(thresholds, "threshold"),
+        )
+        data = read_logdir(logdir)
+        report = build_report(data, settings)
+    except (InputError, ConfigError, RoleError, ValueError) as exc:
+        raise InputFailure(str(exc)) from None
     _warn_problems(data)
-    click.echo(
-        f"dlreport analyze: read {len(data.runs)} runs, but diagnosis is not implemented yet "
-        "(use `dlreport tags` to inspect them)",
-        err=True,
-    )
-    sys.exit(EXIT_INPUT)
+    text = RENDERERS[fmt](report)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    sys.exit(exit_code(report, fail_on))
+
+
+RENDERERS = {"json": dumps}
 
 
 def main() -> None:

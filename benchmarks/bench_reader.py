@@ -898,6 +898,35 @@ def measure(
     return res
 
 
+def measure_best(
+    launcher: Launcher,
+    name: str,
+    ds: Dataset,
+    file_label: str,
+    args: argparse.Namespace,
+    log: Callable[[str], None],
+) -> Result:
+    """Run a contender up to ``--repeat`` times and keep the run that used the least CPU.
+
+    Repeats stop once a run took more than ``--repeat-limit`` CPU-seconds: the noise of
+    a machine shared with other work matters for the short runs, not for the long ones.
+    """
+    runs = [measure(launcher, name, ds, file_label, args.timeout, log)]
+    while (
+        len(runs) < args.repeat
+        and runs[-1].error is None
+        and (runs[-1].cpu_s or 0.0) <= args.repeat_limit
+    ):
+        runs.append(measure(launcher, name, ds, file_label, args.timeout, log))
+    good = [r for r in runs if r.error is None and r.cpu_s is not None]
+    best = min(good, key=lambda r: r.cpu_s or 0.0) if good else runs[0]
+    if len(runs) > 1:
+        best.extra["cpu_s_all"] = [r.cpu_s for r in runs]
+        best.extra["wall_s_all"] = [r.wall_s for r in runs]
+        best.extra["maxrss_mb_all"] = [r.maxrss_mb for r in runs]
+    return best
+
+
 def _brief(res: Result) -> str:
     if res.error:
         return f"ERROR {res.error}"
@@ -923,7 +952,7 @@ def format_file_table(ds: Dataset, results: list[Result], idle: dict[str, Result
         f"{ds.size_mb:.1f} MB",
         f"   {ds.path}",
         f"{'contender':<20} {'CPU s':>8} {'wall s':>8} {'RSS MB':>7} {'idle MB':>7} "
-        f"{'Mev/s':>7} {'MB/s':>7} {'points':>10} {'check':>6}  CPU vs dlreport",
+        f"{'events/s':>10} {'MB/s':>7} {'points':>10} {'check':>6}  CPU vs dlreport",
     ]
     by_name = {r.contender: r for r in results}
     base = by_name.get("dlreport")
@@ -935,7 +964,7 @@ def format_file_table(ds: Dataset, results: list[Result], idle: dict[str, Result
             lines.append(f"{r.contender:<20} {'FAILED: ' + r.error}")
             continue
         cpu = r.cpu_s or 0.0
-        rate = r.events / cpu / 1e6 if cpu > 0 else None
+        rate = r.events / cpu if cpu > 0 else None
         mbs = r.size_mb / cpu if cpu > 0 else None
         ratio = _ratio(r.cpu_s, base_cpu)
         if r.contender == "dlreport":
@@ -945,7 +974,7 @@ def format_file_table(ds: Dataset, results: list[Result], idle: dict[str, Result
         check = "ok" if r.complete else "WRONG"
         lines.append(
             f"{r.contender:<20} {_fmt(r.cpu_s, '8.2f')} {_fmt(r.wall_s, '8.2f')} "
-            f"{_fmt(r.maxrss_mb, '7.0f')} {_fmt(idle_mb, '7.0f')} {_fmt(rate, '7.2f')} "
+            f"{_fmt(r.maxrss_mb, '7.0f')} {_fmt(idle_mb, '7.0f')} {_fmt(rate, '10,.0f')} "
             f"{_fmt(mbs, '7.1f')} {_fmt(r.points, '10d')} {check:>6}  {ratio_s}"
         )
         if not r.complete:
@@ -1083,6 +1112,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--slow-limit", type=int, default=500_000, help="'big' for --skip-slow")
     p.add_argument("--no-scaling", action="store_true", help="skip the RSS-vs-size runs")
+    p.add_argument("--repeat", type=int, default=3, help="runs per contender, best CPU kept")
+    p.add_argument(
+        "--repeat-limit", type=float, default=30.0, help="no repeat after a run over this CPU-s"
+    )
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per child")
     p.add_argument("--json", dest="json_out", default=None, help="write all measurements here")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -1164,7 +1197,7 @@ def run_benchmark(
             if args.skip_slow and name in SLOW_CONTENDERS and ds.points > args.slow_limit:
                 r = Result(name, ds.kind, ds.points, ds.size_mb, error="skipped (--skip-slow)")
             else:
-                r = measure(launcher, name, ds, ds.kind, args.timeout, log)
+                r = measure_best(launcher, name, ds, ds.kind, args, log)
             file_results.append(r)
         results.extend(file_results)
         tables.append(format_file_table(ds, file_results, idle))
@@ -1174,14 +1207,15 @@ def run_benchmark(
         full = next(r for r in results if r.file == "simple" and r.contender == "dlreport")
         for frac in (4, 2):
             ds = ensure_dataset("simple", args.events // frac, args.seed, log)
-            scaling.append(measure(launcher, "dlreport", ds, f"1/{frac}", args.timeout, log))
+            scaling.append(measure_best(launcher, "dlreport", ds, f"1/{frac}", args, log))
         scaling.append(full)
 
     print()
     print(f"machine: {machine_info()}")
     print("CPU = user+sys of the child (all threads) during the read, imports excluded;")
     print("RSS = the child's peak (ru_maxrss), imports included; idle MB = imports only;")
-    print("Mev/s and MB/s are per CPU-second.")
+    print("events/s and MB/s are per CPU-second. Each row is the run with the least CPU of up to")
+    print(f"{args.repeat} runs (no repeat after a run over {args.repeat_limit:.0f} CPU-s).")
     for table in tables:
         print()
         print(table)

@@ -234,11 +234,12 @@ class _StreamReader:
                 self.pos += 1
                 return
             (length,) = struct.unpack_from("<Q", self.buf, self.pos)
-            # One record larger than a block: read all of it at once. A declared length is
-            # trusted only after its CRC passed, and reading stops at the end of the file, so
-            # a huge length never allocates more than the file holds.
+            # One record larger than a block: read all of it. A declared length is trusted
+            # only after its CRC passed, and it is read a block at a time up to the end of the
+            # file (file objects allocate the size asked for up front), so a huge length never
+            # allocates more than the file holds.
             want = max(want, min(length + framing.FRAME_OVERHEAD - left, 1 << 62))
-        more = self.stream.read(want)
+        more = _read_up_to(self.stream, want)
         self.buf = self.buf[self.pos :] + more
         self.base += self.pos
         self.pos = 0
@@ -257,6 +258,20 @@ class _StreamReader:
         where = "the end of the file" if stop is None else f"the next valid record at byte {stop}"
         msg = f"corrupt record header at byte {start}: skipped {end - start} bytes to {where}"
         self.problems.append(Problem(self.path, "corrupt_header", msg))
+
+
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """``size`` bytes of ``stream``, or all that is left; read a block at a time."""
+    if size <= BLOCK_BYTES:
+        return stream.read(size)
+    parts: list[bytes] = []
+    while size > 0:
+        part = stream.read(min(size, BLOCK_BYTES))
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 def raw_scalars(read: FileRead, tags: TagTable) -> pd.DataFrame:

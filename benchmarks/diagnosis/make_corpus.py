@@ -67,7 +67,7 @@ def cfg(style: str, seed: int, **parts: Any) -> dict[str, Any]:
     return merge(base, parts)
 
 
-def S(  # noqa: N802 - reads like a table row
+def S(  # reads like a table row
     name: str,
     config: dict[str, Any],
     expected: tuple[str, ...] | list[str] = (),
@@ -94,990 +94,418 @@ LOG_OFF = {
 
 
 def scenarios() -> list[Scenario]:
-    """The corpus, by construction. Each description says what was done to cause the codes."""
-    out: list[Scenario] = []
-    add = out.append
+    """The corpus, by construction. Each description says what was done to cause the codes.
 
-    # ---------------------------------------------------------------------------- healthy
-    add(
-        S(
-            "healthy_torch_digits_adam",
-            cfg("torch", 0, epochs=20, eval_every=20),
-            description="Digits, 2x64 ReLU MLP, Adam 1e-3, 20 epochs: converges, no problem.",
-        )
-    )
-    add(
-        S(
-            "healthy_torch_sequence_gru",
-            cfg(
-                "torch",
-                1,
-                dataset=SEQ,
-                model={"kind": "rnn", "cell": "gru", "width": 32, "depth": 1},
-                optimizer={"lr": 0.005},
-                grad_clip=1.0,
-                epochs=8,
-                eval_every=25,
-            ),
-            description="GRU on 20-step sequences, Adam 5e-3, clipping at 1.0: converges.",
-        )
-    )
-    add(
-        S(
-            "healthy_hf_breast_cancer",
-            cfg(
-                "hf",
-                2,
-                dataset={"name": "breast_cancer"},
-                model={"width": 32, "activation": "gelu"},
-                optimizer={"name": "adamw", "lr": 1e-3, "weight_decay": 0.01},
-                schedule={"name": "cosine", "warmup_steps": 30},
-                batch_size=16,
-                epochs=12,
-                eval_every=25,
-            ),
-            description="Breast cancer, GELU MLP, AdamW + warm-up + cosine (HF Trainer style).",
-        )
-    )
-    add(
-        S(
-            "healthy_hf_digits_layernorm_residual",
-            cfg(
-                "hf",
-                3,
-                model={"depth": 3, "normalization": "layernorm", "residual": True},
-                optimizer={"name": "adamw", "lr": 2e-3, "weight_decay": 0.05},
-                schedule={"name": "cosine", "warmup_steps": 40},
-                epochs=12,
-                eval_every=20,
-            ),
-            description="Digits, 3-layer residual LayerNorm MLP, AdamW + warm-up + cosine.",
-        )
-    )
-    add(
-        S(
-            "healthy_lightning_moons_cosine",
-            cfg(
-                "lightning",
-                4,
-                dataset={"name": "moons", "n_samples": 2000, "noise": 0.2},
-                model={"depth": 3},
-                optimizer={"name": "sgd_momentum", "lr": 0.1},
-                schedule={"name": "cosine"},
-                epochs=15,
-                eval_every=24,
-                hist_every=120,
-            ),
-            description="Moons, 3x64 ReLU MLP, SGD momentum 0.1 with cosine decay.",
-        )
-    )
-    add(
-        S(
-            "healthy_lightning_wine_rmsprop",
-            cfg(
-                "lightning",
-                5,
-                dataset={"name": "wine"},
-                model={"width": 32},
-                optimizer={"name": "rmsprop", "lr": 1e-3, "weight_decay": 1e-3},
-                batch_size=16,
-                epochs=40,
-                eval_every=18,
-                hist_every=120,
-            ),
-            description="Wine, 2x32 ReLU MLP, RMSprop 1e-3, 40 epochs.",
-        )
-    )
-    add(
-        S(
-            "healthy_keras_digits_batchnorm",
-            cfg(
-                "keras",
-                6,
-                model={"normalization": "batchnorm", "dropout": 0.2},
-                optimizer={"lr": 1e-3, "weight_decay": 1e-4},
-                epochs=25,
-            ),
-            description="Digits, BatchNorm + dropout MLP, Adam 1e-3, 25 epochs (Keras layout).",
-        )
-    )
-    add(
-        S(
-            "healthy_keras_classification_warmup",
-            cfg(
-                "keras",
-                7,
-                dataset={
-                    "name": "classification",
-                    "n_samples": 3000,
-                    "n_classes": 4,
-                    "class_sep": 1.5,
-                },
-                optimizer={"lr": 2e-3},
-                schedule={"name": "cosine", "warmup_steps": 100},
-                epochs=30,
-            ),
-            description="4-class synthetic data, Adam 2e-3 with warm-up + cosine, 30 epochs.",
-        )
-    )
-    add(
-        S(
-            "healthy_tbx_wine_step_lr",
-            cfg(
-                "tbx",
-                8,
-                dataset={"name": "wine"},
-                model={"width": 32, "activation": "tanh"},
-                optimizer={"name": "sgd_momentum", "lr": 0.02},
-                schedule={"name": "step", "step_size": 150, "gamma": 0.5},
-                batch_size=16,
-                epochs=50,
-                eval_every=18,
-                hist_every=150,
-            ),
-            description="Wine, tanh MLP, SGD momentum 0.02 with step decay.",
-        )
-    )
-    add(
-        S(
-            "healthy_tbx_digits_reduce_on_plateau",
-            cfg(
-                "tbx",
-                9,
-                optimizer={"lr": 2e-3, "weight_decay": 1e-4},
-                schedule={"name": "reduce_on_plateau", "patience": 2, "factor": 0.3},
-                epochs=15,
-                eval_every=22,
-                hist_every=110,
-            ),
-            description="Digits, Adam 2e-3 with ReduceLROnPlateau on val loss.",
-        )
-    )
-
-    # -------------------------------------------------------------------- loss divergence
-    add(
-        S(
-            "divergence_torch_sgd_nan",
-            cfg(
-                "torch",
-                10,
-                model={"depth": 3},
-                optimizer={"name": "sgd", "lr": 2.0},
-                epochs=10,
-                eval_every=20,
-                hist_every=50,
-            ),
-            ("loss_divergence", "exploding_gradients"),
-            "Digits, plain SGD at lr 2.0 (about 20x too high): loss and gradients go to NaN.",
-        )
-    )
-    add(
-        S(
-            "divergence_hf_warmup_too_high",
-            cfg(
-                "hf",
-                11,
-                model={"activation": "tanh"},
-                optimizer={"name": "sgd_momentum", "lr": 3.0},
-                schedule={"name": "warmup", "warmup_steps": 300},
-                epochs=20,
-                eval_every=20,
-            ),
-            ("loss_divergence", "exploding_gradients"),
-            "Digits, tanh MLP, SGD momentum warmed up to lr 3.0: fine early, blows up as lr grows.",
-            primary=("loss_divergence",),
-        )
-    )
-    add(
-        S(
-            "divergence_keras_sgd_nan",
-            cfg(
-                "keras",
-                12,
-                dataset={"name": "breast_cancer"},
-                model={"depth": 3},
-                optimizer={"name": "sgd_momentum", "lr": 1.0},
-                batch_size=16,
-                epochs=20,
-                stop_on_nan=False,
-            ),
-            ("loss_divergence",),
-            "Breast cancer, SGD momentum at lr 1.0: epoch loss becomes NaN (Keras layout).",
-        )
-    )
-    add(
-        S(
-            "divergence_tbx_adam_too_high",
-            cfg(
-                "tbx",
-                13,
-                dataset=MOONS,
-                model={"activation": "tanh", "width": 128},
-                optimizer={"lr": 1.0},
-                epochs=15,
-                eval_every=25,
-                hist_every=100,
-            ),
-            ("loss_divergence",),
-            "Moons, tanh MLP, Adam at lr 1.0: loss climbs above its starting value and stays.",
-        )
-    )
-
-    # ---------------------------------------------------------------- exploding gradients
-    add(
-        S(
-            "exploding_torch_rnn_relu_gain",
-            cfg(
-                "torch",
-                14,
-                dataset={"name": "sequence", "n_samples": 2000, "seq_len": 60},
-                model={
-                    "kind": "rnn",
-                    "cell": "rnn_relu",
-                    "width": 32,
-                    "depth": 1,
-                    "init": "orthogonal",
-                    "init_gain": 1.6,
-                },
-                optimizer={"lr": 0.003},
-                epochs=6,
-                eval_every=25,
-                hist_every=0,
-            ),
-            ("exploding_gradients",),
-            "ReLU RNN on 60-step sequences, recurrent weights orthogonal x1.6, no clipping: "
-            "gradient norms in the 1e4 range.",
-        )
-    )
-    add(
-        S(
-            "exploding_lightning_rnn_relu_gain",
-            cfg(
-                "lightning",
-                15,
-                dataset={"name": "sequence", "n_samples": 2000, "seq_len": 80},
-                model={
-                    "kind": "rnn",
-                    "cell": "rnn_relu",
-                    "width": 32,
-                    "depth": 1,
-                    "init": "orthogonal",
-                    "init_gain": 1.5,
-                },
-                optimizer={"lr": 0.002},
-                epochs=6,
-                eval_every=25,
-                hist_every=0,
-            ),
-            ("exploding_gradients",),
-            "ReLU RNN on 80-step sequences, recurrent gain 1.5, no clipping (Lightning names).",
-        )
-    )
-    add(
-        S(
-            "exploding_hf_deep_init",
-            cfg(
-                "hf",
-                16,
-                model={"depth": 6, "init": "kaiming", "init_gain": 2.5},
-                optimizer={"lr": 1e-3},
-                epochs=8,
-                eval_every=20,
-            ),
-            ("exploding_gradients",),
-            "Digits, 6-layer ReLU MLP with weights 2.5x Kaiming: activations and gradients "
-            "explode (norms > 1e3); Adam keeps the steps bounded.",
-        )
-    )
-    add(
-        S(
-            "exploding_tbx_momentum_too_high",
-            cfg(
-                "tbx",
-                17,
-                optimizer={"name": "sgd_momentum", "lr": 0.05, "momentum": 0.99},
-                epochs=15,
-                eval_every=20,
-                hist_every=110,
-            ),
-            (
-                "exploding_gradients",
-                "loss_divergence",
-                "loss_oscillation",
-                "loss_spikes",
-                "dead_units",
-            ),
-            "Digits, SGD lr 0.05 with momentum 0.99: gradient norm grows ~100x, the loss "
-            "oscillates, climbs back and ReLUs die.",
-            primary=("exploding_gradients",),
-        )
-    )
-
-    # ---------------------------------------------------------------- vanishing gradients
-    add(
-        S(
-            "vanishing_torch_deep_sigmoid",
-            cfg(
-                "torch",
-                18,
-                model={"depth": 8, "activation": "sigmoid"},
-                optimizer={"name": "sgd", "lr": 0.1},
-                epochs=10,
-                eval_every=20,
-                hist_every=110,
-            ),
-            ("vanishing_gradients",),
-            "Digits, 8-layer sigmoid MLP, default init, plain SGD: first-layer gradients ~1e-7 "
-            "of the head's.",
-        )
-    )
-    add(
-        S(
-            "vanishing_lightning_deep_tanh_small_init",
-            cfg(
-                "lightning",
-                19,
-                model={"depth": 6, "activation": "tanh", "init": "normal", "init_std": 0.02},
-                optimizer={"name": "sgd_momentum", "lr": 0.05},
-                epochs=6,
-                eval_every=22,
-                hist_every=0,
-            ),
-            ("vanishing_gradients",),
-            "Digits, 6-layer tanh MLP initialised N(0, 0.02): gradients shrink layer by layer.",
-        )
-    )
-    add(
-        S(
-            "vanishing_tbx_deep_sigmoid_xavier",
-            cfg(
-                "tbx",
-                20,
-                model={"depth": 10, "width": 32, "activation": "sigmoid", "init": "xavier"},
-                optimizer={"lr": 1e-3},
-                epochs=5,
-                eval_every=22,
-                hist_every=0,
-            ),
-            ("vanishing_gradients", "slow_convergence"),
-            "Digits, 10-layer sigmoid MLP (Xavier), Adam 1e-3: first layer gets ~1e-6 of the "
-            "head's gradient and the loss barely moves.",
-            primary=("vanishing_gradients",),
-        )
-    )
-    add(
-        S(
-            "vanishing_torch_deep_tanh_breast_cancer",
-            cfg(
-                "torch",
-                21,
-                dataset={"name": "breast_cancer"},
-                model={
-                    "depth": 8,
-                    "width": 32,
-                    "activation": "tanh",
-                    "init": "normal",
-                    "init_std": 0.05,
-                },
-                optimizer={"name": "sgd", "lr": 0.05},
-                batch_size=32,
-                epochs=12,
-                eval_every=20,
-                hist_every=0,
-            ),
-            ("vanishing_gradients",),
-            "Breast cancer, 8-layer tanh MLP with N(0, 0.05) weights, plain SGD.",
-        )
-    )
-
-    # ------------------------------------------------------------------ loss oscillation
-    add(
-        S(
-            "oscillation_torch_moons_adam_high",
-            cfg(
-                "torch",
-                22,
-                dataset=MOONS,
-                model={"activation": "tanh"},
-                optimizer={"lr": 0.2},
-                epochs=20,
-                eval_every=25,
-                hist_every=0,
-            ),
-            ("loss_oscillation",),
-            "Moons, tanh MLP, Adam at lr 0.2 (200x the default): the loss bounces for good.",
-        )
-    )
-    add(
-        S(
-            "oscillation_keras_moons_adam_high",
-            cfg(
-                "keras",
-                23,
-                dataset=MOONS,
-                model={"activation": "tanh"},
-                optimizer={"lr": 0.3},
-                batch_size=32,
-                epochs=60,
-            ),
-            ("loss_oscillation",),
-            "Moons, tanh MLP, Adam at lr 0.3, 60 epochs: epoch loss swings (Keras layout).",
-        )
-    )
-    add(
-        S(
-            "oscillation_hf_momentum_high",
-            cfg(
-                "hf",
-                24,
-                dataset=MOONS,
-                model={"activation": "tanh"},
-                optimizer={"name": "sgd_momentum", "lr": 0.5, "momentum": 0.95},
-                epochs=20,
-                eval_every=25,
-                log_every=2,
-            ),
-            ("loss_oscillation",),
-            "Moons, tanh MLP, SGD at lr 0.5 with momentum 0.95.",
-        )
-    )
-    add(
-        S(
-            "oscillation_tbx_sequence_lstm_high",
-            cfg(
-                "tbx",
-                25,
-                dataset={"name": "sequence", "n_samples": 2000, "seq_len": 50},
-                model={"kind": "rnn", "cell": "lstm", "width": 32, "depth": 1},
-                optimizer={"name": "sgd_momentum", "lr": 1.0, "momentum": 0.9},
-                epochs=5,
-                eval_every=25,
-                hist_every=0,
-            ),
-            ("loss_oscillation",),
-            "LSTM on 50-step sequences, SGD lr 1.0 momentum 0.9, no clipping.",
-        )
-    )
-
-    # ------------------------------------------------------------------------ loss spikes
+    ``expected`` is every code the oracle must find, ``primary`` (default: all of them) the
+    codes the construction aims at; the others are real side effects the oracle also sees
+    (too high a learning rate rarely causes only one symptom).
+    """
+    digits_small = {"train_size": 100}
     spikes = {"prob": 0.02, "start_fraction": 0.3, "kind": "labels"}
-    add(
-        S(
-            "spikes_torch_corrupted_batches",
-            cfg("torch", 26, corrupt=spikes, epochs=20, eval_every=20, hist_every=0),
-            ("loss_spikes",),
-            "Digits, healthy Adam run, but ~2% of batches after 30% of training have every label "
-            "wrong: isolated loss jumps that training recovers from.",
-        )
-    )
-    add(
-        S(
-            "spikes_hf_corrupted_batches",
-            cfg(
-                "hf",
-                27,
-                dataset={"name": "breast_cancer"},
-                corrupt=spikes,
-                log_every=1,
-                batch_size=16,
-                epochs=20,
-                eval_every=25,
-            ),
-            ("loss_spikes",),
-            "Breast cancer, AdamW-free Adam run with ~2% corrupted-label batches (HF names, "
-            "logging every step).",
-        )
-    )
-    add(
-        S(
-            "spikes_lightning_corrupted_batches",
-            cfg(
-                "lightning",
-                28,
-                dataset={
-                    "name": "classification",
-                    "n_samples": 3000,
-                    "n_classes": 4,
-                    "class_sep": 1.5,
-                },
-                corrupt={"prob": 0.03, "start_fraction": 0.3, "kind": "labels"},
-                optimizer={"lr": 2e-3},
-                schedule={"name": "cosine"},
-                epochs=12,
-                eval_every=36,
-                hist_every=0,
-            ),
-            ("loss_spikes",),
-            "4-class synthetic data, Adam + cosine, ~3% corrupted-label batches.",
-        )
-    )
-    add(
-        S(
-            "spikes_tbx_scaled_inputs",
-            cfg(
-                "tbx",
-                29,
-                corrupt={"prob": 0.02, "start_fraction": 0.3, "kind": "inputs", "scale": 8.0},
-                optimizer={"lr": 1e-3},
-                epochs=20,
-                eval_every=20,
-                hist_every=0,
-            ),
-            ("loss_spikes",),
-            "Digits, Adam run where ~2% of batches arrive with inputs scaled x8 (a broken "
-            "preprocessing path).",
-        )
-    )
-
-    # ------------------------------------------------------------------- slow convergence
-    add(
-        S(
-            "slow_torch_sgd_tiny_lr",
-            cfg(
-                "torch",
-                30,
-                optimizer={"name": "sgd", "lr": 0.003},
-                epochs=15,
-                eval_every=20,
-                hist_every=110,
-            ),
-            ("slow_convergence",),
-            "Digits, plain SGD at lr 0.003: the loss falls a few percent in 330 steps.",
-        )
-    )
-    add(
-        S(
-            "slow_keras_sgd_small_lr",
-            cfg("keras", 31, optimizer={"name": "sgd", "lr": 0.01}, epochs=15),
-            ("slow_convergence",),
-            "Digits, plain SGD at lr 0.01, 15 epochs (Keras layout).",
-        )
-    )
-    add(
-        S(
-            "slow_hf_adam_tiny_lr",
-            cfg(
-                "hf",
-                32,
-                dataset={"name": "breast_cancer"},
-                optimizer={"lr": 2e-5},
-                batch_size=16,
-                epochs=15,
-                eval_every=25,
-            ),
-            ("slow_convergence",),
-            "Breast cancer, Adam at lr 2e-5 (50x too low).",
-        )
-    )
-    add(
-        S(
-            "slow_lightning_rmsprop_tiny_lr",
-            cfg(
-                "lightning",
-                33,
-                dataset={"name": "wine"},
-                optimizer={"name": "rmsprop", "lr": 1e-5},
-                batch_size=16,
-                epochs=40,
-                eval_every=18,
-                hist_every=0,
-            ),
-            ("slow_convergence",),
-            "Wine, RMSprop at lr 1e-5.",
-        )
-    )
-
-    # ---------------------------------------------------------------------------- plateau
-    add(
-        S(
-            "plateau_torch_moons_sgd_constant_lr",
-            cfg(
-                "torch",
-                34,
-                dataset=MOONS,
-                optimizer={"name": "sgd", "lr": 1.0},
-                epochs=20,
-                eval_every=25,
-                hist_every=0,
-            ),
-            ("plateau",),
-            "Moons (noise 0.3), SGD at a constant lr 1.0: quick drop, then flat while lr stays.",
-        )
-    )
-    add(
-        S(
-            "plateau_keras_moons_constant_lr",
-            cfg("keras", 35, dataset=MOONS, optimizer={"name": "sgd", "lr": 1.0}, epochs=30),
-            ("plateau",),
-            "Moons, SGD at constant lr 1.0, 30 epochs (Keras layout).",
-        )
-    )
-    add(
-        S(
-            "plateau_hf_classification_constant_lr",
-            cfg(
-                "hf",
-                36,
-                dataset={
-                    "name": "classification",
-                    "n_samples": 3000,
-                    "n_classes": 4,
-                    "class_sep": 0.8,
-                },
-                model={"width": 32},
-                optimizer={"name": "sgd", "lr": 1.0},
-                epochs=15,
-                eval_every=25,
-            ),
-            ("plateau",),
-            "4-class hard synthetic data, SGD at constant lr 1.0.",
-        )
-    )
-    add(
-        S(
-            "plateau_lightning_noisy_labels_constant_lr",
-            cfg(
-                "lightning",
-                37,
-                dataset={"label_noise": 0.1},
-                optimizer={"name": "sgd_momentum", "lr": 0.2, "momentum": 0.9},
-                model={"activation": "tanh"},
-                epochs=15,
-                eval_every=22,
-                hist_every=0,
-            ),
-            ("plateau",),
-            "Digits with 10% wrong labels, SGD momentum at constant lr 0.2.",
-        )
-    )
-
-    # ------------------------------------------------------------------------ overfitting
-    small = {"train_size": 100}
-    add(
-        S(
-            "overfitting_torch_digits_small",
-            cfg(
-                "torch",
-                38,
-                dataset=small,
-                model={"width": 256},
-                batch_size=32,
-                epochs=150,
-                eval_every=20,
-                hist_every=200,
-            ),
-            ("overfitting",),
-            "Digits, only 100 training images, 256-wide MLP, 150 epochs, no regularisation.",
-        )
-    )
-    add(
-        S(
-            "overfitting_tbx_digits_small",
-            cfg(
-                "tbx",
-                39,
-                dataset={"train_size": 150},
-                model={"width": 128},
-                batch_size=32,
-                epochs=100,
-                eval_every=25,
-                log_every=2,
-                hist_every=0,
-                writer={"style": "tbx", "log": {"layer_grad_norms": False, "throughput": False}},
-            ),
-            ("overfitting",),
-            "Digits, 150 training images, 100 epochs, no regularisation (small tbx run).",
-        )
-    )
-    add(
-        S(
-            "overfitting_keras_wine_small",
-            cfg(
-                "keras",
-                40,
-                dataset={"name": "wine", "train_size": 40},
-                model={"width": 128},
-                batch_size=8,
-                epochs=150,
-            ),
-            ("overfitting",),
-            "Wine, 40 training samples, 128-wide MLP, 150 epochs (Keras layout).",
-        )
-    )
-    add(
-        S(
-            "overfitting_hf_breast_cancer_small",
-            cfg(
-                "hf",
-                41,
-                dataset={"name": "breast_cancer", "train_size": 60},
-                model={"width": 256, "depth": 3},
-                batch_size=16,
-                epochs=150,
-                eval_every=20,
-            ),
-            ("overfitting",),
-            "Breast cancer, 60 training samples, 3x256 MLP, 150 epochs.",
-        )
-    )
-    add(
-        S(
-            "overfitting_lightning_noisy_labels",
-            cfg(
-                "lightning",
-                42,
-                dataset={"train_size": 300, "label_noise": 0.2},
-                model={"width": 256},
-                batch_size=32,
-                epochs=80,
-                eval_every=20,
-                hist_every=0,
-            ),
-            ("overfitting",),
-            "Digits, 300 training images with 20% wrong labels, memorised over 80 epochs.",
-        )
-    )
-
-    # ------------------------------------------------------------------------- dead units
-    add(
-        S(
-            "dead_torch_negative_bias",
-            cfg(
-                "torch",
-                43,
-                model={"depth": 3, "bias_init": -3.0},
-                epochs=10,
-                eval_every=20,
-                hist_every=50,
-            ),
-            ("dead_units", "vanishing_gradients"),
-            "Digits, ReLU MLP with hidden biases initialised to -3: every unit is dead from the "
-            "start, so no gradient reaches the first layer and the loss stays at chance.",
-            primary=("dead_units",),
-        )
-    )
-    add(
-        S(
-            "dead_tbx_negative_bias_wide",
-            cfg(
-                "tbx",
-                44,
-                model={"depth": 2, "width": 128, "bias_init": -2.0},
-                optimizer={"name": "sgd_momentum", "lr": 0.05},
-                epochs=10,
-                eval_every=20,
-                hist_every=50,
-            ),
-            ("dead_units", "vanishing_gradients"),
-            "Digits, 2x128 ReLU MLP, biases -2, SGD momentum: ReLUs never switch on.",
-            primary=("dead_units",),
-        )
-    )
-    add(
-        S(
-            "dead_lightning_adam_high_lr",
-            cfg("lightning", 45, optimizer={"lr": 0.05}, epochs=10, eval_every=22, hist_every=55),
-            ("dead_units", "loss_oscillation", "loss_spikes", "overfitting"),
-            "Digits, ReLU MLP, Adam at lr 0.05: big early updates kill most second-layer units.",
-            primary=("dead_units",),
-        )
-    )
-    add(
-        S(
-            "dead_torch_moons_sgd_high_lr",
-            cfg(
-                "torch",
-                46,
-                dataset=MOONS,
-                optimizer={"name": "sgd_momentum", "lr": 0.5},
-                epochs=20,
-                eval_every=25,
-                hist_every=96,
-            ),
-            ("dead_units",),
-            "Moons, ReLU MLP, SGD momentum at lr 0.5: most second-layer units die.",
-        )
-    )
-
-    # -------------------------------------------------------------------- unstable metric
-    unstable = {"val_size": 20, "label_noise": 0.3}
-    add(
-        S(
-            "unstable_torch_tiny_val_noisy",
-            cfg(
-                "torch",
-                47,
-                dataset=unstable,
-                optimizer={"lr": 0.01},
-                epochs=20,
-                eval_every=11,
-                hist_every=0,
-            ),
-            ("unstable_metric",),
-            "Digits, 30% wrong training labels, validation on only 20 images, Adam 1e-2.",
-        )
-    )
-    add(
-        S(
-            "unstable_hf_tiny_val_noisy",
-            cfg(
-                "hf",
-                48,
-                dataset={"name": "breast_cancer", "val_size": 15, "label_noise": 0.3},
-                optimizer={"lr": 0.01},
-                batch_size=16,
-                epochs=20,
-                eval_every=10,
-            ),
-            ("unstable_metric",),
-            "Breast cancer, 30% flipped labels, 15 validation samples (eval/accuracy and eval/f1).",
-        )
-    )
-    add(
-        S(
-            "unstable_keras_tiny_val",
-            cfg(
-                "keras",
-                49,
-                dataset={"name": "moons", "n_samples": 600, "noise": 0.35, "val_size": 12},
-                optimizer={"lr": 0.05},
-                batch_size=32,
-                epochs=40,
-            ),
-            ("unstable_metric",),
-            "Moons, Adam 5e-2, validation on 12 points (Keras layout).",
-        )
-    )
-    add(
-        S(
-            "unstable_tbx_tiny_val_noisy",
-            cfg(
-                "tbx",
-                50,
-                dataset={"name": "wine", "val_size": 10, "label_noise": 0.3},
-                optimizer={"lr": 0.01},
-                batch_size=16,
-                epochs=60,
-                eval_every=9,
-                hist_every=0,
-            ),
-            ("unstable_metric",),
-            "Wine, 30% flipped labels, 10 validation samples (precision/recall/accuracy).",
-        )
-    )
-
-    # -------------------------------------------------------------------- throughput drop
     slow = {"after_fraction": 0.5, "sleep_s": 0.01}
-    add(
-        S(
-            "throughput_torch_sleep",
-            cfg("torch", 51, slowdown=slow, epochs=10, eval_every=20, hist_every=110),
-            ("throughput_drop",),
-            "Digits, healthy Adam run with a 10 ms sleep per step after half of training.",
-        )
-    )
-    add(
-        S(
-            "throughput_hf_sleep",
-            cfg(
-                "hf",
-                52,
-                dataset={"name": "breast_cancer"},
-                slowdown=slow,
-                optimizer={"name": "adamw", "weight_decay": 0.01},
-                batch_size=16,
-                epochs=10,
-                eval_every=25,
-            ),
-            ("throughput_drop",),
-            "Breast cancer, healthy AdamW run that sleeps 10 ms per step after half of training.",
-        )
-    )
-    add(
-        S(
-            "throughput_keras_sleep",
-            cfg(
-                "keras",
-                53,
-                slowdown={"after_fraction": 0.5, "sleep_s": 0.005},
-                model={"dropout": 0.2},
-                optimizer={"weight_decay": 1e-4},
-                epochs=16,
-            ),
-            ("throughput_drop",),
-            "Digits, healthy run whose epochs slow down 5 ms/step from the middle (Keras).",
-        )
-    )
-    add(
-        S(
-            "throughput_lightning_sleep",
-            cfg(
-                "lightning",
-                54,
-                dataset={"name": "moons", "n_samples": 2000, "noise": 0.2},
-                slowdown=slow,
-                optimizer={"lr": 3e-3},
-                schedule={"name": "cosine"},
-                epochs=10,
-                eval_every=24,
-                hist_every=0,
-            ),
-            ("throughput_drop",),
-            "Moons, healthy Adam + cosine run with a 10 ms sleep per step from the middle.",
-        )
-    )
+    rnn_relu = {"kind": "rnn", "cell": "rnn_relu", "width": 32, "depth": 1, "init": "orthogonal"}
+    # fmt: off
+    return [
+        # ----------------------------------------------------------------------- healthy
+        S("healthy_torch_digits_adam",
+          cfg("torch", 0, epochs=20, eval_every=20),
+          description="Digits, 2x64 ReLU MLP, Adam 1e-3, 20 epochs: converges, no problem."),
+        S("healthy_torch_sequence_gru",
+          cfg("torch", 1, dataset=SEQ, model={"kind": "rnn", "cell": "gru", "width": 32,
+                                               "depth": 1},
+              optimizer={"lr": 0.005}, grad_clip=1.0, epochs=8, eval_every=25),
+          description="GRU on 20-step sequences, Adam 5e-3, clipping at 1.0: converges."),
+        S("healthy_hf_breast_cancer",
+          cfg("hf", 2, dataset={"name": "breast_cancer"},
+              model={"width": 32, "activation": "gelu"},
+              optimizer={"name": "adamw", "lr": 1e-3, "weight_decay": 0.01},
+              schedule={"name": "cosine", "warmup_steps": 30}, batch_size=16, epochs=12,
+              eval_every=25),
+          description="Breast cancer, GELU MLP, AdamW + warm-up + cosine (HF Trainer names)."),
+        S("healthy_hf_digits_layernorm_residual",
+          cfg("hf", 3, model={"depth": 3, "normalization": "layernorm", "residual": True},
+              optimizer={"name": "adamw", "lr": 2e-3, "weight_decay": 0.05},
+              schedule={"name": "cosine", "warmup_steps": 40}, epochs=12, eval_every=20),
+          description="Digits, 3-layer residual LayerNorm MLP, AdamW + warm-up + cosine."),
+        S("healthy_lightning_moons_cosine",
+          cfg("lightning", 4, dataset={"name": "moons", "n_samples": 2000, "noise": 0.2},
+              model={"depth": 3}, optimizer={"name": "sgd_momentum", "lr": 0.1},
+              schedule={"name": "cosine"}, epochs=15, eval_every=24, hist_every=120),
+          description="Moons, 3x64 ReLU MLP, SGD momentum 0.1 with cosine decay."),
+        S("healthy_lightning_wine_rmsprop",
+          cfg("lightning", 5, dataset={"name": "wine"}, model={"width": 32},
+              optimizer={"name": "rmsprop", "lr": 1e-3, "weight_decay": 1e-3},
+              batch_size=16, epochs=40, eval_every=18, hist_every=120),
+          description="Wine, 2x32 ReLU MLP, RMSprop 1e-3, 40 epochs."),
+        S("healthy_keras_digits_batchnorm",
+          cfg("keras", 6, model={"normalization": "batchnorm"},
+              optimizer={"lr": 1e-3, "weight_decay": 1e-4}, epochs=25),
+          description="Digits, BatchNorm MLP, Adam 1e-3 with weight decay, 25 epochs (Keras)."),
+        S("healthy_keras_classification_warmup",
+          cfg("keras", 7, dataset={"name": "classification", "n_samples": 3000,
+                                   "n_classes": 4, "class_sep": 1.5},
+              optimizer={"lr": 2e-3}, schedule={"name": "cosine", "warmup_steps": 100},
+              epochs=30),
+          description="4-class synthetic data, Adam 2e-3 with warm-up + cosine, 30 epochs."),
+        S("healthy_tbx_wine_step_lr",
+          cfg("tbx", 8, dataset={"name": "wine"}, model={"width": 32, "activation": "tanh"},
+              optimizer={"name": "sgd_momentum", "lr": 0.02},
+              schedule={"name": "step", "step_size": 150, "gamma": 0.5},
+              batch_size=16, epochs=50, eval_every=18, hist_every=150),
+          description="Wine, tanh MLP, SGD momentum 0.02 with step decay."),
+        S("healthy_tbx_digits_reduce_on_plateau",
+          cfg("tbx", 9, optimizer={"lr": 2e-3, "weight_decay": 1e-4},
+              schedule={"name": "reduce_on_plateau", "patience": 2, "factor": 0.3},
+              epochs=15, eval_every=22, hist_every=110),
+          description="Digits, Adam 2e-3 with ReduceLROnPlateau on the validation loss."),
 
-    # ------------------------------------------------------------------------- no signal
-    add(
-        S(
-            "nosignal_torch_no_loss_logged",
-            cfg(
-                "torch",
-                55,
-                epochs=5,
-                eval_every=20,
-                hist_every=0,
-                writer={
-                    "style": "torch",
-                    "log": {**LOG_OFF, "metrics": True, "lr": True, "throughput": True},
-                },
-            ),
-            ("no_signal",),
-            "A healthy run that logged only accuracy, lr and throughput: no loss at all.",
-        )
-    )
-    add(
-        S(
-            "nosignal_hf_crashed_early",
-            cfg("hf", 56, early_stopping={"stop_at_step": 15}, eval_every=50),
-            ("no_signal",),
-            "An HF-style run that stopped after 15 steps: three train/loss points, no eval.",
-        )
-    )
-    add(
-        S(
-            "nosignal_tbx_metrics_only",
-            cfg(
-                "tbx",
-                57,
-                epochs=5,
-                eval_every=20,
-                hist_every=0,
-                writer={"style": "tbx", "log": {**LOG_OFF, "metrics": True}},
-            ),
-            ("no_signal",),
-            "A tensorboardX run that logged precision/recall/accuracy only.",
-        )
-    )
-    add(
-        S(
-            "nosignal_keras_two_epochs",
-            cfg("keras", 58, epochs=2),
-            ("no_signal",),
-            "A Keras-layout run stopped after 2 epochs: two points per series.",
-        )
-    )
-    return out
+        # --------------------------------------------------------------- loss divergence
+        S("divergence_torch_sgd_nan",
+          cfg("torch", 10, model={"depth": 3}, optimizer={"name": "sgd", "lr": 5.0},
+              epochs=10, eval_every=20, hist_every=0),
+          ("loss_divergence", "exploding_gradients"),
+          "Digits, plain SGD at lr 5.0 (~50x too high): loss and gradients are NaN by step 11."),
+        S("divergence_hf_warmup_too_high",
+          cfg("hf", 11, model={"activation": "tanh"},
+              optimizer={"name": "sgd_momentum", "lr": 3.0},
+              schedule={"name": "warmup", "warmup_steps": 300}, epochs=20, eval_every=20),
+          ("loss_divergence", "loss_oscillation"),
+          "Digits, tanh MLP, SGD momentum warmed up to lr 3.0: fine early, then the loss climbs "
+          "and swings as the lr grows.",
+          primary=("loss_divergence",)),
+        S("divergence_keras_warmup_nan",
+          cfg("keras", 12, dataset={"name": "breast_cancer"}, model={"depth": 3},
+              optimizer={"name": "sgd_momentum", "lr": 0.5},
+              schedule={"name": "warmup", "warmup_steps": 300}, batch_size=16, epochs=20,
+              stop_on_nan=False),
+          ("loss_divergence",),
+          "Breast cancer, SGD momentum warmed up towards lr 0.5: epoch loss turns NaN at epoch "
+          "8 and stays NaN (Keras layout, no TerminateOnNaN)."),
+        S("divergence_tbx_lr_growing",
+          cfg("tbx", 13, optimizer={"lr": 1e-4},
+              schedule={"name": "exponential", "gamma": 1.01}, epochs=30, eval_every=25,
+              hist_every=0),
+          ("loss_divergence", "loss_spikes"),
+          "Digits, Adam whose lr grows 1% per step (a range test left running): the loss falls, "
+          "then rises for good with jumps once the lr passes ~0.05.",
+          primary=("loss_divergence",)),
+
+        # ------------------------------------------------------------ exploding gradients
+        S("exploding_torch_rnn_relu_gain",
+          cfg("torch", 14, dataset={"name": "sequence", "n_samples": 2000, "seq_len": 60},
+              model={**rnn_relu, "init_gain": 1.8}, optimizer={"lr": 0.002}, epochs=6,
+              eval_every=25, hist_every=0),
+          ("exploding_gradients",),
+          "ReLU RNN on 60-step sequences, recurrent weights orthogonal x1.8, no clipping: "
+          "gradient norms of 1e3-1e4."),
+        S("exploding_lightning_rnn_relu_gain",
+          cfg("lightning", 15, dataset={"name": "sequence", "n_samples": 2000, "seq_len": 60},
+              model={**rnn_relu, "init_gain": 1.8}, optimizer={"lr": 0.002}, epochs=6,
+              eval_every=25, hist_every=0),
+          ("exploding_gradients",),
+          "The same ReLU RNN with another seed, logged with Lightning names."),
+        S("exploding_hf_deep_init",
+          cfg("hf", 16, model={"depth": 6, "init": "kaiming", "init_gain": 2.5},
+              optimizer={"lr": 1e-3}, epochs=8, eval_every=20,
+              writer={"style": "hf", "log": {"throughput": False}}),
+          ("exploding_gradients",),
+          "Digits, 6-layer ReLU MLP with weights 2.5x Kaiming: activations and gradients "
+          "explode (norms > 1e3); Adam keeps the steps bounded so the loss still falls."),
+        S("exploding_tbx_momentum_too_high",
+          cfg("tbx", 17, optimizer={"name": "sgd_momentum", "lr": 0.05, "momentum": 0.99},
+              epochs=15, eval_every=20, hist_every=110),
+          ("exploding_gradients", "loss_divergence", "loss_spikes", "dead_units",
+           "vanishing_gradients"),
+          "Digits, SGD lr 0.05 with momentum 0.99: the gradient norm grows ~170x, the loss "
+          "jumps and climbs back to chance, most ReLUs die so the first layer gets ~no "
+          "gradient. A run where everything goes wrong.",
+          primary=("exploding_gradients",)),
+        S("exploding_torch_deep_init_wine",
+          cfg("torch", 59, dataset={"name": "wine"},
+              model={"depth": 5, "init": "kaiming", "init_gain": 3.0},
+              optimizer={"lr": 1e-3}, batch_size=16, epochs=30, eval_every=18, hist_every=0),
+          ("exploding_gradients",),
+          "Wine, 5-layer ReLU MLP with weights 3x Kaiming, Adam 1e-3."),
+
+        # ------------------------------------------------------------ vanishing gradients
+        S("vanishing_torch_deep_sigmoid",
+          cfg("torch", 18, model={"depth": 8, "activation": "sigmoid"},
+              optimizer={"name": "sgd", "lr": 0.1}, epochs=10, eval_every=20, hist_every=110),
+          ("vanishing_gradients",),
+          "Digits, 8-layer sigmoid MLP, default init, plain SGD: first-layer gradients ~1e-7 "
+          "of the head's."),
+        S("vanishing_lightning_deep_tanh_small_init",
+          cfg("lightning", 19, model={"depth": 6, "activation": "tanh", "init": "normal",
+                                      "init_std": 0.02},
+              optimizer={"name": "sgd_momentum", "lr": 0.05}, epochs=6, eval_every=22,
+              hist_every=0),
+          ("vanishing_gradients",),
+          "Digits, 6-layer tanh MLP initialised N(0, 0.02): gradients shrink layer by layer."),
+        S("vanishing_tbx_deep_sigmoid_xavier",
+          cfg("tbx", 20, model={"depth": 10, "width": 32, "activation": "sigmoid",
+                                "init": "xavier"},
+              optimizer={"lr": 1e-3}, epochs=5, eval_every=22, hist_every=0),
+          ("vanishing_gradients", "slow_convergence"),
+          "Digits, 10-layer sigmoid MLP (Xavier), Adam 1e-3: the first layer gets ~1e-6 of "
+          "the head's gradient and the loss barely moves.",
+          primary=("vanishing_gradients",)),
+        S("vanishing_torch_deep_tanh_breast_cancer",
+          cfg("torch", 21, dataset={"name": "breast_cancer"},
+              model={"depth": 10, "width": 32, "activation": "tanh", "init": "normal",
+                     "init_std": 0.03},
+              optimizer={"name": "sgd", "lr": 0.05}, batch_size=32, epochs=12, eval_every=20,
+              hist_every=0),
+          ("vanishing_gradients",),
+          "Breast cancer, 10-layer tanh MLP with N(0, 0.03) weights, plain SGD."),
+
+        # -------------------------------------------------------------- loss oscillation
+        S("oscillation_torch_moons_adam_high",
+          cfg("torch", 22, dataset=MOONS, model={"activation": "tanh"},
+              optimizer={"lr": 0.3}, epochs=20, eval_every=25, hist_every=0),
+          ("loss_oscillation",),
+          "Moons, tanh MLP, Adam at lr 0.3 (300x the default): the loss bounces for good."),
+        S("oscillation_keras_moons_adam_high",
+          cfg("keras", 23, dataset=MOONS, model={"activation": "tanh"},
+              optimizer={"lr": 0.3}, batch_size=32, epochs=60),
+          ("loss_oscillation", "unstable_metric"),
+          "Moons, tanh MLP, Adam at lr 0.3, 60 epochs: epoch loss and validation accuracy "
+          "swing (Keras layout).",
+          primary=("loss_oscillation",)),
+        S("oscillation_hf_momentum_high",
+          cfg("hf", 24, dataset=MOONS, model={"activation": "tanh"},
+              optimizer={"name": "sgd_momentum", "lr": 0.3, "momentum": 0.9},
+              epochs=20, eval_every=25, log_every=2),
+          ("loss_oscillation", "plateau"),
+          "Moons, tanh MLP, SGD at a constant lr 0.3 with momentum 0.9: after a quick drop the "
+          "loss only bounces.",
+          primary=("loss_oscillation",)),
+        S("oscillation_tbx_sequence_lstm_high",
+          cfg("tbx", 25, dataset={"name": "sequence", "n_samples": 2000, "seq_len": 50},
+              model={"kind": "rnn", "cell": "lstm", "width": 32, "depth": 1},
+              optimizer={"name": "sgd_momentum", "lr": 1.0, "momentum": 0.9},
+              epochs=5, eval_every=25, hist_every=0),
+          ("loss_oscillation",),
+          "LSTM on 50-step sequences, SGD lr 1.0 momentum 0.9, no clipping."),
+
+        # -------------------------------------------------------------------- loss spikes
+        S("spikes_torch_corrupted_batches",
+          cfg("torch", 26, corrupt=spikes, epochs=20, eval_every=20, hist_every=0),
+          ("loss_spikes",),
+          "Digits, healthy Adam run, but ~2% of batches after 30% of training have every "
+          "label wrong: isolated loss jumps that training recovers from."),
+        S("spikes_hf_corrupted_batches",
+          cfg("hf", 27, dataset={"name": "breast_cancer"}, corrupt=spikes, log_every=1,
+              batch_size=16, epochs=20, eval_every=25),
+          ("loss_spikes",),
+          "Breast cancer, Adam run with ~2% corrupted-label batches (HF names, logging every "
+          "step)."),
+        S("spikes_lightning_corrupted_batches",
+          cfg("lightning", 28, dataset={"name": "classification", "n_samples": 3000,
+                                        "n_classes": 4, "class_sep": 1.5},
+              corrupt={**spikes, "prob": 0.03}, optimizer={"lr": 2e-3},
+              schedule={"name": "cosine"}, epochs=12, eval_every=36, hist_every=0),
+          ("loss_spikes",),
+          "4-class synthetic data, Adam + cosine, ~3% corrupted-label batches."),
+        S("spikes_tbx_corrupted_batches_wine",
+          cfg("tbx", 29, dataset={"name": "wine"}, corrupt={**spikes, "prob": 0.03},
+              optimizer={"lr": 3e-3}, batch_size=16, epochs=60, eval_every=18, hist_every=0),
+          ("loss_spikes",),
+          "Wine, Adam 3e-3, ~3% of batches with every label wrong (tensorboardX)."),
+
+        # --------------------------------------------------------------- slow convergence
+        S("slow_torch_sgd_tiny_lr",
+          cfg("torch", 30, optimizer={"name": "sgd", "lr": 0.003}, epochs=15, eval_every=20,
+              hist_every=110),
+          ("slow_convergence",),
+          "Digits, plain SGD at lr 0.003: the loss falls a few percent in 330 steps."),
+        S("slow_keras_sgd_small_lr",
+          cfg("keras", 31, optimizer={"name": "sgd", "lr": 0.005}, epochs=25),
+          ("slow_convergence",),
+          "Digits, plain SGD at lr 0.005, 25 epochs (Keras layout)."),
+        S("slow_hf_adam_tiny_lr",
+          cfg("hf", 32, dataset={"name": "breast_cancer"}, optimizer={"lr": 2e-5},
+              batch_size=16, epochs=15, eval_every=25),
+          ("slow_convergence",),
+          "Breast cancer, Adam at lr 2e-5 (50x too low)."),
+        S("slow_lightning_rmsprop_tiny_lr",
+          cfg("lightning", 33, dataset={"name": "wine"},
+              optimizer={"name": "rmsprop", "lr": 1e-5}, batch_size=16, epochs=40,
+              eval_every=18, hist_every=0),
+          ("slow_convergence",),
+          "Wine, RMSprop at lr 1e-5."),
+
+        # ------------------------------------------------------------------------ plateau
+        S("plateau_torch_moons_sgd_constant_lr",
+          cfg("torch", 34, dataset=MOONS, optimizer={"name": "sgd", "lr": 1.0}, epochs=20,
+              eval_every=25, hist_every=0),
+          ("plateau",),
+          "Moons (noise 0.3), SGD at a constant lr 1.0: quick drop, then flat while lr stays."),
+        S("plateau_keras_moons_constant_lr",
+          cfg("keras", 35, dataset=MOONS, optimizer={"name": "sgd", "lr": 1.0},
+              batch_size=256, epochs=60),
+          ("plateau",),
+          "Moons, SGD at constant lr 1.0, batch 256, 60 epochs (Keras layout)."),
+        S("plateau_hf_classification_constant_lr",
+          cfg("hf", 36, dataset={"name": "classification", "n_samples": 3000, "n_classes": 4,
+                                 "class_sep": 0.8},
+              model={"width": 32}, optimizer={"name": "sgd", "lr": 1.0}, epochs=25,
+              eval_every=25),
+          ("plateau",),
+          "4-class hard synthetic data, SGD at constant lr 1.0, 25 epochs."),
+        S("plateau_lightning_noisy_labels_constant_lr",
+          cfg("lightning", 37, dataset={"label_noise": 0.1},
+              optimizer={"name": "sgd_momentum", "lr": 0.2, "momentum": 0.9},
+              model={"activation": "tanh"}, epochs=15, eval_every=22, hist_every=0),
+          ("plateau", "loss_spikes"),
+          "Digits with 10% wrong labels, SGD momentum at constant lr 0.2.",
+          primary=("plateau",)),
+
+        # -------------------------------------------------------------------- overfitting
+        S("overfitting_torch_digits_small",
+          cfg("torch", 38, dataset=digits_small, model={"width": 256}, batch_size=32,
+              epochs=150, eval_every=20, hist_every=200),
+          ("overfitting",),
+          "Digits, only 100 training images, 256-wide MLP, 150 epochs, no regularisation."),
+        S("overfitting_tbx_digits_small",
+          cfg("tbx", 39, dataset={"train_size": 120}, model={"width": 256}, batch_size=32,
+              epochs=150, eval_every=25, log_every=2, hist_every=0,
+              writer={"style": "tbx", "log": {"layer_grad_norms": False,
+                                              "throughput": False}}),
+          ("overfitting",),
+          "Digits, 120 training images, 150 epochs, no regularisation (a small tbx run)."),
+        S("overfitting_keras_wine_small",
+          cfg("keras", 40, dataset={"name": "wine", "train_size": 40}, model={"width": 128},
+              batch_size=8, epochs=150),
+          ("overfitting",),
+          "Wine, 40 training samples, 128-wide MLP, 150 epochs (Keras layout)."),
+        S("overfitting_hf_breast_cancer_small",
+          cfg("hf", 41, dataset={"name": "breast_cancer", "train_size": 60},
+              model={"width": 256, "depth": 3}, batch_size=16, epochs=150, eval_every=20),
+          ("overfitting",),
+          "Breast cancer, 60 training samples, 3x256 MLP, 150 epochs."),
+        S("overfitting_lightning_noisy_labels",
+          cfg("lightning", 42, dataset={"train_size": 300, "label_noise": 0.2},
+              model={"width": 256}, batch_size=32, epochs=80, eval_every=20, hist_every=0),
+          ("overfitting",),
+          "Digits, 300 training images with 20% wrong labels, memorised over 80 epochs."),
+
+        # --------------------------------------------------------------------- dead units
+        S("dead_torch_negative_bias",
+          cfg("torch", 43, model={"depth": 3, "bias_init": -3.0}, epochs=10, eval_every=20,
+              hist_every=50),
+          ("dead_units", "vanishing_gradients"),
+          "Digits, ReLU MLP with hidden biases initialised to -3: every unit is dead from the "
+          "start, no gradient reaches the first layer and the loss stays at chance.",
+          primary=("dead_units",)),
+        S("dead_tbx_negative_bias_wide",
+          cfg("tbx", 44, model={"depth": 2, "width": 128, "bias_init": -2.0},
+              optimizer={"name": "sgd_momentum", "lr": 0.05}, epochs=10, eval_every=20,
+              hist_every=50),
+          ("dead_units", "vanishing_gradients"),
+          "Digits, 2x128 ReLU MLP, biases -2, SGD momentum: the ReLUs never switch on.",
+          primary=("dead_units",)),
+        S("dead_lightning_adam_high_lr",
+          cfg("lightning", 45, optimizer={"lr": 0.05}, epochs=10, eval_every=22,
+              hist_every=55),
+          ("dead_units", "loss_spikes"),
+          "Digits, ReLU MLP, Adam at lr 0.05: big early updates kill most second-layer units.",
+          primary=("dead_units",)),
+        S("dead_torch_adam_high_lr_deep",
+          cfg("torch", 46, model={"depth": 3}, optimizer={"lr": 0.03}, epochs=10,
+              eval_every=22, hist_every=55),
+          ("dead_units",),
+          "Digits, 3x64 ReLU MLP, Adam at lr 0.03: units in the deeper layers die."),
+
+        # ---------------------------------------------------------------- unstable metric
+        S("unstable_torch_moons_tiny_val",
+          cfg("torch", 47, dataset={"name": "moons", "n_samples": 2000, "noise": 0.5,
+                                    "val_size": 10},
+              model={"activation": "tanh"}, optimizer={"lr": 0.05}, batch_size=32,
+              epochs=40, eval_every=40, hist_every=0),
+          ("unstable_metric", "loss_oscillation"),
+          "Very noisy moons, Adam 0.05, validation on only 10 points: accuracy jumps between "
+          "0.5 and 1.0 from one evaluation to the next.",
+          primary=("unstable_metric",)),
+        S("unstable_torch_noisy_labels_tiny_val",
+          cfg("torch", 60, dataset={"val_size": 20, "label_noise": 0.5},
+              optimizer={"name": "sgd_momentum", "lr": 0.5}, batch_size=256, epochs=40,
+              eval_every=6, hist_every=0),
+          ("unstable_metric", "plateau"),
+          "Digits with half the training labels wrong, 20 validation images, SGD momentum at "
+          "a constant lr 0.5: the model wanders, its accuracy swings.",
+          primary=("unstable_metric",)),
+        S("unstable_hf_noisy_labels_tiny_val",
+          cfg("hf", 48, dataset={"val_size": 20, "label_noise": 0.5},
+              optimizer={"name": "sgd_momentum", "lr": 0.6},
+              schedule={"name": "exponential", "gamma": 0.9965}, batch_size=256, epochs=40,
+              eval_every=6, log_every=2),
+          ("unstable_metric", "overfitting"),
+          "Digits, half the labels wrong, 20 validation images, decaying SGD momentum: the "
+          "model memorises the noise and eval/f1 swings.",
+          primary=("unstable_metric",)),
+        S("unstable_keras_moons_tiny_val",
+          cfg("keras", 49, dataset={"name": "moons", "n_samples": 2000, "noise": 0.35,
+                                    "val_size": 12},
+              model={"activation": "tanh"}, optimizer={"lr": 0.1}, batch_size=32, epochs=40),
+          ("unstable_metric", "loss_oscillation"),
+          "Moons, Adam 0.1, validation on 12 points (Keras layout).",
+          primary=("unstable_metric",)),
+        S("unstable_tbx_noisy_labels_tiny_val",
+          cfg("tbx", 50, dataset={"val_size": 20, "label_noise": 0.5},
+              optimizer={"name": "sgd_momentum", "lr": 0.5}, batch_size=256, epochs=40,
+              eval_every=6, hist_every=0),
+          ("unstable_metric", "plateau"),
+          "Digits, half the labels wrong, 20 validation images, constant lr 0.5: precision "
+          "and recall swing (tensorboardX).",
+          primary=("unstable_metric",)),
+
+        # ---------------------------------------------------------------- throughput drop
+        S("throughput_torch_sleep",
+          cfg("torch", 51, slowdown=slow, epochs=10, eval_every=20, hist_every=110),
+          ("throughput_drop",),
+          "Digits, healthy Adam run with a 10 ms sleep per step after half of training."),
+        S("throughput_hf_sleep",
+          cfg("hf", 52, dataset={"name": "breast_cancer"}, slowdown=slow,
+              optimizer={"name": "adamw", "weight_decay": 0.01}, batch_size=16, epochs=10,
+              eval_every=25),
+          ("throughput_drop",),
+          "Breast cancer, healthy AdamW run that sleeps 10 ms per step after half of "
+          "training."),
+        S("throughput_keras_sleep",
+          cfg("keras", 53, slowdown={"after_fraction": 0.5, "sleep_s": 0.005},
+              model={"normalization": "batchnorm"}, optimizer={"weight_decay": 1e-4},
+              epochs=16),
+          ("throughput_drop",),
+          "Digits, healthy run whose steps slow down by 5 ms from the middle (Keras layout)."),
+        S("throughput_lightning_sleep",
+          cfg("lightning", 54, dataset={"name": "moons", "n_samples": 2000, "noise": 0.2},
+              slowdown=slow, optimizer={"lr": 3e-3}, schedule={"name": "cosine"},
+              epochs=10, eval_every=24, hist_every=0),
+          ("throughput_drop",),
+          "Moons, healthy Adam + cosine run with a 10 ms sleep per step from the middle."),
+
+        # ---------------------------------------------------------------------- no signal
+        S("nosignal_torch_no_loss_logged",
+          cfg("torch", 55, epochs=5, eval_every=20, hist_every=0,
+              writer={"style": "torch", "log": {**LOG_OFF, "metrics": True, "lr": True,
+                                                "throughput": True}}),
+          ("no_signal",),
+          "A healthy run that logged only accuracy, lr and throughput: no loss at all."),
+        S("nosignal_hf_crashed_early",
+          cfg("hf", 56, early_stopping={"stop_at_step": 15}, eval_every=50),
+          ("no_signal",),
+          "An HF-style run that stopped after 15 steps: three train/loss points, no eval."),
+        S("nosignal_tbx_metrics_only",
+          cfg("tbx", 57, epochs=5, eval_every=20, hist_every=0,
+              writer={"style": "tbx", "log": {**LOG_OFF, "metrics": True}}),
+          ("no_signal",),
+          "A tensorboardX run that logged precision/recall/accuracy only."),
+        S("nosignal_keras_two_epochs",
+          cfg("keras", 58, epochs=2),
+          ("no_signal",),
+          "A Keras-layout run stopped after 2 epochs: two points per series."),
+    ]
+    # fmt: on
 
 
 # ------------------------------------------------------------------------------- building

@@ -124,6 +124,7 @@ DEFAULTS: dict[str, Any] = {
         "min_delta": 0.0,
     },
     "stop_on_nan": True,  # stop (after logging it) at the first non-finite training loss
+    "eval_train_mode": False,  # the classic bug: evaluate without model.eval() (dropout on)
     "corrupt": {  # occasional corrupted batches (loss spikes)
         "prob": 0.0,  # chance per step after start_fraction
         "start_fraction": 0.3,
@@ -808,9 +809,9 @@ def _metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict[str,
     }
 
 
-def _evaluate(model: nn.Module, data: Data) -> dict[str, float]:
+def _evaluate(model: nn.Module, data: Data, train_mode: bool = False) -> dict[str, float]:
     start = time.perf_counter()
-    model.eval()
+    model.train(train_mode)
     with torch.no_grad():
         logits = model(data.x_val)
         loss = float(nn.functional.cross_entropy(logits, data.y_val))
@@ -923,7 +924,7 @@ def train(config: Mapping[str, Any], logdir: str | os.PathLike[str]) -> dict[str
     def evaluate(at: int) -> bool:
         """Evaluate, log, step the plateau scheduler; True if early stopping says stop."""
         nonlocal best_val, best_step, bad_evals, last_eval
-        last_eval = _evaluate(model, data)
+        last_eval = _evaluate(model, data, bool(cfg["eval_train_mode"]))
         if style != "keras":
             writer.evaluation(at, at / steps_per_epoch, last_eval)
         val = last_eval["loss"]

@@ -34,10 +34,12 @@ SPIKE_HEIGHT = 0.5  # a spike rises >= this x starting loss above the median of 
 SPIKE_RATIO = 3.0  # ... and to >= this x that median
 SPIKE_MIN_COUNT = 2  # recovered spikes needed
 SLOW_MAX_DROP = 0.4  # slow: total relative loss drop below this ...
-SLOW_MIN_DROP = 0.01  # ... but above this, and still falling in the 2nd half
+SLOW_MIN_DROP = 0.01  # ... but above this,
+SLOW_STILL_FALLING = 0.2  # ... and the 2nd half brought >= this share of the drop
 PLATEAU_LR_KEPT = 0.5  # final lr >= this x max lr
 PLATEAU_PROGRESS = 0.3  # loss first fell by >= this fraction of the start ...
 PLATEAU_STALL = 0.02  # ... then improved < this x start over the last 40% of steps
+PLATEAU_FLAT = 0.1  # ... and did not get worse by more than this x start there either
 PLATEAU_FLOOR = 0.1  # ... and ended >= this x start (not converged to ~0)
 OVERFIT_BEST_AT = 0.7  # best val loss within the first 70% of the run
 OVERFIT_RISE = 1.1  # final val loss >= this x best
@@ -416,7 +418,8 @@ def check_loss_spikes(run: RunData) -> str | None:
 
 
 def check_slow_convergence(run: RunData) -> str | None:
-    """Loss fell by only 1-40% over the whole run and was still falling in the 2nd half."""
+    """Loss fell by only 1-40% over the whole run, and the 2nd half still brought >= 20% of
+    that drop (steady progress, not a plateau)."""
     loss = _train_loss(run)
     if loss is None or len(loss) < 4 * MIN_POINTS:
         return None
@@ -424,18 +427,19 @@ def check_slow_convergence(run: RunData) -> str | None:
     start, end = _start(v), _end(v)
     drop = 1 - end / start
     half = v[len(v) // 2 :]
-    slope = float(np.polyfit(np.arange(len(half)), half, 1)[0])
-    if SLOW_MIN_DROP <= drop < SLOW_MAX_DROP and slope < 0:
+    k = max(2, len(half) // 4)
+    drop2 = float(np.median(half[:k]) - np.median(half[-k:]))
+    if SLOW_MIN_DROP <= drop < SLOW_MAX_DROP and drop2 >= SLOW_STILL_FALLING * (start - end):
         return (
             f"{loss.tag} fell only {drop:.1%} ({start:.4g} -> {end:.4g}) over "
-            f"{int(loss.steps[-1])} steps, still falling (2nd-half slope {slope:.3g}/point)"
+            f"{int(loss.steps[-1])} steps; the 2nd half alone fell {drop2:.3g}"
         )
     return None
 
 
 def check_plateau(run: RunData) -> str | None:
-    """Loss fell >= 30%, then gained < 2% of start over the last 40%, ended >= 10% of start,
-    and the final lr was >= 50% of the max lr."""
+    """Loss fell >= 30%, then changed by less than +2% / -10% of start over the last 40%,
+    ended >= 10% of start, and the final lr was >= 50% of the max lr."""
     loss, lr = _train_loss(run), run.get("lr")
     if loss is None or lr is None or len(loss) < 4 * MIN_POINTS or len(lr) == 0:
         return None
@@ -450,7 +454,7 @@ def check_plateau(run: RunData) -> str | None:
     gain = float(np.median(late[:k]) - np.median(late[-k:]))
     if (
         1 - end / start >= PLATEAU_PROGRESS
-        and gain < PLATEAU_STALL * start
+        and -PLATEAU_FLAT * start < gain < PLATEAU_STALL * start
         and end >= PLATEAU_FLOOR * start
     ):
         return (

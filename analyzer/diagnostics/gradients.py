@@ -1,0 +1,190 @@
+"""Gradient health: exploding and vanishing gradients, globally and per layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..model import Finding, Run, evidence
+from ..series import finite, head_median, start_level, tail_median
+from ..thresholds import Thresholds
+from . import diagnostic
+
+
+@diagnostic(("grad_norm",), ("grad_norm_layers",))
+def exploding_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
+    """Gradient norm non-finite, above an absolute ceiling, or growing by orders of magnitude.
+
+    On the global norm g (one point per logged step): any NaN/Inf; max(g) >= 1e6; the median
+    of the last 20% >= 1e3; or max(g) or that late median >= 100x the median of the first 10%
+    (scale-free: it holds for any loss scale). With per-layer norms: the median ratio of the
+    first layer's norm to the last layer's >= 70 (AutoTrainer), i.e. gradients grow toward the
+    input.
+    """
+    g = run.series("grad_norm")
+    if g is not None and len(g) >= t.min_points:
+        yield from _global_exploding(g, t)
+    layers = run.layer_tags.get("grad_norm_layers", ())
+    if len(layers) >= 2:
+        ratio = _layer_ratio(run, layers[0], layers[-1])
+        if ratio is not None and len(ratio) >= t.min_points:
+            med = float(np.median(ratio.to_numpy()))
+            if med >= t.layer_ratio_exploding:
+                yield Finding(
+                    code="exploding_gradients",
+                    severity="warning",
+                    title=f"Gradients grow toward the input: first/last layer norm ratio {med:.3g}",
+                    steps=(int(ratio.index[0]), int(ratio.index[-1])),
+                    evidence=evidence(
+                        first_layer=layers[0],
+                        last_layer=layers[-1],
+                        median_first_last_ratio=med,
+                        threshold_ratio=t.layer_ratio_exploding,
+                    ),
+                )
+
+
+def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
+    values = g.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = int(g.index[np.argmax(bad)])
+        yield Finding(
+            code="exploding_gradients",
+            severity="error",
+            title=f"Gradient norm became NaN/Inf at step {first}",
+            steps=(first, int(g.index[-1])),
+            evidence=evidence(
+                first_nonfinite_step=first,
+                nonfinite_points=int(bad.sum()),
+                points=len(values),
+                max_finite_grad_norm=float(np.max(values[~bad])) if (~bad).any() else None,
+            ),
+        )
+        return
+    early = head_median(values, 0.1)
+    late = tail_median(values, 0.2)
+    peak_i = int(np.argmax(values))
+    peak = float(values[peak_i])
+    growth = peak / early if early > 0 else float("inf")
+    late_growth = late / early if early > 0 else float("inf")
+    if peak >= t.grad_norm_abs_error or (growth >= t.grad_growth and late_growth >= t.grad_growth):
+        severity = "error"
+    elif growth >= t.grad_growth or late >= t.grad_norm_abs_warning:
+        severity = "warning"
+    else:
+        return
+    # The span: from the last step still below 10x the early median to the peak.
+    calm = np.flatnonzero(values[: peak_i + 1] < 10 * early) if early > 0 else np.array([0])
+    onset = int(g.index[calm[-1]]) if calm.size else int(g.index[0])
+    yield Finding(
+        code="exploding_gradients",
+        severity=severity,
+        title=f"Gradient norm grew {growth:.3g}x, to {peak:.3g} at step {int(g.index[peak_i])}",
+        steps=(onset, int(g.index[peak_i])),
+        evidence=evidence(
+            max_grad_norm=peak,
+            early_median_grad_norm=early,
+            late_median_grad_norm=late,
+            growth=growth,
+            threshold_growth=t.grad_growth,
+            threshold_abs=t.grad_norm_abs_warning,
+        ),
+    )
+
+
+def _layer_ratio(run: Run, first: str, last: str) -> pd.Series | None:
+    a, b = finite(run.tag_series(first)), finite(run.tag_series(last))
+    a, b = a[~a.index.duplicated()], b[~b.index.duplicated()]
+    both = a.index.intersection(b.index)
+    if both.empty:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = a.loc[both] / b.loc[both]
+    return finite(ratio)
+
+
+@diagnostic(("grad_norm",), ("grad_norm_layers",))
+def vanishing_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
+    """Gradient norm (global or per layer) below a floor, or collapsing toward zero.
+
+    Per layer: the median first/last layer ratio <= 1e-3 with the first layer's median norm
+    <= 1e-4 (AutoTrainer). Globally: the late median < 1e-7 (DeepDiagnosis); or exactly 0 on
+    90% of the steps (no gradient flows); or the late median <= 1e-3 x the early median while
+    the training loss kept >= 80% of its starting level (gradients cannot shrink a thousandfold
+    in a model that has not learned unless they are vanishing).
+    """
+    layers = run.layer_tags.get("grad_norm_layers", ())
+    if len(layers) >= 2:
+        ratio = _layer_ratio(run, layers[0], layers[-1])
+        first = finite(run.tag_series(layers[0])).to_numpy()
+        if ratio is not None and len(ratio) >= t.min_points and first.size:
+            med, first_med = float(np.median(ratio.to_numpy())), float(np.median(first))
+            if med <= t.layer_ratio_vanishing and first_med <= t.first_layer_norm_vanishing:
+                yield Finding(
+                    code="vanishing_gradients",
+                    severity="error",
+                    title=f"Gradients vanish toward the input: first/last layer ratio {med:.2g}",
+                    steps=(int(ratio.index[0]), int(ratio.index[-1])),
+                    evidence=evidence(
+                        first_layer=layers[0],
+                        last_layer=layers[-1],
+                        median_first_last_ratio=med,
+                        median_first_layer_norm=first_med,
+                        threshold_ratio=t.layer_ratio_vanishing,
+                        threshold_first_layer_norm=t.first_layer_norm_vanishing,
+                    ),
+                )
+                return
+    g = run.series("grad_norm")
+    if g is None:
+        return
+    g = finite(g)
+    if len(g) < t.min_points:
+        return
+    values = g.to_numpy(dtype=float)
+    span = (int(g.index[0]), int(g.index[-1]))
+    zero_share = float(np.mean(values == 0))
+    late = tail_median(values, 0.5)
+    if zero_share >= t.zero_grad_share:
+        yield Finding(
+            code="vanishing_gradients",
+            severity="error",
+            title=f"Gradient norm is exactly 0 on {zero_share:.0%} of steps: no gradient flows",
+            steps=span,
+            evidence=evidence(zero_share=zero_share, threshold_share=t.zero_grad_share),
+        )
+        return
+    if late < t.grad_norm_vanished:
+        yield Finding(
+            code="vanishing_gradients",
+            severity="error",
+            title=f"Gradient norm vanished: median {late:.2g} in the second half",
+            steps=span,
+            evidence=evidence(late_median_grad_norm=late, threshold=t.grad_norm_vanished),
+        )
+        return
+    loss = run.series("train_loss")
+    early = head_median(values, 0.1)
+    if loss is None or len(values) < 2 * t.min_points or early <= 0:
+        return
+    lv = finite(loss).to_numpy(dtype=float)
+    if lv.size < t.min_points or start_level(lv) <= 0:
+        return
+    kept = tail_median(lv, 0.05) / start_level(lv)
+    if late <= t.grad_collapse * early and kept >= t.collapse_loss_kept:
+        yield Finding(
+            code="vanishing_gradients",
+            severity="warning",
+            title=f"Gradient norm collapsed {early / late:.3g}x while the loss barely moved",
+            steps=span,
+            evidence=evidence(
+                early_median_grad_norm=early,
+                late_median_grad_norm=late,
+                loss_kept=kept,
+                threshold_collapse=t.grad_collapse,
+                threshold_loss_kept=t.collapse_loss_kept,
+            ),
+        )

@@ -1,0 +1,62 @@
+"""Speed: throughput that drops during the run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..model import Finding, Run, evidence
+from ..series import finite
+from ..thresholds import Thresholds
+from . import diagnostic
+
+
+def step_rate(run: Run) -> pd.Series | None:
+    """Steps per second between consecutive training-loss points, indexed by step."""
+    wall = run.wall_times("train_loss")
+    if wall is None or len(wall) < 3:
+        return None
+    wall = wall[~wall.index.duplicated(keep="last")].sort_index()
+    dt = np.diff(wall.to_numpy(dtype=float))
+    ds = np.diff(wall.index.to_numpy(dtype=float))
+    ok = (dt > 0) & (ds > 0)
+    if ok.sum() < 3:
+        return None
+    return pd.Series(ds[ok] / dt[ok], index=wall.index[1:][ok])
+
+
+@diagnostic(("throughput",), ("train_loss",))
+def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
+    """Steps (or samples) per second fell markedly during the run.
+
+    The median of the last quarter of the logged throughput (or, when none is logged, of the
+    steps per second between training-loss points) is <= 0.6x the median of the first quarter.
+    """
+    s = run.series("throughput")
+    source = run.roles.get("throughput", "steps/s from the training loss's wall times")
+    s = finite(s) if s is not None else step_rate(run)
+    if s is None or len(s) < 2 * t.min_points:
+        return
+    v = s.to_numpy(dtype=float)
+    q = max(1, len(v) // 4)
+    first, last = float(np.median(v[:q])), float(np.median(v[-q:]))
+    if first <= 0 or last > t.throughput_drop * first:
+        return
+    # Where it dropped: the first point below the midpoint of the two levels, after a calm start.
+    below = np.flatnonzero(v < (first + last) / 2)
+    onset = int(s.index[below[0]]) if below.size else int(s.index[-q])
+    yield Finding(
+        code="throughput_drop",
+        severity="warning",
+        title=f"Throughput fell to {last / first:.0%} of its start ({first:.3g} -> {last:.3g})",
+        steps=(onset, int(s.index[-1])),
+        evidence=evidence(
+            series=source,
+            first_quarter_median=first,
+            last_quarter_median=last,
+            ratio=last / first,
+            threshold_ratio=t.throughput_drop,
+        ),
+    )

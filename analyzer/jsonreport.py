@@ -1,0 +1,70 @@
+"""The JSON report, exactly the shape of ``shared/spec/report-json.md`` (fields only added).
+
+Changelog of SCHEMA_VERSION (bump only when a specified field changes):
+  1: first version. Added fields beyond the spec: runs[].layer_tags, runs[].notes,
+     runs[].errors, findings[].doc (what the diagnostic checks), advice[] extra parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .model import Advice, Finding, Report, RunReport
+
+SCHEMA_VERSION = 1
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-ready data, keys in the spec's order."""
+    return {
+        "schema_version": report.schema_version,
+        "tool": {"name": "dlreport", "version": report.tool_version},
+        "generated_at": report.generated_at,
+        "runs": [_run(r) for r in report.runs],
+    }
+
+
+def _run(r: RunReport) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "run": r.run,
+        "status": r.status,
+        "roles": dict(r.roles),
+        "summary": dict(r.summary),
+        "findings": [_finding(f) for f in r.findings],
+        "advice": [_advice(a) for a in r.advice],
+    }
+    if r.layer_tags:
+        out["layer_tags"] = {k: list(v) for k, v in r.layer_tags.items()}
+    if r.notes:
+        out["notes"] = list(r.notes)
+    if r.errors:
+        out["errors"] = list(r.errors)
+    return out
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "severity": f.severity,
+        "title": f.title,
+        "steps": list(f.steps) if f.steps is not None else None,
+        "evidence": dict(f.evidence),
+    }
+
+
+def _advice(a: Advice) -> dict[str, Any]:
+    out: dict[str, Any] = {"parameter": a.parameter, "action": a.action}
+    if a.factor is not None:
+        out["factor"] = a.factor
+    if a.value is not None:
+        out["value"] = a.value
+    out.update({k: list(v) if isinstance(v, tuple) else v for k, v in a.extra.items()})
+    out["because"] = list(a.because)
+    out["rationale"] = a.rationale
+    return out
+
+
+def dumps(report: Report) -> str:
+    """The report as JSON text (strict: NaN is never written)."""
+    return json.dumps(to_dict(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"

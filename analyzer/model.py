@@ -1,0 +1,157 @@
+"""The records that flow from the diagnostics to the renderers (frozen, plain values only).
+
+They mirror ``shared/spec/report-json.md`` field for field, so :mod:`analyzer.jsonreport` is
+mechanical. Evidence values are plain Python numbers or strings (NaN/inf become ``None``
+where a finding is built), so no custom JSON encoder is ever needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Severity = Literal["info", "warning", "error"]
+Status = Literal["ok", "info", "warning", "error"]
+Action = Literal["decrease", "increase", "set", "enable", "disable"]
+EvidenceValue = float | int | str | None
+_RANK: dict[str, int] = {"ok": 0, "info": 1, "warning": 2, "error": 3}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Run:
+    """One run's data as the diagnostics see it (input side; never serialised).
+
+    ``scalars`` is tidy (tag, step, wall_time, value); ``roles`` maps a role to its tag and
+    ``layer_tags`` a per-layer role to its tags, both resolved before any diagnostic runs.
+    """
+
+    name: str
+    scalars: pd.DataFrame
+    histograms: pd.DataFrame
+    roles: Mapping[str, str]
+    layer_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    hparams: Mapping[str, float | str | bool] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what the reader noticed (restarts, corrupt records), for info
+
+    def tag_series(self, tag: str) -> pd.Series:
+        """Values of ``tag`` indexed by step, sorted (empty if the tag is absent)."""
+        rows = self.scalars[self.scalars["tag"] == tag]
+        return pd.Series(rows["value"].to_numpy(), index=rows["step"].to_numpy(), name=tag)
+
+    def series(self, role: str) -> pd.Series | None:
+        """Values of the tag playing ``role``, indexed by step; ``None`` if no tag plays it."""
+        tag = self.roles.get(role)
+        return None if tag is None else self.tag_series(tag)
+
+    def wall_times(self, role: str) -> pd.Series | None:
+        """Wall times of the tag playing ``role``, indexed by step."""
+        tag = self.roles.get(role)
+        if tag is None:
+            return None
+        rows = self.scalars[self.scalars["tag"] == tag]
+        return pd.Series(rows["wall_time"].to_numpy(), index=rows["step"].to_numpy())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One diagnosis with its evidence: the measured numbers next to the thresholds crossed."""
+
+    code: str
+    severity: Severity
+    title: str
+    steps: tuple[int, int] | None = None
+    evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Advice:
+    """One change to make, and the findings behind it."""
+
+    parameter: str
+    action: Action
+    because: tuple[str, ...]
+    rationale: str
+    factor: float | None = None
+    value: float | int | str | None = None
+    extra: Mapping[str, EvidenceValue | tuple[float, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    """Everything said about one run."""
+
+    run: str
+    status: Status
+    roles: Mapping[str, str]
+    summary: Mapping[str, EvidenceValue]
+    findings: tuple[Finding, ...]
+    advice: tuple[Advice, ...] = ()
+    layer_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what the reader noticed: restarts, skipped records (info)
+    errors: tuple[str, ...] = ()  # diagnostics that crashed (an added field; the spec allows it)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """The whole report."""
+
+    schema_version: int
+    tool_version: str
+    generated_at: str
+    runs: tuple[RunReport, ...]
+
+
+def worst(findings: Iterable[Finding]) -> Status:
+    """The run's status: the worst severity among its findings ("ok" when there are none)."""
+    status: Status = "ok"
+    for f in findings:
+        if _RANK[f.severity] > _RANK[status]:
+            status = f.severity
+    return status
+
+
+def at_least(status: str, level: str) -> bool:
+    """Whether ``status`` is at or above ``level`` in ok < info < warning < error."""
+    return _RANK[status] >= _RANK[level]
+
+
+def exit_code(report: Report, fail_on: str | None) -> int:
+    """0, or 1 when any run's status reaches ``fail_on`` (pure; the CLI exits with it)."""
+    if fail_on is None:
+        return 0
+    return 1 if any(at_least(r.status, fail_on) for r in report.runs) else 0
+
+
+def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Error first, then by first step, then by code."""
+    return tuple(
+        sorted(
+            findings,
+            key=lambda f: (-_RANK[f.severity], f.steps[0] if f.steps else -1, f.code),
+        )
+    )
+
+
+def plain(value: object) -> EvidenceValue:
+    """A JSON-safe plain value: numpy scalars unwrapped, NaN and inf turned into ``None``."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return int(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    v = float(value)  # type: ignore[arg-type]
+    return v if np.isfinite(v) else None
+
+
+def evidence(**values: object) -> dict[str, EvidenceValue]:
+    """Evidence made plain (see :func:`plain`), rounded to 6 significant digits for reading."""
+    out: dict[str, EvidenceValue] = {}
+    for key, value in values.items():
+        v = plain(value)
+        out[key] = float(f"{v:.6g}") if isinstance(v, float) else v
+    return out

@@ -1,0 +1,208 @@
+"""Numeric helpers the diagnostics share: levels, smoothing, spikes, spectra, curve fits.
+
+Each helper measures; none judges (thresholds are applied in the diagnostics). All take plain
+numpy arrays of finite values in step order unless they say otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, signal
+
+
+def finite(s: pd.Series) -> pd.Series:
+    """The finite points of a series."""
+    return s[np.isfinite(s.to_numpy(dtype=float))]
+
+
+def start_level(values: np.ndarray) -> float:
+    """Where a curve starts: the median of its first 3 points."""
+    return float(np.median(values[:3]))
+
+
+def end_level(values: np.ndarray) -> float:
+    """Where a curve ends: the median of its last max(3, n/20) points."""
+    k = max(3, len(values) // 20)
+    return float(np.median(values[-k:]))
+
+
+def head_median(values: np.ndarray, share: float = 0.1) -> float:
+    """Median of the first ``share`` of the points (at least 3)."""
+    return float(np.median(values[: max(3, int(len(values) * share))]))
+
+
+def tail_median(values: np.ndarray, share: float = 0.2) -> float:
+    """Median of the last ``share`` of the points (at least 3)."""
+    return float(np.median(values[-max(3, int(len(values) * share)) :]))
+
+
+def rolling_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing rolling median (the first points use what came before them)."""
+    return pd.Series(values).rolling(window, min_periods=1).median().to_numpy()
+
+
+def block_medians(values: np.ndarray, n_blocks: int = 40) -> np.ndarray:
+    """About ``n_blocks`` medians of consecutive blocks: ignores isolated spikes and noise."""
+    size = max(1, len(values) // n_blocks)
+    usable = len(values) // size * size
+    return np.median(values[:usable].reshape(-1, size), axis=1)
+
+
+def swing_and_trend(values: np.ndarray, n_blocks: int = 40) -> tuple[float, float, float, int]:
+    """(mean |change|, total variation, net decrease) between block medians, and the blocks.
+
+    The total variation of a curve that only goes down equals its net decrease; a curve that
+    goes up and down has a total variation several times its net decrease.
+    """
+    m = block_medians(values, n_blocks)
+    if m.size < 2:
+        return 0.0, 0.0, 0.0, int(m.size)
+    diffs = np.abs(np.diff(m))
+    return float(diffs.mean()), float(diffs.sum()), float(m[0] - m[-1]), int(m.size)
+
+
+@dataclass(frozen=True, slots=True)
+class Spike:
+    """A sudden jump: ``onset`` to ``end`` (indices), peak size against the rolling median."""
+
+    onset: int
+    peak: int
+    end: int  # first index back within recovery range (or the last index)
+    z: float
+    ratio: float  # peak / rolling median before the onset
+    recovered: bool
+
+
+def robust_spikes(
+    values: np.ndarray, window: int, z_min: float, ratio_min: float, recovery_z: float
+) -> list[Spike]:
+    """Isolated upward jumps, by robust z-score against the previous ``window`` points.
+
+    z = (x - median) / (1.4826 * MAD) over the ``window`` points before x (the scale factor
+    makes the MAD a standard deviation for normal noise). A spike starts where z >= ``z_min``
+    and x >= ``ratio_min`` x median while the point before was ordinary (z < ``recovery_z``),
+    and ends when the value is back within ``recovery_z`` of that median.
+    """
+    n = len(values)
+    if n < 16:
+        return []
+    s = pd.Series(values)
+    prev = s.shift(1)
+    med = prev.rolling(window, min_periods=16).median().to_numpy()
+    mad = (prev - prev.rolling(window, min_periods=16).median()).abs()
+    mad = mad.rolling(window, min_periods=16).median().to_numpy()
+    scale = 1.4826 * mad
+    floor = 1e-12 + 1e-6 * np.abs(med)  # a flat baseline has MAD 0: avoid dividing by 0
+    z = (values - med) / np.maximum(scale, floor)
+    spikes: list[Spike] = []
+    i = 1
+    while i < n:
+        ordinary_before = not (np.isfinite(z[i - 1]) and z[i - 1] >= recovery_z)
+        if (
+            np.isfinite(z[i])
+            and z[i] >= z_min
+            and med[i] > 0
+            and values[i] >= ratio_min * med[i]
+            and ordinary_before
+        ):
+            base, base_scale = med[i], max(scale[i], floor[i])
+            j = i
+            while j < n and (values[j] - base) / base_scale >= recovery_z:
+                j += 1
+            peak = i + int(np.argmax(values[i:j])) if j > i else i
+            spikes.append(
+                Spike(
+                    onset=i,
+                    peak=peak,
+                    end=min(j, n - 1),
+                    z=float(z[i]),
+                    ratio=float(values[peak] / base),
+                    recovered=j < n,
+                )
+            )
+            i = j + 1
+        else:
+            i += 1
+    return spikes
+
+
+@dataclass(frozen=True, slots=True)
+class Spectrum:
+    """Where the detrended series keeps its power (Welch periodogram)."""
+
+    peak_share: float  # share of the power in the strongest frequency
+    peak_period: float  # in points
+    high_share: float  # share of the power above a quarter of the sampling rate
+    lag1_diff_autocorr: float  # lag-1 autocorrelation of the first differences
+
+
+def spectrum(values: np.ndarray, trend_window: int) -> Spectrum:
+    """Welch's periodogram of the series minus its rolling-median trend.
+
+    White minibatch noise spreads its power evenly (each of k bins holds ~1/k, half of it above
+    a quarter of the sampling rate) and its differences have lag-1 autocorrelation -0.5. A
+    periodic pattern (epoch boundaries, unshuffled data) puts a large share into one peak.
+    """
+    trend = pd.Series(values).rolling(trend_window, center=True, min_periods=1).median()
+    resid = values - trend.to_numpy()
+    nper = min(256, len(resid))
+    freqs, power = signal.welch(resid, nperseg=nper, detrend="linear")
+    power, freqs = power[1:], freqs[1:]  # drop the DC bin
+    total = float(power.sum())
+    d = np.diff(values)
+    ac = float(np.corrcoef(d[:-1], d[1:])[0, 1]) if d.size > 3 and d.std() > 0 else 0.0
+    if total <= 0 or not np.isfinite(total):
+        return Spectrum(0.0, float("nan"), 0.0, ac)
+    k = int(np.argmax(power))
+    return Spectrum(
+        peak_share=float(power[k] / total),
+        peak_period=float(1.0 / freqs[k]),
+        high_share=float(power[freqs > 0.25].sum() / total),
+        lag1_diff_autocorr=ac,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PowerLaw:
+    """L(t) = a + b * t^-c fitted to a loss curve (t = step - first step + 1)."""
+
+    a: float
+    b: float
+    c: float
+
+    def at(self, t: float) -> float:
+        """The fitted loss at ``t``."""
+        return float(self.a + self.b * t ** (-self.c))
+
+
+def fit_power_law(steps: np.ndarray, values: np.ndarray) -> PowerLaw | None:
+    """Least-squares fit of L(t) = a + b t^-c to at most 400 block-median points, or None.
+
+    The power law is the usual shape of loss curves (Kaplan et al., 2020); c is the
+    convergence rate, a the level it tends to.
+    """
+    if len(values) < 8:
+        return None
+    blocks = max(1, len(values) // 400)
+    usable = len(values) // blocks * blocks
+    t = steps[:usable].reshape(-1, blocks).mean(axis=1) - steps[0] + 1.0
+    y = np.median(values[:usable].reshape(-1, blocks), axis=1)
+    span = float(y.max() - y.min()) or 1.0
+    p0 = (float(y.min()), float(y[0] - y.min()) or span, 0.5)
+    try:
+        (a, b, c), _ = optimize.curve_fit(
+            lambda t, a, b, c: a + b * np.power(t, -c),
+            t,
+            y,
+            p0=p0,
+            bounds=([-np.inf, 0.0, 1e-4], [np.inf, np.inf, 5.0]),
+            maxfev=2000,
+        )
+    except (RuntimeError, ValueError, optimize.OptimizeWarning):
+        return None
+    if not all(np.isfinite((a, b, c))):
+        return None
+    return PowerLaw(float(a), float(b), float(c))

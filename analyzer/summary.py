@@ -1,0 +1,129 @@
+"""The performance summary of a run: quality metrics, best step, speed, memory.
+
+Plain numbers only (``None`` where a value is unknown), keyed as in the JSON contract's
+``summary`` object: ``steps``, ``final_train_loss``, ``best_val_loss``, ``best_val_step`` and
+the fields added here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .diagnostics.throughput import step_rate
+from .model import EvidenceValue, Run, evidence
+from .series import finite
+from .thresholds import Thresholds
+
+# Roles summarised as final/best, and whether higher is better.
+QUALITY = {
+    "train_loss": False,
+    "val_loss": False,
+    "train_accuracy": True,
+    "val_accuracy": True,
+    "train_precision": True,
+    "val_precision": True,
+    "train_recall": True,
+    "val_recall": True,
+    "train_f1": True,
+    "val_f1": True,
+}
+
+
+def _clean(s: pd.Series | None) -> pd.Series | None:
+    if s is None:
+        return None
+    s = finite(s)
+    s = s[~s.index.duplicated(keep="last")].sort_index()
+    return s if len(s) else None
+
+
+def summarize(run: Run, t: Thresholds) -> dict[str, EvidenceValue]:
+    """The run's performance summary (see the module docstring)."""
+    out: dict[str, object] = {}
+    all_steps = run.scalars["step"]
+    out["steps"] = int(all_steps.max()) if len(all_steps) else None
+    for role, higher in QUALITY.items():
+        s = _clean(run.series(role))
+        if s is None:
+            continue
+        out[f"final_{role}"] = float(s.iloc[-1])
+        best_step = s.idxmax() if higher else s.idxmin()
+        out[f"best_{role}"] = float(s.loc[best_step])
+        out[f"best_{role}_step"] = int(best_step)
+    _computed_f1(run, out)
+    _after_best(run, out)
+    _speed(run, t, out)
+    for role in ("memory", "throughput"):
+        s = _clean(run.series(role))
+        if s is not None:
+            out[f"final_{role}"] = float(s.iloc[-1])
+            out[f"max_{role}" if role == "memory" else f"median_{role}"] = float(
+                s.max() if role == "memory" else s.median()
+            )
+    lr = _clean(run.series("learning_rate"))
+    if lr is not None:
+        out["initial_learning_rate"] = float(lr.iloc[0])
+        out["final_learning_rate"] = float(lr.iloc[-1])
+    return evidence(**out)
+
+
+def _computed_f1(run: Run, out: dict[str, object]) -> None:
+    """F1 = 2PR / (P + R) at the steps where precision and recall were both logged."""
+    for side in ("train", "val"):
+        if run.roles.get(f"{side}_f1"):
+            continue
+        p, r = _clean(run.series(f"{side}_precision")), _clean(run.series(f"{side}_recall"))
+        if p is None or r is None:
+            continue
+        both = p.index.intersection(r.index)
+        if both.empty:
+            continue
+        pp, rr = p.loc[both].to_numpy(), r.loc[both].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f1 = np.where(pp + rr > 0, 2 * pp * rr / (pp + rr), 0.0)
+        out[f"final_{side}_f1_computed"] = float(f1[-1])
+        out[f"best_{side}_f1_computed"] = float(f1.max())
+        out[f"best_{side}_f1_computed_step"] = int(both[int(np.argmax(f1))])
+
+
+def _after_best(run: Run, out: dict[str, object]) -> None:
+    """How much training came after the best validation score."""
+    for key in ("best_val_loss_step", "best_val_accuracy_step", "best_val_f1_step"):
+        best = out.get(key)
+        if best is None or out.get("steps") is None:
+            continue
+        first = int(run.scalars["step"].min())
+        last = int(out["steps"])  # type: ignore[call-overload]
+        out["best_val_step"] = best
+        out["steps_after_best_val"] = last - int(best)  # type: ignore[call-overload]
+        out["share_after_best_val"] = (last - int(best)) / max(1, last - first)  # type: ignore[call-overload]
+        return
+
+
+def _speed(run: Run, t: Thresholds, out: dict[str, object]) -> None:
+    wall = run.scalars["wall_time"].to_numpy(dtype=float)
+    wall = wall[np.isfinite(wall) & (wall > 0)]
+    if wall.size >= 2:
+        out["wall_time_s"] = float(wall.max() - wall.min())
+    rate = step_rate(run)
+    if rate is not None and len(rate) >= 4:
+        v = rate.to_numpy(dtype=float)
+        q = max(1, len(v) // 4)
+        out["steps_per_s"] = float(np.median(v))
+        out["steps_per_s_trend"] = float(np.median(v[-q:]) / np.median(v[:q]))
+    train_wall = run.wall_times("train_loss")
+    if train_wall is not None and len(train_wall) >= 3:
+        gaps = np.diff(np.sort(train_wall.to_numpy(dtype=float)))
+        median_gap = float(np.median(gaps))
+        if median_gap > 0:
+            stalls = gaps[gaps > t.stall_gap * median_gap]
+            out["stalls"] = int(stalls.size)
+            out["longest_stall_s"] = float(stalls.max()) if stalls.size else 0.0
+    epoch = _clean(run.series("epoch"))
+    epoch_wall = run.wall_times("epoch")
+    if epoch is not None and epoch_wall is not None and len(epoch) >= 2:
+        epochs = float(epoch.max() - epoch.min())
+        span = float(epoch_wall.max() - epoch_wall.min())
+        if epochs > 0 and span > 0:
+            out["time_per_epoch_s"] = span / epochs
