@@ -40,7 +40,8 @@ def group_runs(runs: Sequence[RunData]) -> list[RunGroup]:
     ``X/train`` and ``X/validation`` (also ``val``, ``eval``) become run ``X`` with tags
     prefixed ``train/`` and ``validation/``; a run at ``X`` itself (hparams) joins them. A child
     run holding only hparams (older Hugging Face Trainer versions write them into a timestamped
-    subfolder) lends them to its parent run.
+    subfolder; tensorboardX's ``add_hparams`` adds one point per metric) lends them to its
+    parent run.
     """
     by_name = {r.name: r for r in runs}
     sides: dict[str, list[tuple[str, RunData]]] = {}
@@ -67,9 +68,10 @@ def _lend_hparams(groups: list[RunGroup], by_name: Mapping[str, RunData]) -> lis
         parent = posixpath.dirname(g.name) or "."
         if (
             only is not None
-            and only.scalars.empty
-            and only.histograms.empty
             and only.hparams
+            and only.histograms.empty
+            # add_hparams writes its metrics as one point each next to the hparams
+            and (only.scalars.empty or only.scalars["tag"].value_counts().max() <= 1)
             and g.name != "."
             and parent in names
         ):

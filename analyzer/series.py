@@ -166,23 +166,36 @@ def spectrum(values: np.ndarray, trend_window: int) -> Spectrum:
 
 
 @dataclass(frozen=True, slots=True)
-class PowerLaw:
-    """L(t) = a + b * t^-c fitted to a loss curve (t = step - first step + 1)."""
+class CurveFit:
+    """A loss curve model fitted to t = step - first step + 1.
 
+    ``power``: L(t) = a + b t^-c (the usual shape of loss curves; Kaplan et al., 2020), with c
+    the convergence rate. ``exponential``: L(t) = a + b exp(-c t), with c the rate per step.
+    """
+
+    model: str
     a: float
     b: float
     c: float
+    r2: float  # share of the variance of the (block-median) curve the fit explains
 
     def at(self, t: float) -> float:
         """The fitted loss at ``t``."""
-        return float(self.a + self.b * t ** (-self.c))
+        if self.model == "power":
+            return float(self.a + self.b * t ** (-self.c))
+        return float(self.a + self.b * np.exp(-self.c * t))
 
 
-def fit_power_law(steps: np.ndarray, values: np.ndarray) -> PowerLaw | None:
-    """Least-squares fit of L(t) = a + b t^-c to at most 400 block-median points, or None.
+_MODELS = {
+    "power": lambda t, a, b, c: a + b * np.power(t, -c),
+    "exponential": lambda t, a, b, c: a + b * np.exp(-c * t),
+}
 
-    The power law is the usual shape of loss curves (Kaplan et al., 2020); c is the
-    convergence rate, a the level it tends to.
+
+def fit_curve(steps: np.ndarray, values: np.ndarray) -> CurveFit | None:
+    """The better (least squares) of a power-law and an exponential fit, or None.
+
+    Fitted to at most 400 block medians, so noise and spikes weigh little.
     """
     if len(values) < 8:
         return None
@@ -190,19 +203,25 @@ def fit_power_law(steps: np.ndarray, values: np.ndarray) -> PowerLaw | None:
     usable = len(values) // blocks * blocks
     t = steps[:usable].reshape(-1, blocks).mean(axis=1) - steps[0] + 1.0
     y = np.median(values[:usable].reshape(-1, blocks), axis=1)
-    span = float(y.max() - y.min()) or 1.0
-    p0 = (float(y.min()), float(y[0] - y.min()) or span, 0.5)
-    try:
-        (a, b, c), _ = optimize.curve_fit(
-            lambda t, a, b, c: a + b * np.power(t, -c),
-            t,
-            y,
-            p0=p0,
-            bounds=([-np.inf, 0.0, 1e-4], [np.inf, np.inf, 5.0]),
-            maxfev=2000,
-        )
-    except (RuntimeError, ValueError, optimize.OptimizeWarning):
-        return None
-    if not all(np.isfinite((a, b, c))):
-        return None
-    return PowerLaw(float(a), float(b), float(c))
+    total = float(((y - y.mean()) ** 2).sum()) or 1.0
+    scale = float(y[0] - y.min()) or float(abs(y).max()) or 1.0
+    starts = {
+        "power": (float(y.min()), scale, 0.5),
+        "exponential": (float(y.min()), scale, 1 / t[-1]),
+    }
+    best: CurveFit | None = None
+    for model, func in _MODELS.items():
+        try:
+            (a, b, c), _ = optimize.curve_fit(
+                func, t, y, p0=starts[model], bounds=([-np.inf, 0.0, 0.0], np.inf), maxfev=4000
+            )
+        except (RuntimeError, ValueError, optimize.OptimizeWarning):
+            continue
+        if not all(np.isfinite((a, b, c))):
+            continue
+        fit = CurveFit(model, float(a), float(b), float(c), 0.0)
+        resid = float(((y - np.array([fit.at(x) for x in t])) ** 2).sum())
+        fit = CurveFit(model, fit.a, fit.b, fit.c, 1.0 - resid / total)
+        if best is None or fit.r2 > best.r2:
+            best = fit
+    return best

@@ -11,7 +11,7 @@ from ..model import Finding, Run, evidence
 from ..series import (
     end_level,
     finite,
-    fit_power_law,
+    fit_curve,
     robust_spikes,
     rolling_median,
     spectrum,
@@ -221,8 +221,8 @@ def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
 def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Loss falls, but far too slowly for the steps spent (with the convergence rate).
 
-    A power law L(t) = a + b t^-c is fitted to the loss (block medians); c is the convergence
-    rate. The run converges slowly if the loss lost less than 40% (and more than 1%) of its
+    A power law L(t) = a + b t^-c and an exponential a + b exp(-c t) are fitted to the loss
+    (block medians); the better fit's c is the convergence rate. The run converges slowly if the loss lost less than 40% (and more than 1%) of its
     starting level, is still falling (the second half brought >= 20% of the whole drop), so
     more steps or a larger learning rate would pay: the fit's projection for twice the steps
     is reported.
@@ -240,9 +240,8 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     second_half_share = (mid - end) / (start - end) if start > end else 0.0
     if not (t.slow_min_drop < drop < t.slow_max_drop and second_half_share >= t.slow_still_falling):
         return
-    fit = fit_power_law(steps, values)
+    fit = fit_curve(steps, values)
     span = steps[-1] - steps[0] + 1
-    projected = fit.at(2 * span) if fit else None
     yield Finding(
         code="slow_convergence",
         severity="warning",
@@ -253,9 +252,11 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
             final_loss=end,
             relative_drop=drop,
             second_half_share_of_drop=second_half_share,
-            convergence_rate_c=fit.c if fit else None,
-            fitted_floor_a=fit.a if fit else None,
-            projected_loss_at_2x_steps=projected,
+            fit_model=fit.model if fit else None,
+            convergence_rate=fit.c if fit else None,
+            fit_r2=fit.r2 if fit else None,
+            fitted_loss_now=fit.at(span) if fit else None,
+            projected_loss_at_2x_steps=fit.at(2 * span) if fit else None,
             threshold_max_drop=t.slow_max_drop,
         ),
     )

@@ -486,7 +486,9 @@ def _bfloat16(bits: np.ndarray) -> np.ndarray:
 
 
 def _histogram_proto(arr: np.ndarray, start: int, end: int) -> Histogram | None:
-    """A ``HistogramProto``; edges as TensorBoard draws them: [min, limits[:-1]..., max]."""
+    """A ``HistogramProto``; edges as TensorBoard draws them (``data_compat``): the empty
+    buckets at both ends are dropped (the outer limits may be ±DBL_MAX), then the edges are
+    [min, inner limits..., max], so that no bucket runs backwards."""
     h = scan(arr, np.array([start]), np.array([end]))
     if h.bad[0]:
         return None
@@ -513,7 +515,13 @@ def _histogram_proto(arr: np.ndarray, start: int, end: int) -> Histogram | None:
     if lim.size != cnt.size:
         return None
     lo, hi = scalars[1], scalars[2]
-    edges = np.concatenate([[lo], lim[:-1], [hi]]) if cnt.size else np.zeros(0)
+    filled = np.flatnonzero(cnt > 0)
+    if filled.size:
+        first, last = int(filled[0]), int(filled[-1])
+        edges = np.concatenate([[lo], lim[first:last], [hi]])
+        cnt = cnt[first : last + 1]
+    else:
+        edges, cnt = np.zeros(0), np.zeros(0)
     return Histogram(
         edges=edges,
         counts=cnt,

@@ -94,8 +94,15 @@ def _read_value(
         h = value.histo
         if len(h.bucket) != len(h.bucket_limit):
             return
-        edges = np.array([h.min, *list(h.bucket_limit)[:-1], h.max]) if h.bucket else np.zeros(0)
-        hists.append((*key, edges, np.array(h.bucket, dtype=np.float64)))
+        # TensorBoard's data_compat: drop the empty buckets at both ends, then min and max
+        # are the outer edges.
+        filled = [i for i, c in enumerate(h.bucket) if c > 0]
+        if not filled:
+            hists.append((*key, np.zeros(0), np.zeros(0)))
+            return
+        first, last = filled[0], filled[-1]
+        edges = np.array([h.min, *list(h.bucket_limit)[first:last], h.max])
+        hists.append((*key, edges, np.array(h.bucket[first : last + 1], dtype=np.float64)))
     elif kind == "tensor":
         t = value.tensor
         if plugin == "histograms":

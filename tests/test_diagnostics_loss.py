@@ -1,0 +1,156 @@
+"""Loss diagnostics: divergence, oscillation, spikes, slow convergence, plateau."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from run_builders import decay, make_run, noisy
+
+from analyzer.diagnostics.loss import (
+    loss_divergence,
+    loss_oscillation,
+    loss_spikes,
+    plateau,
+    slow_convergence,
+)
+from analyzer.thresholds import Thresholds
+
+T = Thresholds()
+
+
+def codes(findings) -> list[str]:
+    return [f.code for f in findings]
+
+
+# --- divergence
+
+
+def test_divergence_fires_on_nan_with_its_first_step() -> None:
+    loss = decay(100)
+    loss[60:] = np.nan
+    (f,) = loss_divergence(make_run(train_loss=loss), T)
+    assert (f.code, f.severity, f.steps) == ("loss_divergence", "error", (60, 99))
+    assert f.evidence["first_nonfinite_step"] == 60
+    assert f.evidence["nonfinite_points"] == 40
+
+
+def test_divergence_fires_when_loss_climbs_above_its_start() -> None:
+    loss = np.concatenate([decay(50, start=2.0, floor=1.0), np.linspace(1.0, 6.0, 50)])
+    (f,) = loss_divergence(make_run(train_loss=loss), T)
+    assert f.severity == "error"
+    assert f.evidence["final_loss"] > 1.5 * f.evidence["start_loss"]
+
+
+def test_divergence_fires_when_progress_is_given_back() -> None:
+    loss = np.concatenate([decay(60, start=2.0, floor=0.1), np.linspace(0.1, 1.2, 40)])
+    (f,) = loss_divergence(make_run(train_loss=loss), T)
+    assert f.severity == "warning"
+    assert f.evidence["best_smoothed_loss"] == pytest.approx(0.1, rel=0.2)
+
+
+def test_warmup_bump_then_progress_is_not_divergence() -> None:
+    bump = np.concatenate([np.linspace(2.3, 3.5, 20), decay(180, start=3.5, floor=0.2)])
+    assert codes(loss_divergence(make_run(train_loss=noisy(bump, 0.03)), T)) == []
+
+
+def test_healthy_noisy_decay_is_not_divergence() -> None:
+    assert codes(loss_divergence(make_run(train_loss=noisy(decay(500), 0.1)), T)) == []
+
+
+def test_all_nan_validation_is_reported_as_bad_validation_data() -> None:
+    run = make_run(train_loss=decay(50), val_loss=np.full(10, np.nan))
+    (f,) = loss_divergence(run, T)
+    assert f.severity == "warning"
+    assert "validation" in f.title.lower()
+
+
+# --- oscillation
+
+
+def test_oscillation_fires_on_large_swings_without_progress() -> None:
+    n = 400
+    t = np.arange(n)
+    loss = 1.5 + 0.6 * np.sign(np.sin(t / 7.0)) + 0.05 * np.random.default_rng(1).normal(size=n)
+    (f,) = loss_oscillation(make_run(train_loss=loss), T)
+    assert f.code == "loss_oscillation"
+    assert f.evidence["swing_share_of_start"] >= T.oscillation_swing
+    assert f.steps == (200, 399)
+
+
+def test_oscillation_reports_a_periodic_pattern() -> None:
+    n = 800
+    t = np.arange(n)
+    loss = 1.0 + 0.5 * np.sin(2 * np.pi * t / 50)
+    (f,) = loss_oscillation(make_run(train_loss=loss), T)
+    assert "periodic" in f.title
+    assert f.evidence["spectral_peak_period"] == pytest.approx(50, rel=0.15)
+
+
+def test_minibatch_noise_is_not_oscillation() -> None:
+    # 30% relative noise on a decaying curve: healthy small-batch training.
+    loss = noisy(decay(1000), 0.3, seed=3)
+    assert codes(loss_oscillation(make_run(train_loss=loss), T)) == []
+
+
+# --- spikes
+
+
+def test_spikes_are_catalogued_with_onset_size_and_recovery() -> None:
+    loss = noisy(decay(600, floor=0.5), 0.02, seed=4)
+    loss[300] *= 4
+    loss[450:453] *= 3
+    grad = noisy(np.ones(600), 0.05, seed=5)
+    grad[449] = 30.0  # a gradient spike just before the second loss spike
+    (f,) = loss_spikes(make_run(train_loss=loss, grad_norm=grad), T)
+    assert f.evidence["spikes"] == 2
+    assert f.steps[0] == 300
+    assert f.evidence["largest_step"] == 300
+    assert f.evidence["preceded_by_grad_spike"] == 1
+    assert "step 450" in f.evidence["catalogue"]
+
+
+def test_noise_and_a_slow_rise_are_not_spikes() -> None:
+    loss = noisy(decay(600, floor=0.5), 0.05, seed=6)
+    assert codes(loss_spikes(make_run(train_loss=loss), T)) == []
+
+
+# --- slow convergence and plateau
+
+
+def test_slow_convergence_fires_on_a_slow_steady_fall() -> None:
+    loss = noisy(np.linspace(2.3, 1.8, 300), 0.01, seed=7)
+    (f,) = slow_convergence(make_run(train_loss=loss), T)
+    assert f.code == "slow_convergence"
+    assert f.evidence["relative_drop"] == pytest.approx(0.22, abs=0.03)
+    assert f.evidence["fit_r2"] > 0.9
+    assert f.evidence["projected_loss_at_2x_steps"] < f.evidence["fitted_loss_now"] - 0.1
+
+
+def test_fast_convergence_is_not_slow() -> None:
+    assert codes(slow_convergence(make_run(train_loss=noisy(decay(300), 0.02)), T)) == []
+
+
+def test_plateau_fires_with_a_constant_learning_rate() -> None:
+    loss = np.concatenate([decay(100, start=2.0, floor=0.8, rate=8), np.full(200, 0.8)])
+    run = make_run(train_loss=noisy(loss, 0.005, seed=8), learning_rate=np.full(300, 0.1))
+    (f,) = plateau(run, T)
+    assert f.severity == "warning"
+    assert f.evidence["final_lr_share_of_max"] == pytest.approx(1.0)
+    assert 40 <= f.evidence["plateau_start_step"] <= 120
+
+
+def test_plateau_after_lr_decay_is_convergence() -> None:
+    loss = np.concatenate([decay(100, start=2.0, floor=0.8, rate=8), np.full(200, 0.8)])
+    lr = np.concatenate([np.full(150, 0.1), np.full(150, 0.001)])
+    assert codes(plateau(make_run(train_loss=loss, learning_rate=lr), T)) == []
+
+
+def test_plateau_without_logged_lr_is_only_info() -> None:
+    loss = np.concatenate([decay(100, start=2.0, floor=0.8, rate=8), np.full(200, 0.8)])
+    (f,) = plateau(make_run(train_loss=loss), T)
+    assert f.severity == "info"
+
+
+def test_convergence_to_zero_is_not_a_plateau() -> None:
+    loss = decay(300, start=2.0, floor=0.001, rate=12)
+    assert codes(plateau(make_run(train_loss=loss, learning_rate=np.full(300, 0.1)), T)) == []

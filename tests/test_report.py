@@ -1,0 +1,93 @@
+"""The pipeline end to end: runs grouped, roles resolved, findings and summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tensorboardX import SummaryWriter
+
+from analyzer.config import Settings
+from analyzer.report import build_report, group_runs
+from analyzer.reader import read_logdir
+from analyzer.roles import RoleError
+
+REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
+needs_shared = pytest.mark.skipif(not REALWORLD.exists(), reason="../shared is not present")
+
+
+def _keras(root: Path, val_losses: list[float]) -> None:
+    for side, losses in (("train", [1.0, 0.6, 0.4, 0.3, 0.25, 0.2]), ("validation", val_losses)):
+        with SummaryWriter(str(root / side)) as w:
+            for epoch, loss in enumerate(losses):
+                w.add_scalar("epoch_loss", loss, epoch)
+                w.add_scalar("epoch_accuracy", 1 - loss / 2, epoch)
+
+
+def test_keras_train_and_validation_folders_are_one_run(tmp_path: Path) -> None:
+    _keras(tmp_path / "fit" / "20240101", [1.1, 0.7, 0.6, 0.7, 0.8, 0.9])
+    groups = group_runs(read_logdir(str(tmp_path)).runs)
+    assert [(g.name, [p for p, _ in g.parts]) for g in groups] == [
+        ("fit/20240101", ["train", "validation"])
+    ]
+    (run,) = build_report(str(tmp_path), strict=True).runs
+    assert run.roles["train_loss"] == "train/epoch_loss"
+    assert run.roles["val_loss"] == "validation/epoch_loss"
+    assert run.summary["best_val_loss"] == pytest.approx(0.6)
+    assert run.summary["best_val_loss_step"] == 2
+    assert "overfitting" in [f.code for f in run.findings]
+
+
+def test_hparams_only_child_lends_its_hparams_to_the_parent(tmp_path: Path) -> None:
+    with SummaryWriter(str(tmp_path / "logs")) as w:
+        for step in range(10):
+            w.add_scalar("train/loss", 1.0 / (step + 1), step)
+        w.add_hparams({"learning_rate": 3e-4}, {"hp/x": 1.0}, name="1731490564.51")
+    groups = group_runs(read_logdir(str(tmp_path)).runs)
+    assert [g.name for g in groups] == ["logs"]
+    assert groups[0].parts[0][1].hparams == {"learning_rate": 3e-4}
+
+
+def test_healthy_run_comes_out_without_warnings(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    with SummaryWriter(str(tmp_path / "healthy")) as w:
+        for step in range(500):
+            loss = 2.3 * np.exp(-step / 80) + 0.05
+            w.add_scalar("Loss/train", loss * (1 + 0.1 * rng.normal()), step, walltime=1e9 + step)
+            w.add_scalar("grad_norm", 2.0 * (1 + 0.2 * rng.normal()), step, walltime=1e9 + step)
+            w.add_scalar("lr", 1e-3 * (1 - step / 500), step, walltime=1e9 + step)
+            if step % 25 == 0:
+                w.add_scalar("Loss/val", loss * 1.1, step, walltime=1e9 + step)
+                w.add_scalar("Accuracy/val", 0.9 - loss / 5, step, walltime=1e9 + step)
+    (run,) = build_report(str(tmp_path), strict=True).runs
+    assert run.status in ("ok", "info"), [f.title for f in run.findings]
+    assert run.summary["final_val_accuracy"] == pytest.approx(0.9 - 0.05 * 1.0 / 5, abs=0.05)
+
+
+def test_a_pinned_role_no_run_has_is_an_error(tmp_path: Path) -> None:
+    with SummaryWriter(str(tmp_path / "r")) as w:
+        w.add_scalar("loss", 1.0, 0)
+    with pytest.raises(RoleError, match="no run has"):
+        build_report(str(tmp_path), Settings(roles={"train_loss": "nope"}))
+
+
+@needs_shared
+@pytest.mark.parametrize(
+    ("run", "expected", "absent"),
+    [
+        # ViT on CIFAR-10: val loss min at ~12k steps of 70k, then +58%: clear overfitting.
+        ("uvadlc-saved-models/tutorial15/tensorboards/ViT", {"overfitting"}, {"loss_divergence"}),
+        # Healthy ResNet (JAX, torch writer): nothing above info.
+        ("uvadlc-saved-models/JAX/tutorial5/tensorboards/ResNet", set(), {"overfitting"}),
+        # Keras LSTM whose validation values are all NaN: bad validation data.
+        ("stockdata/logs/fit/20220213-124139", {"loss_divergence"}, set()),
+        # TF1 graph dump without summaries: nothing to diagnose, said once.
+        ("timegan/logs/discriminator", {"no_signal"}, set()),
+    ],
+)
+def test_real_world_runs(run: str, expected: set[str], absent: set[str]) -> None:
+    (report,) = build_report(str(REALWORLD / run), strict=True).runs
+    found = {f.code for f in report.findings if f.severity != "info"}
+    assert expected <= found
+    assert not (absent & found)
