@@ -17,7 +17,7 @@ from .exporting import ExportError, export_scalars
 from .jsonreport import dumps
 from .model import exit_code
 from .reader import InputError, Logdir, read_logdir
-from .report import build_report
+from .report import build_report, group_runs, make_run
 from .roles import RoleError
 from .tagsview import render_tags
 
@@ -53,8 +53,12 @@ def _warn_problems(data: Logdir) -> None:
 @cli.command()
 @click.argument("logdir")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def tags(logdir: str, as_json: bool) -> None:
-    """List the runs and tags under LOGDIR: kind, points, steps, and any problems.
+@click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
+def tags(logdir: str, as_json: bool, roles: tuple[str, ...]) -> None:
+    """List the runs and tags under LOGDIR: kind, points, steps, problems, and roles.
+
+    The roles section says which tag dlreport takes for the training loss, learning rate, ...
+    of each analysed run, and why (the writer convention it recognised).
 
     LOGDIR is a directory (every folder holding *tfevents* files is a run), one event file,
     or an fsspec URL such as s3://bucket/logs.
@@ -64,7 +68,12 @@ def tags(logdir: str, as_json: bool) -> None:
         dlreport tags runs/
     """
     data = _read(logdir)
-    click.echo(render_tags(data, as_json=as_json), nl=False)
+    try:
+        settings = merged(load_settings(logdir), parse_pairs(roles, "role"), {})
+        chosen = {g.name: make_run(g, settings.roles)[1] for g in group_runs(data.runs)}
+    except (ConfigError, RoleError) as exc:
+        raise InputFailure(str(exc)) from None
+    click.echo(render_tags(data, chosen, as_json=as_json), nl=False)
 
 
 @cli.command()

@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from .reader import Logdir, RunData
+from .roles import Roles
 
 _HPARAMS_SHOWN = 12  # HF Trainer logs ~100 arguments; --json has them all
 
 
-def render_tags(data: Logdir, *, as_json: bool = False) -> str:
-    """The runs, their tags and their problems, as text (or JSON)."""
+def render_tags(
+    data: Logdir, roles: Mapping[str, Roles] | None = None, *, as_json: bool = False
+) -> str:
+    """The runs, their tags and problems, and the roles chosen per analysed run, with why."""
+    roles = roles or {}
     if as_json:
-        return json.dumps([_run_dict(run) for run in data.runs], indent=2) + "\n"
-    return "".join(_run_text(run) for run in data.runs)
+        out = {
+            "runs": [_run_dict(run) for run in data.runs],
+            "roles": {name: _roles_dict(r) for name, r in roles.items()},
+        }
+        return json.dumps(out, indent=2) + "\n"
+    return "".join(_run_text(run) for run in data.runs) + "".join(
+        _roles_text(name, r) for name, r in roles.items()
+    )
+
+
+def _roles_dict(roles: Roles) -> dict[str, object]:
+    return {
+        "roles": {c.role: {"tag": c.tag, "reason": c.reason} for c in roles.choices},
+        "layers": {k: list(v) for k, v in roles.layers.items()},
+    }
+
+
+def _roles_text(name: str, roles: Roles) -> str:
+    lines = [f"roles for run {name}:"]
+    if not roles.choices:
+        lines.append("  (none found: pin them with --role ROLE=TAG or a dlreport.toml)")
+    width = max((len(c.role) for c in roles.choices), default=0)
+    for c in roles.choices:
+        lines.append(f"  {c.role:<{width}} <- {c.tag}   ({c.reason})")
+    for family, tags in roles.layers.items():
+        lines.append(f"  {family:<{width}} <- {len(tags)} tags: {tags[0]} ... {tags[-1]}")
+    return "\n".join(lines) + "\n\n"
 
 
 def _run_dict(run: RunData) -> dict[str, object]:

@@ -222,10 +222,10 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Loss falls, but far too slowly for the steps spent (with the convergence rate).
 
     A power law L(t) = a + b t^-c and an exponential a + b exp(-c t) are fitted to the loss
-    (block medians); the better fit's c is the convergence rate. The run converges slowly if the loss lost less than 40% (and more than 1%) of its
-    starting level, is still falling (the second half brought >= 20% of the whole drop), so
-    more steps or a larger learning rate would pay: the fit's projection for twice the steps
-    is reported.
+    (block medians); the better fit's c is the convergence rate. The run converges slowly if
+    the loss lost less than 40% (and more than 1%) of its starting level and is still falling
+    (the second half brought >= 20% of the whole drop), so more steps or a larger learning
+    rate would pay: the fit's projection for twice the steps is reported.
     """
     loss = _loss(run, t)
     if loss is None or len(loss) < 2 * t.min_points:
