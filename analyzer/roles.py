@@ -171,12 +171,12 @@ def infer_roles(
             choices.append(choice)
             taken.add(choice.tag)
     layers = {
-        role: _layer_family(patterns, scalar_points, taken)
+        role: _layer_family(patterns, scalar_points, taken, min_members=2)
         for role, patterns in LAYER_PATTERNS.items()
     }
     layers.update(
         {
-            role: _layer_family(patterns, dict.fromkeys(histogram_tags, 1), set())
+            role: _layer_family(patterns, dict.fromkeys(histogram_tags, 1), set(), min_members=1)
             for role, patterns in HISTOGRAM_PATTERNS.items()
         }
     )
@@ -199,8 +199,10 @@ def _first_match(
 
 
 def _layer_family(
-    patterns: tuple[str, ...], points: Mapping[str, int], taken: set[str]
+    patterns: tuple[str, ...], points: Mapping[str, int], taken: set[str], min_members: int
 ) -> tuple[str, ...]:
+    # Scalar families need two members (a lone "grad_norm/x" may be a global norm); a single
+    # activation histogram is still a layer to check.
     for pattern in patterns:
         rx = re.compile(pattern, re.IGNORECASE)
         found = []
@@ -208,7 +210,7 @@ def _layer_family(
             m = rx.fullmatch(tag)
             if m and tag not in taken and not _NOT_LAYERS.match(m.group("layer")):
                 found.append((_layer_order(m.group("layer")), tag))
-        if len(found) >= 2:
+        if len(found) >= min_members:
             return tuple(tag for _, tag in sorted(found))
     return ()
 

@@ -77,26 +77,37 @@ class Spike:
 
 
 def robust_spikes(
-    values: np.ndarray, window: int, z_min: float, ratio_min: float, recovery_z: float
+    values: np.ndarray,
+    *,
+    window: int,
+    baseline: int,
+    z_min: float,
+    ratio_min: float,
+    min_height: float,
+    recovery_z: float,
 ) -> list[Spike]:
-    """Isolated upward jumps, by robust z-score against the previous ``window`` points.
+    """Isolated upward jumps, by a robust z-score: (x - local median) / noise scale.
 
-    z = (x - median) / (1.4826 * MAD) over the ``window`` points before x (the scale factor
-    makes the MAD a standard deviation for normal noise). A spike starts where z >= ``z_min``
-    and x >= ``ratio_min`` x median while the point before was ordinary (z < ``recovery_z``),
-    and ends when the value is back within ``recovery_z`` of that median.
+    The local level is the median of the ``baseline`` points before x (it follows the trend of
+    a falling loss). The noise scale is robust and trend-free: 1.4826 x the MAD of the first
+    differences over the ``window`` points before x, divided by sqrt(2) (differences of white
+    noise have twice its variance; 1.4826 makes a MAD a standard deviation). A spike starts
+    where z >= ``z_min``, x >= ``ratio_min`` x the local level and x - level >= ``min_height``,
+    from an ordinary point (z < ``recovery_z``); it has recovered once the value is back below
+    level + max(``recovery_z`` sigma, 30% of the jump).
     """
     n = len(values)
     if n < 16:
         return []
     s = pd.Series(values)
     prev = s.shift(1)
-    med = prev.rolling(window, min_periods=16).median().to_numpy()
-    mad = (prev - prev.rolling(window, min_periods=16).median()).abs()
-    mad = mad.rolling(window, min_periods=16).median().to_numpy()
-    scale = 1.4826 * mad
-    floor = 1e-12 + 1e-6 * np.abs(med)  # a flat baseline has MAD 0: avoid dividing by 0
-    z = (values - med) / np.maximum(scale, floor)
+    level = prev.rolling(baseline, min_periods=3).median().to_numpy()
+    diffs = prev.diff()
+    mad = (diffs - diffs.rolling(window, min_periods=8).median()).abs()
+    sigma = 1.4826 * mad.rolling(window, min_periods=8).median().to_numpy() / np.sqrt(2)
+    floor = 1e-12 + 1e-6 * np.abs(level)  # a perfectly flat baseline has MAD 0
+    sigma = np.maximum(np.nan_to_num(sigma, nan=np.inf), floor)
+    z = (values - level) / sigma
     spikes: list[Spike] = []
     i = 1
     while i < n:
@@ -104,13 +115,15 @@ def robust_spikes(
         if (
             np.isfinite(z[i])
             and z[i] >= z_min
-            and med[i] > 0
-            and values[i] >= ratio_min * med[i]
+            and level[i] > 0
+            and values[i] >= ratio_min * level[i]
+            and values[i] - level[i] >= min_height
             and ordinary_before
         ):
-            base, base_scale = med[i], max(scale[i], floor[i])
+            base, scale = level[i], sigma[i]
+            limit = base + max(recovery_z * scale, 0.3 * (values[i] - base))
             j = i
-            while j < n and (values[j] - base) / base_scale >= recovery_z:
+            while j < n and values[j] > limit:
                 j += 1
             peak = i + int(np.argmax(values[i:j])) if j > i else i
             spikes.append(

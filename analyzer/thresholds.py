@@ -71,6 +71,12 @@ class Thresholds:
     spike_z: float = 6.0
     spike_min_ratio: float = 1.3  # and at least 30% above that median (MAD can be tiny)
     spike_recovery_z: float = 3.0  # recovered once back within 3 sigma of the median
+    # ... and high against the run's own scale: at least half the starting loss above the
+    # local median (a jump from 0.01 to 0.09 late in training is noise on a run that started
+    # at 2.3). One such spike is reported as info; two or more are a warning.
+    spike_min_height: float = 0.5
+    spike_warning_count: int = 2
+    spike_baseline: int = 10  # points in the local median a spike is measured against
 
     # --- convergence rate, slow convergence and plateau
     # Slow: the loss lost less than 40% of its starting level over the run, is still falling
@@ -80,10 +86,12 @@ class Thresholds:
     slow_min_drop: float = 0.01
     slow_still_falling: float = 0.2
     # Plateau: the loss first fell by at least 30% of its start, then improved by less than
-    # 2% of the start over the last 40% of steps, while still at 10% of its start or more
+    # 2% of the start over the last 40% of steps (comparing the medians of the first and last
+    # quarter of that window), while still at 10% of its start or more
     # (not converged to ~0), and the learning rate at the end is at least half its maximum.
     plateau_progress: float = 0.3
     plateau_stall: float = 0.02
+    plateau_flat: float = 0.1  # ... and got worse by less than 10% of the start there
     plateau_floor: float = 0.1
     plateau_window: float = 0.4
     plateau_lr_kept: float = 0.5
@@ -106,9 +114,11 @@ class Thresholds:
     unstable_swing: float = 0.08
     unstable_trend: float = 2.0
 
-    # --- throughput drop: the median of the last quarter at most 0.6x that of the first
-    # quarter (a 40% slowdown is beyond normal jitter from evaluation or checkpointing).
-    throughput_drop: float = 0.6
+    # --- throughput drop: the median of the last quarter at most 0.5x that of the first
+    # quarter (halved: beyond the jitter evaluation, checkpointing or a shared machine cause;
+    # CPU runs here vary by up to 40% with no cause). The first 2 points (warm-up) are skipped.
+    throughput_drop: float = 0.5
+    throughput_warmup_points: int = 2
     # A stall: a gap between consecutive logged points more than 10x the median gap.
     stall_gap: float = 10.0
 

@@ -98,7 +98,7 @@ def test_minibatch_noise_is_not_oscillation() -> None:
 def test_spikes_are_catalogued_with_onset_size_and_recovery() -> None:
     loss = noisy(decay(600, floor=0.5), 0.02, seed=4)
     loss[300] *= 4
-    loss[450:453] *= 3
+    loss[450:453] *= 4
     grad = noisy(np.ones(600), 0.05, seed=5)
     grad[449] = 30.0  # a gradient spike just before the second loss spike
     (f,) = loss_spikes(make_run(train_loss=loss, grad_norm=grad), T)
@@ -107,6 +107,15 @@ def test_spikes_are_catalogued_with_onset_size_and_recovery() -> None:
     assert f.evidence["largest_step"] == 300
     assert f.evidence["preceded_by_grad_spike"] == 1
     assert "step 450" in f.evidence["catalogue"]
+
+
+def test_a_single_spike_is_info_and_small_jumps_late_in_training_are_not_spikes() -> None:
+    loss = noisy(decay(600, floor=0.01), 0.02, seed=9)
+    loss[500] = 0.1  # x10 on a tiny late loss: far below half the starting loss
+    assert list(loss_spikes(make_run(train_loss=loss), T)) == []
+    loss[300] = 3.0
+    (f,) = loss_spikes(make_run(train_loss=loss), T)
+    assert (f.severity, f.evidence["spikes"]) == ("info", 1)
 
 
 def test_noise_and_a_slow_rise_are_not_spikes() -> None:

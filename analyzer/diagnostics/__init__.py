@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..model import Finding, Run, evidence
 from ..thresholds import Thresholds
 
@@ -69,6 +71,9 @@ class Outcome:
 def run_diagnostics(run: Run, t: Thresholds, *, strict: bool = False) -> Outcome:
     """Run every registered diagnostic that the run's roles allow."""
     available = set(run.roles) | {k for k, v in run.layer_tags.items() if v}
+    train_loss = run.series("train_loss")
+    if train_loss is not None and np.isfinite(train_loss.to_numpy(float)).sum() < t.min_points:
+        available.discard("train_loss")  # a handful of points says nothing about training
     findings: list[Finding] = []
     errors: list[str] = []
     skipped: list[Spec] = []
@@ -93,8 +98,13 @@ def _no_signal(run: Run, skipped: list[Spec], available: set[str]) -> Finding:
         {role for spec in skipped for option in spec.requires for role in option} - available
     )
     core_missing = "train_loss" not in available
+    few = run.roles.get("train_loss")
     title = (
-        "No training loss found: the run cannot be diagnosed"
+        (
+            f"Too few training-loss points in {few!r} to diagnose the run"
+            if few
+            else "No training loss found: the run cannot be diagnosed"
+        )
         if core_missing
         else f"Not logged, so not checked: {', '.join(s.code for s in skipped)}"
     )

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Finding, Run, evidence
-from ..series import end_level, finite, rolling_median
+from ..series import end_level, finite
 from ..thresholds import Thresholds
 from . import diagnostic
 
@@ -26,9 +26,9 @@ def _clean(s: pd.Series | None) -> pd.Series | None:
 def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Validation loss rises (or validation accuracy falls) while training loss keeps falling.
 
-    The best validation value comes within the first 70% of the run, the final one (median of
-    the last max(3, n/20) evaluations) is >= 10% worse than the best, and the training loss
-    kept falling after it (its final level <= 0.9x its level at the best validation step).
+    The best validation value comes within the first 70% of the run, the final one (mean of the
+    last two evaluations) is >= 10% worse than the best, and the training loss kept falling
+    after it (its final level <= 0.9x its median within 5% of the run around the best step).
     Reported: the best step and the share of the run's steps (and wall time) spent after it.
     """
     train = _clean(run.series("train_loss"))
@@ -44,7 +44,7 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
     v = val.to_numpy(dtype=float)
     steps = val.index.to_numpy()
     best_i = int(np.argmax(v) if higher_is_better else np.argmin(v))
-    best, final = float(v[best_i]), end_level(v) if len(v) >= 6 else float(np.median(v[-2:]))
+    best, final = float(v[best_i]), float(np.mean(v[-2:]))  # final: the last two evaluations
     first, last = int(min(steps[0], train.index[0])), int(max(steps[-1], train.index[-1]))
     best_step = int(steps[best_i])
     best_at = (best_step - first) / max(1, last - first)
@@ -52,14 +52,10 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
         worse = best > 0 and final <= best / t.overfit_rise
     else:
         worse = best > 0 and final >= t.overfit_rise * best
-    smooth = pd.Series(
-        rolling_median(train.to_numpy(dtype=float), max(3, len(train) // 20)), index=train.index
-    )
-    at_best = (
-        float(smooth[smooth.index <= best_step].iloc[-1])
-        if (smooth.index <= best_step).any()
-        else float(smooth.iloc[0])
-    )
+    # The training loss around the best step: its median within 5% of the run either side.
+    near = np.abs(train.index.to_numpy() - best_step) <= max(1, 0.05 * (last - first))
+    tv = train.to_numpy(dtype=float)
+    at_best = float(np.median(tv[near])) if near.any() else float(tv[0])
     train_final = end_level(train.to_numpy(dtype=float))
     train_fell = train_final <= t.overfit_train_fall * at_best
     if not (best_at <= t.overfit_best_at and worse and train_fell):

@@ -17,9 +17,10 @@ from . import diagnostic
 def exploding_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Gradient norm non-finite, above an absolute ceiling, or growing by orders of magnitude.
 
-    On the global norm g (one point per logged step): any NaN/Inf; max(g) >= 1e6; the median
-    of the last 20% >= 1e3; or max(g) or that late median >= 100x the median of the first 10%
-    (scale-free: it holds for any loss scale). With per-layer norms: the median ratio of the
+    On the global norm g (one point per logged step): any NaN/Inf (error); max(g) >= 1e6, or
+    both max(g) and the median of the last 20% >= 100x the median of the first 10% (error);
+    max(g) >= 1e3 or >= 100x that early median (warning). The growth test is scale-free: it
+    holds for any loss scale. With per-layer norms: the median ratio of the
     first layer's norm to the last layer's >= 70 (AutoTrainer), i.e. gradients grow toward the
     input.
     """
@@ -72,7 +73,7 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
     late_growth = late / early if early > 0 else float("inf")
     if peak >= t.grad_norm_abs_error or (growth >= t.grad_growth and late_growth >= t.grad_growth):
         severity = "error"
-    elif growth >= t.grad_growth or late >= t.grad_norm_abs_warning:
+    elif growth >= t.grad_growth or peak >= t.grad_norm_abs_warning:
         severity = "warning"
     else:
         return

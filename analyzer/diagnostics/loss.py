@@ -155,33 +155,45 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
 def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Isolated sudden jumps in loss (or gradient norm) that training recovers from.
 
-    Robust z-score against the rolling median and MAD of the previous 128 points (the rule of
-    thumb from large-model training logbooks: 6 sigma); a spike also rises >= 30% above that
-    median from an ordinary point, and has recovered when back within 3 sigma. Reported: each
-    spike's onset, size and recovery time, and whether a gradient-norm spike came first (at or
-    up to 5 points before the loss spike).
+    A robust z-score in the spirit of large-model training logbooks (6 sigma): the jump above
+    the median of the 10 points before, over a noise scale from the MAD of the differences of
+    the previous 128 points. A spike also rises >= 30% above that median and by at least half
+    the run's starting loss, from an ordinary point, and recovers (back below the median plus
+    3 sigma or 30% of the jump). One spike is info, two or more a warning. Each spike's onset,
+    size and recovery time are catalogued, with whether a gradient-norm spike came first (at or
+    up to 5 points before).
     """
     loss = _loss(run, t)
     g = run.series("grad_norm")
     g = finite(g) if g is not None else None
     source = loss if loss is not None else g
-    if source is None or len(source) < t.min_points_noise:
+    if source is None or len(source) < 4 * t.min_points:
         return
     values = source.to_numpy(dtype=float)
-    spikes = [
-        s
-        for s in robust_spikes(
-            values, t.spike_window, t.spike_z, t.spike_min_ratio, t.spike_recovery_z
-        )
-        if s.recovered
-    ]
+    found = robust_spikes(
+        values,
+        window=t.spike_window,
+        baseline=t.spike_baseline,
+        z_min=t.spike_z,
+        ratio_min=t.spike_min_ratio,
+        min_height=t.spike_min_height * abs(start_level(values)),
+        recovery_z=t.spike_recovery_z,
+    )
+    spikes = [s for s in found if s.recovered]
     if not spikes:
         return
     steps = source.index.to_numpy()
     grad_first = 0
-    if loss is not None and g is not None and len(g) >= t.min_points_noise:
+    if loss is not None and g is not None and len(g) >= 4 * t.min_points:
+        gv = g.to_numpy(dtype=float)
         g_spikes = robust_spikes(
-            g.to_numpy(dtype=float), t.spike_window, t.spike_z, 1.0, t.spike_recovery_z
+            gv,
+            window=t.spike_window,
+            baseline=t.spike_baseline,
+            z_min=t.spike_z,
+            ratio_min=t.spike_min_ratio,
+            min_height=0.0,
+            recovery_z=t.spike_recovery_z,
         )
         g_steps = np.array([g.index[s.onset] for s in g_spikes])
         for s in spikes:
@@ -198,7 +210,7 @@ def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
     )
     yield Finding(
         code="loss_spikes",
-        severity="warning",
+        severity="warning" if len(spikes) >= t.spike_warning_count else "info",
         title=f"{len(spikes)} {what} spike(s), the largest x{biggest.ratio:.2g} at step "
         f"{int(steps[biggest.onset])}",
         steps=(int(steps[spikes[0].onset]), int(steps[spikes[-1].end])),
@@ -236,8 +248,12 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     if start <= 0:
         return
     drop = (start - end) / start
-    mid = end_level(values[: len(values) // 2])
-    second_half_share = (mid - end) / (start - end) if start > end else 0.0
+    # How much of the drop the second half brought: median of its first quarter minus median
+    # of its last quarter.
+    half = values[len(values) // 2 :]
+    k = max(2, len(half) // 4)
+    second_half_drop = float(np.median(half[:k]) - np.median(half[-k:]))
+    second_half_share = second_half_drop / (start - end) if start > end else 0.0
     if not (t.slow_min_drop < drop < t.slow_max_drop and second_half_share >= t.slow_still_falling):
         return
     fit = fit_curve(steps, values)
@@ -266,11 +282,12 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
 def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Loss stopped improving long before the end while the learning rate stayed high.
 
-    The loss first fell by >= 30% of its start, then improved by < 2% of the start over the
-    last 40% of the steps without getting worse there, while still at >= 10% of its start (not
-    converged to ~0). With the learning rate logged, it must end at >= 0.5x its maximum (decay
-    had not started): that is where a schedule helps. Without it, the finding is only info.
-    The step where the plateau began is where the smoothed loss first came within 2% (of the
+    The loss fell by >= 30% of its start overall, but over the last 40% of the points improved
+    by < 2% of the start (median of that window's first quarter minus median of its last
+    quarter; getting worse by up to 10% also counts as flat), while still at >= 10% of its
+    start (not converged to ~0). With the learning rate logged, it must end at >= 0.5x its
+    maximum (decay had not started): that is where a schedule helps. Without it, the finding
+    is only info. The plateau began where the smoothed loss first came within 2% (of the
     start) of its final level.
     """
     loss = _loss(run, t)
@@ -282,9 +299,11 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     if start <= 0:
         return
     cut = int(len(values) * (1 - t.plateau_window))
-    at_cut = end_level(values[: cut + 1])
-    progressed = (start - at_cut) / start >= t.plateau_progress
-    stalled = abs(at_cut - end) / start < t.plateau_stall
+    late = values[cut:]
+    k = max(2, len(late) // 4)
+    gain = float(np.median(late[:k]) - np.median(late[-k:]))  # improvement over the window
+    progressed = (start - end) / start >= t.plateau_progress
+    stalled = -t.plateau_flat * start < gain < t.plateau_stall * start
     above_floor = end / start >= t.plateau_floor
     if not (progressed and stalled and above_floor):
         return
@@ -307,7 +326,7 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
             plateau_start_step=int(steps[began]),
             plateau_loss=end,
             start_loss=start,
-            improvement_in_window=(at_cut - end) / start,
+            improvement_in_window=gain / start,
             final_lr_share_of_max=lr_kept,
             final_lr=float(finite(lr).iloc[-1]) if lr is not None and len(finite(lr)) else None,
             threshold_stall=t.plateau_stall,

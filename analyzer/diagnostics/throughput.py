@@ -32,13 +32,15 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Steps (or samples) per second fell markedly during the run.
 
     The median of the last quarter of the logged throughput (or, when none is logged, of the
-    steps per second between training-loss points) is <= 0.6x the median of the first quarter.
+    steps per second between training-loss points) is <= 0.5x the median of the first quarter
+    (the first 2 points, warm-up, are skipped).
     """
     s = run.series("throughput")
     source = run.roles.get("throughput", "steps/s from the training loss's wall times")
     s = finite(s) if s is not None else step_rate(run)
     if s is None or len(s) < 2 * t.min_points:
         return
+    s = s.iloc[t.throughput_warmup_points :]
     v = s.to_numpy(dtype=float)
     q = max(1, len(v) // 4)
     first, last = float(np.median(v[:q])), float(np.median(v[-q:]))
