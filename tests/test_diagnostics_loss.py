@@ -98,7 +98,7 @@ def test_minibatch_noise_is_not_oscillation() -> None:
 def test_spikes_are_catalogued_with_onset_size_and_recovery() -> None:
     loss = noisy(decay(600, floor=0.5), 0.02, seed=4)
     loss[300] *= 4
-    loss[450:453] *= 4
+    loss[450:453] *= 3.5
     grad = noisy(np.ones(600), 0.05, seed=5)
     grad[449] = 30.0  # a gradient spike just before the second loss spike
     (f,) = loss_spikes(make_run(train_loss=loss, grad_norm=grad), T)
