@@ -173,6 +173,46 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A report and the runs it was made from (the HTML report plots their series)."""
+
+    report: Report
+    runs: Mapping[str, Run]
+
+
+def build_analysis(
+    logdir: str | Logdir,
+    settings: Settings | None = None,
+    *,
+    generated_at: str | None = None,
+    strict: bool = False,
+) -> Analysis:
+    """Read ``logdir`` and diagnose every run in it."""
+    settings = settings or Settings()
+    data = read_logdir(logdir) if isinstance(logdir, str) else logdir
+    thresholds = with_overrides(Thresholds(), settings.thresholds)
+    reports = []
+    runs: dict[str, Run] = {}
+    pinned_found: set[str] = set()
+    for group in group_runs(data.runs):
+        run, _ = make_run(group, settings.roles)
+        pinned_found |= {r for r, tag in settings.roles.items() if run.roles.get(r) == tag}
+        reports.append(analyze_run(run, thresholds, strict=strict))
+        runs[run.name] = run
+    missing = sorted(set(settings.roles) - pinned_found)
+    if missing:
+        pins = ", ".join(f"{r}={settings.roles[r]}" for r in missing)
+        raise RoleError(f"pinned role(s) {pins}: no run has such a scalar tag")
+    report = Report(
+        schema_version=SCHEMA_VERSION,
+        tool_version=__version__,
+        generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        runs=tuple(reports),
+    )
+    return Analysis(report=report, runs=runs)
+
+
 def build_report(
     logdir: str | Logdir,
     settings: Settings | None = None,
@@ -180,23 +220,5 @@ def build_report(
     generated_at: str | None = None,
     strict: bool = False,
 ) -> Report:
-    """Read ``logdir`` and diagnose every run in it."""
-    settings = settings or Settings()
-    data = read_logdir(logdir) if isinstance(logdir, str) else logdir
-    thresholds = with_overrides(Thresholds(), settings.thresholds)
-    reports = []
-    pinned_found: set[str] = set()
-    for group in group_runs(data.runs):
-        run, _ = make_run(group, settings.roles)
-        pinned_found |= {r for r, tag in settings.roles.items() if run.roles.get(r) == tag}
-        reports.append(analyze_run(run, thresholds, strict=strict))
-    missing = sorted(set(settings.roles) - pinned_found)
-    if missing:
-        pins = ", ".join(f"{r}={settings.roles[r]}" for r in missing)
-        raise RoleError(f"pinned role(s) {pins}: no run has such a scalar tag")
-    return Report(
-        schema_version=SCHEMA_VERSION,
-        tool_version=__version__,
-        generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        runs=tuple(reports),
-    )
+    """Read ``logdir`` and diagnose every run in it: the report alone."""
+    return build_analysis(logdir, settings, generated_at=generated_at, strict=strict).report
