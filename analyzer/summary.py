@@ -12,7 +12,7 @@ import pandas as pd
 
 from .diagnostics.throughput import step_rate
 from .model import EvidenceValue, Run, evidence
-from .series import finite
+from .series import finite, fit_curve
 from .thresholds import Thresholds
 
 # Roles summarised as final/best, and whether higher is better.
@@ -53,6 +53,7 @@ def summarize(run: Run, t: Thresholds) -> dict[str, EvidenceValue]:
         out[f"best_{role}_step"] = int(best_step)
     _computed_f1(run, out)
     _after_best(run, out)
+    _convergence(run, out)
     _speed(run, t, out)
     for role in ("memory", "throughput"):
         s = _clean(run.series(role))
@@ -85,6 +86,28 @@ def _computed_f1(run: Run, out: dict[str, object]) -> None:
         out[f"final_{side}_f1_computed"] = float(f1[-1])
         out[f"best_{side}_f1_computed"] = float(f1.max())
         out[f"best_{side}_f1_computed_step"] = int(both[int(np.argmax(f1))])
+
+
+def _convergence(run: Run, out: dict[str, object]) -> None:
+    """The convergence rate of the training loss and where it is heading.
+
+    The better of a power law and an exponential fitted to the loss (see ``fit_curve``);
+    ``still_improving`` is 1 when twice the steps would lower the fitted loss by >= 1% of its
+    current level.
+    """
+    loss = _clean(run.series("train_loss"))
+    if loss is None or len(loss) < 8:
+        return
+    fit = fit_curve(loss.index.to_numpy(dtype=float), loss.to_numpy(dtype=float))
+    if fit is None:
+        return
+    span = float(loss.index[-1] - loss.index[0] + 1)
+    now, later = fit.at(span), fit.at(2 * span)
+    out["convergence_model"] = fit.model
+    out["convergence_rate"] = fit.c
+    out["convergence_fit_r2"] = fit.r2
+    out["projected_train_loss_2x_steps"] = later
+    out["still_improving"] = int(abs(now) > 0 and (now - later) / abs(now) >= 0.01)
 
 
 def _after_best(run: Run, out: dict[str, object]) -> None:
