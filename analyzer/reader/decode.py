@@ -330,11 +330,16 @@ def _remember_plugins(arr: np.ndarray, values: Fields, tag_id: np.ndarray, tags:
     if idx.size == 0:
         return
     meta_tag = tag_id[values.parent[idx]]
-    # Writers repeat the metadata with every value; only the first per tag matters.
-    fresh = np.array([not tags.plugin[t] for t in meta_tag.tolist()], dtype=bool)
+    # TF2 writers repeat the metadata with every value; only the first per tag matters, so
+    # only those few are parsed.
+    known = np.array([bool(p) for p in tags.plugin], dtype=bool)
+    fresh = ~known[meta_tag]
     idx, meta_tag = idx[fresh], meta_tag[fresh]
     if idx.size == 0:
         return
+    order = np.argsort(values.start[idx], kind="stable")
+    _, first = np.unique(meta_tag[order], return_index=True)
+    idx, meta_tag = idx[order][first], meta_tag[order][first]
     md = scan(arr, values.start[idx], values.end[idx])
     pd_idx = md.where(1, LEN)
     pdata = scan(arr, md.start[pd_idx], md.end[pd_idx])
@@ -352,14 +357,16 @@ def _hparams_contents(
     idx = values.where(_METADATA, LEN)
     if idx.size == 0:
         return []
-    is_hp = np.array([tags.plugin[t] == HPARAMS for t in tag_id[values.parent[idx]].tolist()])
-    idx = idx[is_hp] if idx.size else idx
+    is_hparams = np.array([p == HPARAMS for p in tags.plugin], dtype=bool)
+    idx = idx[is_hparams[tag_id[values.parent[idx]]]]
     if idx.size == 0:
         return []
+    idx = idx[np.argsort(values.start[idx], kind="stable")]
     md = scan(arr, values.start[idx], values.end[idx])
     pd_idx = md.where(1, LEN)
     pdata = scan(arr, md.start[pd_idx], md.end[pd_idx])
     content = pdata.where(2, LEN)
+    content = content[np.argsort(pdata.start[content], kind="stable")]
     return [arr[pdata.start[i] : pdata.end[i]].tobytes() for i in content.tolist()]
 
 
