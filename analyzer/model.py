@@ -36,10 +36,24 @@ class Run:
     layer_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     hparams: Mapping[str, float | str | bool] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the reader noticed (restarts, corrupt records), for info
+    # tag -> rows of ``scalars`` (built once: diagnostics ask for series many times)
+    _rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.scalars):
+            codes, names = pd.factorize(self.scalars["tag"], sort=False)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+            for i, name in enumerate(names):
+                self._rows[str(name)] = order[bounds[i] : bounds[i + 1]]
+
+    def _tag_rows(self, tag: str) -> pd.DataFrame:
+        rows = self._rows.get(tag)
+        return self.scalars.iloc[rows] if rows is not None else self.scalars.iloc[:0]
 
     def tag_series(self, tag: str) -> pd.Series:
         """Values of ``tag`` indexed by step, sorted (empty if the tag is absent)."""
-        rows = self.scalars[self.scalars["tag"] == tag]
+        rows = self._tag_rows(tag)
         return pd.Series(rows["value"].to_numpy(), index=rows["step"].to_numpy(), name=tag)
 
     def series(self, role: str) -> pd.Series | None:
@@ -52,7 +66,7 @@ class Run:
         tag = self.roles.get(role)
         if tag is None:
             return None
-        rows = self.scalars[self.scalars["tag"] == tag]
+        rows = self._tag_rows(tag)
         return pd.Series(rows["wall_time"].to_numpy(), index=rows["step"].to_numpy())
 
 
