@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from . import __version__
 from .config import Settings
@@ -105,6 +106,7 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
     scalars = _concat([_prefixed(r.scalars, p) for p, r in group.parts])
     histograms = _concat([_prefixed(r.histograms, p) for p, r in group.parts])
     points = scalars["tag"].value_counts().to_dict() if not scalars.empty else {}
+    points = {k: v for k, v in points.items() if v}  # unused categories count 0
     hist_tags = tuple(histograms["tag"].unique()) if not histograms.empty else ()
     roles = infer_roles({str(k): int(v) for k, v in points.items()}, hist_tags, overrides)
     hparams: dict[str, float | str | bool] = {}
@@ -130,12 +132,13 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
 
 
 def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    if frame.empty:
-        return frame
-    out = frame.copy()
-    tags = out["tag"].astype(str)
-    out["tag"] = (prefix + "/" + tags) if prefix else tags
-    return out
+    """The frame with its tags as a categorical, prefixed ``prefix/`` (no copy of the rest)."""
+    tags = frame["tag"]
+    if not isinstance(tags.dtype, pd.CategoricalDtype):
+        tags = tags.astype("category")
+    if prefix:
+        tags = tags.cat.rename_categories([f"{prefix}/{c}" for c in tags.cat.categories])
+    return frame.assign(tag=tags)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -143,7 +146,7 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(
             {
-                "tag": pd.Series(dtype=str),
+                "tag": pd.Categorical([]),
                 "step": pd.Series(dtype="int64"),
                 "wall_time": pd.Series(dtype=float),
                 "value": pd.Series(dtype=float),
@@ -151,8 +154,11 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
                 "counts": pd.Series(dtype=object),
             }
         )
-    out = pd.concat(frames, ignore_index=True)
-    out["tag"] = out["tag"].astype(str)
+    if len(frames) == 1:
+        return frames[0]
+    tags = union_categoricals([f["tag"] for f in frames])
+    out = pd.concat([f.drop(columns="tag") for f in frames], ignore_index=True)
+    out.insert(0, "tag", tags)
     return out
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, signal
 
 
 def finite(s: pd.Series) -> pd.Series:
@@ -159,6 +158,8 @@ def spectrum(values: np.ndarray, trend_window: int) -> Spectrum:
     a quarter of the sampling rate) and its differences have lag-1 autocorrelation -0.5. A
     periodic pattern (epoch boundaries, unshuffled data) puts a large share into one peak.
     """
+    from scipy import signal  # imported here: scipy.signal costs ~1 s of start-up
+
     trend = pd.Series(values).rolling(trend_window, center=True, min_periods=1).median()
     resid = values - trend.to_numpy()
     nper = min(256, len(resid))
@@ -212,6 +213,8 @@ def fit_curve(steps: np.ndarray, values: np.ndarray) -> CurveFit | None:
     """
     if len(values) < 8:
         return None
+    from scipy import optimize  # imported here, like scipy.signal above: start-up time
+
     blocks = max(1, len(values) // 400)
     usable = len(values) // blocks * blocks
     t = steps[:usable].reshape(-1, blocks).mean(axis=1) - steps[0] + 1.0
@@ -228,7 +231,7 @@ def fit_curve(steps: np.ndarray, values: np.ndarray) -> CurveFit | None:
             (a, b, c), _ = optimize.curve_fit(
                 func, t, y, p0=starts[model], bounds=([-np.inf, 0.0, 0.0], np.inf), maxfev=4000
             )
-        except (RuntimeError, ValueError, optimize.OptimizeWarning):
+        except (RuntimeError, ValueError):
             continue
         if not all(np.isfinite((a, b, c))):
             continue

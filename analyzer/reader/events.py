@@ -74,7 +74,7 @@ def read_event_stream(
 
     Memory stays bounded by the block size (or the largest record), whatever the file's size.
     """
-    head = stream.read(BLOCK_BYTES)
+    head = _read_up_to(stream, BLOCK_BYTES)
     if not head:
         return FileRead(path, 0, (), (Problem(path, "empty", "empty file (0 bytes)", True),))
     if head.startswith(_LFS_MAGIC):
@@ -261,9 +261,12 @@ class _StreamReader:
 
 
 def _read_up_to(stream: BinaryIO, size: int) -> bytes:
-    """``size`` bytes of ``stream``, or all that is left; read a block at a time."""
-    if size <= BLOCK_BYTES:
-        return stream.read(size)
+    """``size`` bytes of ``stream``, or all that is left.
+
+    Read a block at a time (file objects allocate the size asked for up front) until the size
+    or the end of the stream is reached (a stream may return fewer bytes than asked before its
+    end, as network streams do).
+    """
     parts: list[bytes] = []
     while size > 0:
         part = stream.read(min(size, BLOCK_BYTES))
@@ -271,7 +274,7 @@ def _read_up_to(stream: BinaryIO, size: int) -> bytes:
             break
         parts.append(part)
         size -= len(part)
-    return b"".join(parts)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def raw_scalars(read: FileRead, tags: TagTable) -> pd.DataFrame:
