@@ -41,8 +41,8 @@ FIXTURE_RUNS = (  # small runs copied to fixtures/ (each <= 200 KB)
     "healthy_hf_breast_cancer",
     "exploding_hf_deep_init",
     "overfitting_tbx_digits_small",
-    "overfitting_keras_wine_small",
-    "plateau_keras_moons_constant_lr",
+    "overfitting_keras_breast_cancer_small",
+    "dead_tbx_negative_bias_wide",
 )
 FIXTURE_MAX_BYTES = 200_000
 
@@ -89,6 +89,7 @@ LOG_OFF = {
     "grad_norm": False,
     "layer_grad_norms": False,
     "histograms": False,
+    "weight_histograms": False,
     "throughput": False,
 }
 
@@ -220,12 +221,12 @@ def scenarios() -> list[Scenario]:
           "jumps and climbs back to chance, most ReLUs die so the first layer gets ~no "
           "gradient. A run where everything goes wrong.",
           primary=("exploding_gradients",)),
-        S("exploding_torch_deep_init_wine",
-          cfg("torch", 59, dataset={"name": "wine"},
-              model={"depth": 5, "init": "kaiming", "init_gain": 3.0},
-              optimizer={"lr": 1e-3}, batch_size=16, epochs=30, eval_every=18, hist_every=0),
+        S("exploding_torch_deep_init",
+          cfg("torch", 59, model={"depth": 6, "init": "kaiming", "init_gain": 2.5},
+              optimizer={"lr": 1e-3}, epochs=8, eval_every=20, hist_every=0),
           ("exploding_gradients",),
-          "Wine, 5-layer ReLU MLP with weights 3x Kaiming, Adam 1e-3."),
+          "Digits, 6-layer ReLU MLP with weights 2.5x Kaiming, Adam 1e-3: gradient norms "
+          "above 1e3 while the loss comes down from ~1e2."),
 
         # ------------------------------------------------------------ vanishing gradients
         S("vanishing_torch_deep_sigmoid",
@@ -245,10 +246,9 @@ def scenarios() -> list[Scenario]:
           cfg("tbx", 20, model={"depth": 10, "width": 32, "activation": "sigmoid",
                                 "init": "xavier"},
               optimizer={"lr": 1e-3}, epochs=5, eval_every=22, hist_every=0),
-          ("vanishing_gradients", "slow_convergence"),
+          ("vanishing_gradients",),
           "Digits, 10-layer sigmoid MLP (Xavier), Adam 1e-3: the first layer gets ~1e-6 of "
-          "the head's gradient and the loss barely moves.",
-          primary=("vanishing_gradients",)),
+          "the head's gradient and the loss barely moves."),
         S("vanishing_torch_deep_tanh_breast_cancer",
           cfg("torch", 21, dataset={"name": "breast_cancer"},
               model={"depth": 10, "width": 32, "activation": "tanh", "init": "normal",
@@ -260,10 +260,10 @@ def scenarios() -> list[Scenario]:
 
         # -------------------------------------------------------------- loss oscillation
         S("oscillation_torch_moons_adam_high",
-          cfg("torch", 22, dataset=MOONS, model={"activation": "tanh"},
-              optimizer={"lr": 0.3}, epochs=20, eval_every=25, hist_every=0),
+          cfg("torch", 0, dataset=MOONS, model={"activation": "tanh"},
+              optimizer={"lr": 0.2}, epochs=20, eval_every=25, hist_every=0),
           ("loss_oscillation",),
-          "Moons, tanh MLP, Adam at lr 0.3 (300x the default): the loss bounces for good."),
+          "Moons, tanh MLP, Adam at lr 0.2 (200x the default): the loss bounces for good."),
         S("oscillation_keras_moons_adam_high",
           cfg("keras", 23, dataset=MOONS, model={"activation": "tanh"},
               optimizer={"lr": 0.3}, batch_size=32, epochs=60),
@@ -373,11 +373,11 @@ def scenarios() -> list[Scenario]:
                                               "throughput": False}}),
           ("overfitting",),
           "Digits, 120 training images, 150 epochs, no regularisation (a small tbx run)."),
-        S("overfitting_keras_wine_small",
-          cfg("keras", 40, dataset={"name": "wine", "train_size": 40}, model={"width": 128},
-              batch_size=8, epochs=150),
+        S("overfitting_keras_breast_cancer_small",
+          cfg("keras", 40, dataset={"name": "breast_cancer", "train_size": 60},
+              model={"width": 256, "depth": 3}, batch_size=16, epochs=120),
           ("overfitting",),
-          "Wine, 40 training samples, 128-wide MLP, 150 epochs (Keras layout)."),
+          "Breast cancer, 60 training samples, 3x256 MLP, 120 epochs (Keras layout)."),
         S("overfitting_hf_breast_cancer_small",
           cfg("hf", 41, dataset={"name": "breast_cancer", "train_size": 60},
               model={"width": 256, "depth": 3}, batch_size=16, epochs=150, eval_every=20),
@@ -400,7 +400,8 @@ def scenarios() -> list[Scenario]:
         S("dead_tbx_negative_bias_wide",
           cfg("tbx", 44, model={"depth": 2, "width": 128, "bias_init": -2.0},
               optimizer={"name": "sgd_momentum", "lr": 0.05}, epochs=10, eval_every=20,
-              hist_every=50),
+              log_every=2, hist_every=55,
+              writer={"style": "tbx", "log": {"weight_histograms": False}}),
           ("dead_units", "vanishing_gradients"),
           "Digits, 2x128 ReLU MLP, biases -2, SGD momentum: the ReLUs never switch on.",
           primary=("dead_units",)),
@@ -410,11 +411,13 @@ def scenarios() -> list[Scenario]:
           ("dead_units", "loss_spikes"),
           "Digits, ReLU MLP, Adam at lr 0.05: big early updates kill most second-layer units.",
           primary=("dead_units",)),
-        S("dead_torch_adam_high_lr_deep",
-          cfg("torch", 46, model={"depth": 3}, optimizer={"lr": 0.03}, epochs=10,
-              eval_every=22, hist_every=55),
+        S("dead_torch_negative_bias_partial",
+          cfg("torch", 46, model={"depth": 1, "width": 256, "bias_init": -1.5},
+              optimizer={"name": "sgd_momentum", "lr": 0.05}, epochs=15, eval_every=22,
+              hist_every=55),
           ("dead_units",),
-          "Digits, 3x64 ReLU MLP, Adam at lr 0.03: units in the deeper layers die."),
+          "Digits, one 256-unit ReLU layer with biases -1.5: ~97% of activations stay at zero, "
+          "yet the few live units still learn the task."),
 
         # ---------------------------------------------------------------- unstable metric
         S("unstable_torch_moons_tiny_val",
@@ -430,7 +433,7 @@ def scenarios() -> list[Scenario]:
           cfg("torch", 60, dataset={"val_size": 20, "label_noise": 0.5},
               optimizer={"name": "sgd_momentum", "lr": 0.5}, batch_size=256, epochs=40,
               eval_every=6, hist_every=0),
-          ("unstable_metric", "plateau"),
+          ("unstable_metric", "plateau", "overfitting"),
           "Digits with half the training labels wrong, 20 validation images, SGD momentum at "
           "a constant lr 0.5: the model wanders, its accuracy swings.",
           primary=("unstable_metric",)),
@@ -454,7 +457,7 @@ def scenarios() -> list[Scenario]:
           cfg("tbx", 50, dataset={"val_size": 20, "label_noise": 0.5},
               optimizer={"name": "sgd_momentum", "lr": 0.5}, batch_size=256, epochs=40,
               eval_every=6, hist_every=0),
-          ("unstable_metric", "plateau"),
+          ("unstable_metric", "plateau", "overfitting"),
           "Digits, half the labels wrong, 20 validation images, constant lr 0.5: precision "
           "and recall swing (tensorboardX).",
           primary=("unstable_metric",)),
@@ -550,6 +553,32 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+README = HERE / "README.md"
+TABLE_START, TABLE_END = "<!-- runs:start -->", "<!-- runs:end -->"
+
+
+def runs_table(labels: Mapping[str, Any]) -> str:
+    """The README's run table: one row per labelled run (primary codes in bold)."""
+    rows = ["| run | writer | expected codes | what was done |", "| --- | --- | --- | --- |"]
+    for name, entry in labels.items():
+        codes = [f"**{c}**" if c in entry["primary"] else c for c in entry["expected"]]
+        desc = entry["description"].replace("|", "\\|")
+        rows.append(f"| `{name}` | {entry['style']} | {', '.join(codes) or '-'} | {desc} |")
+    return "\n".join(rows)
+
+
+def update_readme(labels: Mapping[str, Any]) -> None:
+    """Rewrite the run table between the README's markers (if the README has them)."""
+    if not README.exists():
+        return
+    text = README.read_text()
+    if TABLE_START not in text or TABLE_END not in text:
+        return
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    README.write_text(f"{head}{TABLE_START}\n{runs_table(labels)}\n{TABLE_END}{tail}")
+
+
 def copy_fixtures() -> None:
     """Copy the small runs named in FIXTURE_RUNS into fixtures/ (each <= 200 KB)."""
     if FIXTURES.exists():
@@ -582,6 +611,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     CORPUS.mkdir(exist_ok=True)
+    if args.only == "*":  # a full build drops run folders of scenarios that no longer exist
+        for stale in sorted(p for p in CORPUS.iterdir() if p.is_dir() and p.name not in names):
+            print(f"removing stale run {stale.name}")
+            shutil.rmtree(stale)
     start = time.perf_counter()
     if args.jobs > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -625,6 +658,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     counts = {code: sum(code in v["expected"] for v in ordered.values()) for code in CODES}
     print("runs per code:", json.dumps(counts))
+    styles: dict[str, int] = {}
+    for entry in ordered.values():
+        styles[entry["style"]] = styles.get(entry["style"], 0) + 1
+    print("runs per writer style:", json.dumps(styles))
+    update_readme(ordered)
     if args.fixtures:
         copy_fixtures()
     return 1 if failures else 0

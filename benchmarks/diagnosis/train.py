@@ -48,6 +48,7 @@ import os
 import struct
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,8 @@ DEFAULTS: dict[str, Any] = {
             "lr": True,
             "grad_norm": True,
             "layer_grad_norms": True,
-            "histograms": True,
+            "histograms": True,  # activation histograms (and weights, see below)
+            "weight_histograms": True,
             "throughput": True,
         },
     },
@@ -486,19 +488,19 @@ def lr_factor(step: int, total: int, s: Mapping[str, Any]) -> float:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class StepLog:
     """What the training loop knows after a logging window of optimizer steps."""
 
-    def __init__(self, **kw: Any) -> None:
-        self.step: int = kw["step"]
-        self.epoch: float = kw["epoch"]
-        self.loss: float = kw["loss"]  # the last step's loss
-        self.mean_loss: float = kw["mean_loss"]  # mean over the window (HF semantics)
-        self.lr: float = kw["lr"]
-        self.grad_norm: float = kw["grad_norm"]  # global norm before clipping
-        self.layer_norms: dict[str, float] = kw["layer_norms"]
-        self.param_norms: dict[str, float] = kw["param_norms"]
-        self.samples_per_sec: float = kw["samples_per_sec"]
+    step: int
+    epoch: float
+    loss: float  # the last step's loss
+    mean_loss: float  # mean over the window (HF semantics)
+    lr: float
+    grad_norm: float  # global norm before clipping
+    layer_norms: dict[str, float]
+    param_norms: dict[str, float]
+    samples_per_sec: float
 
 
 class Writer:
@@ -573,9 +575,6 @@ class TorchWriter(Writer):
 
 class HFWriter(TorchWriter):
     """Hugging Face Trainer's TensorBoardCallback names (torch SummaryWriter underneath)."""
-
-    def __init__(self, logdir: Path, flags: Mapping[str, bool], opt_name: str) -> None:
-        super().__init__(logdir, flags, opt_name)
 
     def train_step(self, s: StepLog) -> None:
         f, w = self.flags, self.w
@@ -914,7 +913,11 @@ def train(config: Mapping[str, Any], logdir: str | os.PathLike[str]) -> dict[str
     def log_histograms(at: int) -> None:
         nonlocal hist_steps
         acts = _probe(model, probe_x)
-        weights = {n: ps[0].detach().numpy().ravel() for n, ps in groups.items()}
+        weights = (
+            {n: ps[0].detach().numpy().ravel() for n, ps in groups.items()}
+            if flags["weight_histograms"]
+            else {}
+        )
         # a histogram of non-finite values cannot be written: log the finite part only
         acts = {n: v[np.isfinite(v)] for n, v in acts.items() if np.isfinite(v).any()}
         weights = {n: v[np.isfinite(v)] for n, v in weights.items() if np.isfinite(v).any()}

@@ -317,9 +317,10 @@ def check_exploding_gradients(run: RunData) -> str | None:
     i = int(np.argmax(g.values))
     peak = float(g.values[i])
     if peak >= EXPLODE_GROWTH * early or peak >= EXPLODE_ABS:
+        why = f">= {EXPLODE_ABS:g}" if peak >= EXPLODE_ABS else f">= {EXPLODE_GROWTH:g}x early"
         return (
-            f"{g.tag} max {peak:.4g} at step {int(g.steps[i])} = {peak / early:.3g}x "
-            f"the early median {early:.3g}"
+            f"{g.tag} max {peak:.4g} at step {int(g.steps[i])} ({why}); early median "
+            f"{early:.3g}, ratio {peak / early:.3g}x"
         )
     return None
 
