@@ -14,6 +14,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from . import __version__
+from .advice import advise
 from .config import Settings
 from .diagnostics import run_diagnostics
 from .jsonreport import SCHEMA_VERSION
@@ -172,7 +173,7 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
         roles=dict(run.roles),
         summary=summarize(run, thresholds),
         findings=findings,
-        advice=(),
+        advice=advise(run, findings),
         layer_tags=dict(run.layer_tags),
         notes=run.notes,
         errors=outcome.errors,
