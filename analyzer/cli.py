@@ -7,17 +7,18 @@ usage error. Data goes to stdout, messages to stderr.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, htmlreport, mdreport
 from .config import ConfigError, load_settings, merged, parse_pairs
 from .exporting import ExportError, export_scalars
 from .jsonreport import dumps
 from .model import exit_code
 from .reader import InputError, Logdir, read_logdir
-from .report import build_report, group_runs, make_run
+from .report import build_report, roles_by_run
 from .roles import RoleError
 from .tagsview import render_tags
 
@@ -70,7 +71,7 @@ def tags(logdir: str, as_json: bool, roles: tuple[str, ...]) -> None:
     data = _read(logdir)
     try:
         settings = merged(load_settings(logdir), parse_pairs(roles, "role"), {})
-        chosen = {g.name: make_run(g, settings.roles)[1] for g in group_runs(data.runs)}
+        chosen = roles_by_run(data, settings.roles)
     except (ConfigError, RoleError) as exc:
         raise InputFailure(str(exc)) from None
     click.echo(render_tags(data, chosen, as_json=as_json), nl=False)
@@ -110,12 +111,18 @@ def export(logdir: str, output: str) -> None:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["json"]),
-    default="json",
+    type=click.Choice(["html", "json", "md"]),
+    default="html",
     show_default=True,
-    help="Report format (HTML and Markdown are coming; JSON follows the published contract).",
+    help="html: one self-contained page with charts; json: the published contract; "
+    "md: GitHub Markdown for a PR comment or $GITHUB_STEP_SUMMARY.",
 )
-@click.option("-o", "--output", default="-", show_default=True, help="File to write, or '-'.")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    help="File to write, or '-' for stdout. Default: dlreport.html for html, stdout for json/md.",
+)
 @click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
 @click.option(
     "--threshold", "thresholds", multiple=True, metavar="NAME=VALUE", help="Override a threshold."
@@ -129,7 +136,7 @@ def export(logdir: str, output: str) -> None:
 def analyze(
     logdir: str,
     fmt: str,
-    output: str,
+    output: str | None,
     roles: tuple[str, ...],
     thresholds: tuple[str, ...],
     fail_on: str | None,
@@ -141,7 +148,9 @@ def analyze(
 
     \b
     Examples:
-        dlreport analyze runs/ -o report.json
+        dlreport analyze runs/                      # writes dlreport.html
+        dlreport analyze runs/ -f json -o report.json
+        dlreport analyze runs/ -f md >> "$GITHUB_STEP_SUMMARY"
         dlreport analyze runs/ --role train_loss=my/loss --fail-on error
     """
     try:
@@ -151,20 +160,33 @@ def analyze(
             parse_pairs(thresholds, "threshold"),
         )
         data = read_logdir(logdir)
-        report = build_report(data, settings)
+        analysis = build_analysis(data, settings)
     except (InputError, ConfigError, RoleError, ValueError) as exc:
         raise InputFailure(str(exc)) from None
     _warn_problems(data)
-    text = RENDERERS[fmt](report)
+    text = RENDERERS[fmt](analysis)
+    if output is None:
+        output = "dlreport.html" if fmt == "html" else "-"
     if output == "-":
         click.echo(text, nl=False)
     else:
         Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
-    sys.exit(exit_code(report, fail_on))
+        size = len(text.encode("utf-8"))
+        click.echo(f"wrote {output} ({_kilobytes(size)})", err=True)
+    sys.exit(exit_code(analysis.report, fail_on))
 
 
-RENDERERS = {"json": dumps}
+def _kilobytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} KB"
+
+
+# format -> renderer of an Analysis (the HTML report plots the runs' series; the others need
+# only the report).
+RENDERERS: dict[str, Callable[[Analysis], str]] = {
+    "html": lambda a: htmlreport.render(a.report, a.runs),
+    "json": lambda a: dumps(a.report),
+    "md": lambda a: mdreport.render(a.report),
+}
 
 
 def main() -> None:

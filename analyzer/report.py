@@ -6,9 +6,12 @@ Renderers take the :class:`~analyzer.model.Report` this builds; they compute not
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from functools import partial
 
 import pandas as pd
 from pandas.api.types import union_categoricals
@@ -19,7 +22,7 @@ from .config import Settings
 from .diagnostics import run_diagnostics
 from .jsonreport import SCHEMA_VERSION
 from .model import Report, Run, RunReport, sort_findings, worst
-from .reader import Logdir, RunData, read_logdir
+from .reader import InputError, Logdir, RunData, RunSource, discover_runs, read_run
 from .roles import SIDE_FOLDERS, RoleError, Roles, infer_roles
 from .summary import summarize
 from .thresholds import Thresholds, with_overrides
@@ -36,70 +39,74 @@ class RunGroup:
     parts: tuple[tuple[str, RunData], ...]
 
 
-def group_runs(runs: Sequence[RunData]) -> list[RunGroup]:
-    """Merge Keras-style side folders into their parent run, as one run with two sides.
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What to read for one analysed run (decided from names alone, before reading)."""
+
+    name: str
+    parts: tuple[tuple[str, RunSource], ...]  # (tag prefix, source): "" or a Keras side
+    hparams_from: tuple[RunSource, ...] = ()  # children that only hold hparams
+
+
+# Older Hugging Face Trainer versions and tensorboardX's add_hparams write the hparams into a
+# child folder named by time.time(): such a child lends them to its parent run.
+_TIMESTAMP_CHILD = re.compile(r"\d{9,11}(?:\.\d+)?")
+
+
+def plan_runs(sources: Sequence[RunSource]) -> list[RunPlan]:
+    """Group the reader's runs into analysed runs.
 
     ``X/train`` and ``X/validation`` (also ``val``, ``eval``) become run ``X`` with tags
     prefixed ``train/`` and ``validation/``; a run at ``X`` itself (hparams) joins them. A child
-    run holding only hparams (older Hugging Face Trainer versions write them into a timestamped
-    subfolder; tensorboardX's ``add_hparams`` adds one point per metric) lends them to its
-    parent run.
+    named by a timestamp (``X/1731490564.51``) lends its hparams to ``X``.
     """
-    by_name = {r.name: r for r in runs}
-    sides: dict[str, list[tuple[str, RunData]]] = {}
-    for r in runs:
-        parent, leaf = posixpath.split(r.name) if r.name != "." else ("", ".")
+    names = {src.name for src in sources}
+    sides: dict[str, list[tuple[str, RunSource]]] = {}
+    lent: dict[str, list[RunSource]] = {}
+    plain: list[RunSource] = []
+    for src in sources:
+        parent, leaf = posixpath.split(src.name) if src.name != "." else ("", ".")
+        parent = parent or "."
         if leaf in SIDE_FOLDERS:
-            sides.setdefault(parent or ".", []).append((SIDE_FOLDERS[leaf], r))
-    merged_children = {r.name for parts in sides.values() for _, r in parts}
-    groups: list[RunGroup] = []
-    for r in runs:
-        if r.name in merged_children:
-            continue
-        parts = [("", r)] if r.name not in sides else [("", r), *sides.pop(r.name)]
-        groups.append(RunGroup(r.name, tuple(parts)))
-    groups += [RunGroup(name, tuple(parts)) for name, parts in sides.items()]
-    return sorted(_lend_hparams(groups, by_name), key=lambda g: g.name)
-
-
-def _lend_hparams(groups: list[RunGroup], by_name: Mapping[str, RunData]) -> list[RunGroup]:
-    names = {g.name for g in groups}
-    out = []
-    for g in groups:
-        only = g.parts[0][1] if len(g.parts) == 1 else None
-        parent = posixpath.dirname(g.name) or "."
-        if (
-            only is not None
-            and only.hparams
-            and only.histograms.empty
-            # add_hparams writes its metrics as one point each next to the hparams
-            and (only.scalars.empty or only.scalars["tag"].value_counts().max() <= 1)
-            and g.name != "."
-            and parent in names
-        ):
-            continue  # shown through the parent's hparams below
-        out.append(g)
-    kept = {g.name for g in out}
-    lent: dict[str, dict[str, float | str | bool]] = {}
-    for g in groups:
-        if g.name not in kept:
-            lent.setdefault(posixpath.dirname(g.name) or ".", {}).update(g.parts[0][1].hparams)
-    return [
-        RunGroup(g.name, g.parts) if g.name not in lent else _with_hparams(g, lent[g.name])
-        for g in out
+            sides.setdefault(parent, []).append((SIDE_FOLDERS[leaf], src))
+        elif _TIMESTAMP_CHILD.fullmatch(leaf) and parent in names and src.name != ".":
+            lent.setdefault(parent, []).append(src)
+        else:
+            plain.append(src)
+    plans = [
+        RunPlan(
+            src.name,
+            (("", src), *sides.pop(src.name, [])),
+            tuple(lent.pop(src.name, [])),
+        )
+        for src in plain
     ]
+    plans += [
+        RunPlan(name, tuple(parts), tuple(lent.pop(name, []))) for name, parts in sides.items()
+    ]
+    return sorted(plans, key=lambda p: p.name)
 
 
-def _with_hparams(g: RunGroup, hparams: Mapping[str, float | str | bool]) -> RunGroup:
-    prefix, first = g.parts[0]
-    merged = {**hparams, **first.hparams}
-    return RunGroup(g.name, ((prefix, _replace_hparams(first, merged)), *g.parts[1:]))
+def read_plan(plan: RunPlan, *, check_crc: bool = True) -> RunGroup:
+    """Read the files of one analysed run."""
+    parts = tuple((prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts)
+    lent = [read_run(src, check_crc=check_crc) for src in plan.hparams_from]
+    return _group(plan.name, parts, lent)
 
 
-def _replace_hparams(r: RunData, hparams: Mapping[str, float | str | bool]) -> RunData:
-    from dataclasses import replace
+def group_in_memory(plan: RunPlan, data: Logdir) -> RunGroup:
+    """The same as :func:`read_plan`, for runs already read."""
+    by_name = {r.name: r for r in data.runs}
+    parts = tuple((prefix, by_name[src.name]) for prefix, src in plan.parts)
+    return _group(plan.name, parts, [by_name[src.name] for src in plan.hparams_from])
 
-    return replace(r, hparams=dict(hparams))
+
+def _group(name: str, parts: tuple[tuple[str, RunData], ...], lent: list[RunData]) -> RunGroup:
+    if lent:
+        hparams = {k: v for r in lent for k, v in r.hparams.items()}
+        prefix, first = parts[0]
+        parts = ((prefix, replace(first, hparams={**hparams, **first.hparams})), *parts[1:])
+    return RunGroup(name, parts)
 
 
 def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]:
@@ -130,6 +137,12 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
         notes=tuple(notes),
     )
     return run, roles
+
+
+def roles_by_run(data: Logdir, overrides: Mapping[str, str]) -> dict[str, Roles]:
+    """The roles each analysed run of ``data`` would use, with the reasons (for ``tags``)."""
+    plans = plan_runs([RunSource(r.name, r.path, r.files) for r in data.runs])
+    return {p.name: make_run(group_in_memory(p, data), overrides)[1] for p in plans}
 
 
 def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -181,11 +194,50 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
 
 
 @dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What a worker sends back for one run: small, whatever the size of the run's logs."""
+
+    report: RunReport
+    records: int
+    problems: tuple[str, ...]
+    run: Run | None = None  # only when the caller keeps the data (single-page HTML plots)
+    extra: object = None  # what the caller's per-run hook returned (e.g. a rendered page)
+
+
+PerRun = Callable[[RunReport, Run], object]
+
+
+def analyze_plan(
+    plan: RunPlan,
+    settings: Settings,
+    thresholds: Thresholds,
+    *,
+    read: Callable[[RunPlan], RunGroup] = read_plan,
+    strict: bool = False,
+    keep_run: bool = False,
+    per_run: PerRun | None = None,
+) -> RunOutcome:
+    """Read, diagnose and summarise one run (the unit of work of every executor)."""
+    group = read(plan)
+    run, _ = make_run(group, settings.roles)
+    report = analyze_run(run, thresholds, strict=strict)
+    return RunOutcome(
+        report=report,
+        records=sum(r.records for _, r in group.parts),
+        problems=tuple(str(p) for _, r in group.parts for p in r.problems),
+        run=run if keep_run else None,
+        extra=per_run(report, run) if per_run is not None else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Analysis:
-    """A report and the runs it was made from (the HTML report plots their series)."""
+    """A report, and what the caller asked to keep of each run."""
 
     report: Report
-    runs: Mapping[str, Run]
+    runs: Mapping[str, Run]  # empty unless keep_runs
+    extras: Mapping[str, object]  # per-run hook results, by run name
+    problems: tuple[str, ...]  # one line per file problem, for stderr
 
 
 def build_analysis(
@@ -194,19 +246,52 @@ def build_analysis(
     *,
     generated_at: str | None = None,
     strict: bool = False,
+    check_crc: bool = True,
+    keep_runs: bool = True,
+    per_run: PerRun | None = None,
+    executor: Executor | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Analysis:
-    """Read ``logdir`` and diagnose every run in it."""
+    """Read ``logdir`` and diagnose every run in it.
+
+    Runs are independent: with an ``executor`` (a process pool, or Dask's through
+    ``Client.get_executor()``) each is read and diagnosed in a worker, which sends back only
+    its small :class:`RunOutcome`, so memory is bounded by the runs in flight. ``progress``
+    is called with (runs done, runs in all).
+    """
     settings = settings or Settings()
-    data = read_logdir(logdir) if isinstance(logdir, str) else logdir
     thresholds = with_overrides(Thresholds(), settings.thresholds)
-    reports = []
-    runs: dict[str, Run] = {}
-    pinned_found: set[str] = set()
-    for group in group_runs(data.runs):
-        run, _ = make_run(group, settings.roles)
-        pinned_found |= {r for r, tag in settings.roles.items() if run.roles.get(r) == tag}
-        reports.append(analyze_run(run, thresholds, strict=strict))
-        runs[run.name] = run
+    if isinstance(logdir, str):
+        plans = plan_runs(discover_runs(logdir))
+        read: Callable[[RunPlan], RunGroup] = partial(read_plan, check_crc=check_crc)
+    else:  # already read: group the runs in memory
+        plans = plan_runs([RunSource(r.name, r.path, r.files) for r in logdir.runs])
+        read, executor = partial(group_in_memory, data=logdir), None
+    task = partial(
+        analyze_plan,
+        settings=settings,
+        thresholds=thresholds,
+        read=read,
+        strict=strict,
+        keep_run=keep_runs,
+        per_run=per_run,
+    )
+    outcomes_iter = (executor.map if executor is not None else map)(task, plans)
+    outcomes: list[RunOutcome] = []
+    for outcome in outcomes_iter:
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(len(outcomes), len(plans))
+    if not any(o.records for o in outcomes):
+        reasons = "; ".join(o.problems[0] for o in outcomes if o.problems)
+        raise InputError(f"{logdir if isinstance(logdir, str) else logdir.root}: no readable "
+                         f"event file ({reasons or 'no records'})")  # fmt: skip
+    pinned_found = {
+        role
+        for o in outcomes
+        for role, tag in settings.roles.items()
+        if o.report.roles.get(role) == tag
+    }
     missing = sorted(set(settings.roles) - pinned_found)
     if missing:
         pins = ", ".join(f"{r}={settings.roles[r]}" for r in missing)
@@ -215,9 +300,14 @@ def build_analysis(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
         generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        runs=tuple(reports),
+        runs=tuple(o.report for o in outcomes),
     )
-    return Analysis(report=report, runs=runs)
+    return Analysis(
+        report=report,
+        runs={o.report.run: o.run for o in outcomes if o.run is not None},
+        extras={o.report.run: o.extra for o in outcomes if o.extra is not None},
+        problems=tuple(p for o in outcomes for p in o.problems),
+    )
 
 
 def build_report(
@@ -228,4 +318,6 @@ def build_report(
     strict: bool = False,
 ) -> Report:
     """Read ``logdir`` and diagnose every run in it: the report alone."""
-    return build_analysis(logdir, settings, generated_at=generated_at, strict=strict).report
+    return build_analysis(
+        logdir, settings, generated_at=generated_at, strict=strict, keep_runs=False
+    ).report

@@ -9,8 +9,8 @@ import pytest
 from tensorboardX import SummaryWriter
 
 from analyzer.config import Settings
-from analyzer.report import build_report, group_runs
-from analyzer.reader import read_logdir
+from analyzer.reader import discover_runs
+from analyzer.report import build_report, plan_runs, read_plan
 from analyzer.roles import RoleError
 
 REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
@@ -27,8 +27,8 @@ def _keras(root: Path, val_losses: list[float]) -> None:
 
 def test_keras_train_and_validation_folders_are_one_run(tmp_path: Path) -> None:
     _keras(tmp_path / "fit" / "20240101", [1.1, 0.7, 0.6, 0.7, 0.8, 0.9])
-    groups = group_runs(read_logdir(str(tmp_path)).runs)
-    assert [(g.name, [p for p, _ in g.parts]) for g in groups] == [
+    plans = plan_runs(discover_runs(str(tmp_path)))
+    assert [(p.name, [prefix for prefix, _ in p.parts]) for p in plans] == [
         ("fit/20240101", ["train", "validation"])
     ]
     (run,) = build_report(str(tmp_path), strict=True).runs
@@ -44,9 +44,9 @@ def test_hparams_only_child_lends_its_hparams_to_the_parent(tmp_path: Path) -> N
         for step in range(10):
             w.add_scalar("train/loss", 1.0 / (step + 1), step)
         w.add_hparams({"learning_rate": 3e-4}, {"hp/x": 1.0}, name="1731490564.51")
-    groups = group_runs(read_logdir(str(tmp_path)).runs)
-    assert [g.name for g in groups] == ["logs"]
-    assert groups[0].parts[0][1].hparams == {"learning_rate": 3e-4}
+    (plan,) = plan_runs(discover_runs(str(tmp_path)))
+    assert plan.name == "logs"
+    assert read_plan(plan).parts[0][1].hparams == {"learning_rate": 3e-4}
 
 
 def test_healthy_run_comes_out_without_warnings(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ HISTOGRAM_COLUMNS = (
 )  # fmt: skip
 TEXT_COLUMNS = ("tag", "step", "wall_time", "text")
 _MAX_RESTARTS_LISTED = 100  # a file with steps in random order would list thousands
+HPARAMS_YAML = "hparams.yaml"  # PyTorch Lightning's TensorBoardLogger writes it per version
 
 
 class InputError(Exception):
@@ -42,6 +43,7 @@ class RunSource:
     name: str
     path: str
     files: tuple[str, ...]
+    hparams_file: str | None = None  # PyTorch Lightning's hparams.yaml beside the event files
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,17 +129,25 @@ def discover_runs(root: str) -> list[RunSource]:
             )
         ]
     by_dir: dict[str, list[str]] = {}
+    hparams_files: dict[str, str] = {}
     for directory, files in _walk(fs, base):
         events = sorted(f for f in files if is_event_file(f))
         if events:
             by_dir[directory] = [_join(fs, directory, f) for f in events]
+            if HPARAMS_YAML in files:
+                hparams_files[directory] = _join(fs, directory, HPARAMS_YAML)
     if not by_dir:
         raise InputError(f"{root}: no TensorBoard event files (*tfevents*) found")
     runs = []
     for directory in sorted(by_dir):
         rel = _relative(fs, base, directory)
         runs.append(
-            RunSource(name=rel, path=_unstrip(fs, directory), files=tuple(by_dir[directory]))
+            RunSource(
+                name=rel,
+                path=_unstrip(fs, directory),
+                files=tuple(by_dir[directory]),
+                hparams_file=hparams_files.get(directory),
+            )
         )
     return runs
 
@@ -201,7 +211,43 @@ def read_run(source: RunSource, *, check_crc: bool = True) -> RunData:
         for chunk in read.chunks:
             points.add(file_no, chunk)
         del read  # the chunks' columns now live in ``points`` only
-    return _assemble(source, points, tags, tuple(problems), records)
+    yaml_hparams: dict[str, float | str | bool] = {}
+    if source.hparams_file is not None:
+        yaml_hparams, problem = read_hparams_yaml(source.hparams_file)
+        if problem is not None:
+            problems.append(problem)
+    return _assemble(source, points, tags, tuple(problems), records, yaml_hparams)
+
+
+def read_hparams_yaml(path: str) -> tuple[dict[str, float | str | bool], Problem | None]:
+    """Lightning's ``hparams.yaml``, flattened (``model.lr``) to numbers, strings and bools.
+
+    Read with ``yaml.safe_load``: it builds plain values only, never objects (files with
+    python tags, which old Lightning versions wrote, are reported and skipped).
+    """
+    import yaml  # imported here: only Lightning logs need it
+
+    try:
+        with fsspec.open(path, "rb") as f:
+            data = yaml.safe_load(f.read(1 << 20))
+    except (OSError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return {}, Problem(path, "malformed", f"hparams.yaml not readable ({first})")
+    out: dict[str, float | str | bool] = {}
+
+    def flatten(value: object, prefix: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                flatten(v, f"{prefix}.{k}" if prefix else str(k))
+        elif isinstance(value, (bool, str)):
+            out[prefix] = value
+        elif isinstance(value, (int, float)):
+            out[prefix] = float(value)
+        elif value is not None:
+            out[prefix] = str(value)
+
+    flatten(data, "")
+    return out, None
 
 
 def _os_reason(exc: OSError) -> str:
@@ -260,7 +306,12 @@ def _file_of_rows(file_rows: list[tuple[int, int]], rows: np.ndarray) -> np.ndar
 
 
 def _assemble(
-    source: RunSource, points: _Points, tags: TagTable, problems: tuple[Problem, ...], records: int
+    source: RunSource,
+    points: _Points,
+    tags: TagTable,
+    problems: tuple[Problem, ...],
+    records: int,
+    yaml_hparams: Mapping[str, float | str | bool],
 ) -> RunData:
     files = list(source.files)
     rank = _name_rank(tags.names)
@@ -302,7 +353,7 @@ def _assemble(
     texts = pd.DataFrame(
         [(tags.names[t], s, w, x) for t, s, w, x in points.texts], columns=list(TEXT_COLUMNS)
     )
-    hparams: dict[str, float | str | bool] = {}
+    hparams: dict[str, float | str | bool] = dict(yaml_hparams)
     for content in points.hparams:
         hparams.update(_decode_hparams(content))
     return RunData(
