@@ -2,7 +2,7 @@
 
 Changelog of SCHEMA_VERSION (bump only when a specified field changes):
   1: first version. Added fields beyond the spec: runs[].layer_tags, runs[].notes,
-     runs[].errors, findings[].doc (what the diagnostic checks), advice[] extra parameters.
+     runs[].errors, runs[].hparams, advice[] extra parameters, top-level cross_run.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import Advice, Finding, Report, RunReport
+from .model import Advice, CrossRun, Finding, Report, RunReport
 
 SCHEMA_VERSION = 1
 
@@ -22,6 +22,30 @@ def to_dict(report: Report) -> dict[str, Any]:
         "tool": {"name": "dlreport", "version": report.tool_version},
         "generated_at": report.generated_at,
         "runs": [_run(r) for r in report.runs],
+        **({"cross_run": _cross_run(report.cross_run)} if report.cross_run else {}),
+    }
+
+
+def _cross_run(c: CrossRun) -> dict[str, Any]:
+    return {
+        "outcome": c.outcome,
+        "runs": c.runs,
+        "seed_groups": c.seed_groups,
+        "best": dict(c.best),
+        "by_hparam": {
+            name: [
+                {
+                    "value": p.value,
+                    "runs": p.runs,
+                    "mean": p.mean,
+                    "std": p.std,
+                    "best": p.best,
+                    "best_run": p.best_run,
+                }
+                for p in points
+            ]
+            for name, points in c.by_hparam.items()
+        },
     }
 
 
@@ -40,6 +64,8 @@ def _run(r: RunReport) -> dict[str, Any]:
         out["notes"] = list(r.notes)
     if r.errors:
         out["errors"] = list(r.errors)
+    if r.hparams:
+        out["hparams"] = dict(r.hparams)
     return out
 
 

@@ -107,6 +107,30 @@ class RunReport:
     layer_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the reader noticed: restarts, skipped records (info)
     errors: tuple[str, ...] = ()  # diagnostics that crashed (an added field; the spec allows it)
+    hparams: Mapping[str, float | str | bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Point:
+    """One value of a hyperparameter across runs, and what the runs with it reached."""
+
+    value: float | str
+    runs: int
+    mean: float
+    std: float | None  # over the runs with this value; None for a single run
+    best: float
+    best_run: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrossRun:
+    """The outcome against each hyperparameter that varies across the runs."""
+
+    outcome: str  # the summary key compared (lower is better)
+    runs: int
+    by_hparam: Mapping[str, tuple[Point, ...]]
+    best: Mapping[str, float | str]  # the value with the best mean outcome, per hyperparameter
+    seed_groups: int  # configurations run with several seeds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +141,7 @@ class Report:
     tool_version: str
     generated_at: str
     runs: tuple[RunReport, ...]
+    cross_run: CrossRun | None = None
 
 
 def worst(findings: Iterable[Finding]) -> Status:

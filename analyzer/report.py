@@ -19,6 +19,7 @@ from pandas.api.types import union_categoricals
 from . import __version__
 from .advice import advise
 from .config import Settings
+from .crossrun import cite_in_advice, cross_run
 from .diagnostics import run_diagnostics
 from .jsonreport import SCHEMA_VERSION
 from .model import Report, Run, RunReport, sort_findings, worst
@@ -190,6 +191,7 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
         layer_tags=dict(run.layer_tags),
         notes=run.notes,
         errors=outcome.errors,
+        hparams=dict(run.hparams),
     )
 
 
@@ -296,11 +298,14 @@ def build_analysis(
     if missing:
         pins = ", ".join(f"{r}={settings.roles[r]}" for r in missing)
         raise RoleError(f"pinned role(s) {pins}: no run has such a scalar tag")
+    run_reports = [o.report for o in outcomes]
+    evidence = cross_run(run_reports)
     report = Report(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
         generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        runs=tuple(o.report for o in outcomes),
+        runs=tuple(cite_in_advice(r, evidence) for r in run_reports),
+        cross_run=evidence,
     )
     return Analysis(
         report=report,

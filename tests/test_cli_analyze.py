@@ -22,7 +22,7 @@ def logdir(tmp_path: Path) -> Path:
 
 
 def test_analyze_writes_json_and_gates_on_severity(logdir: Path) -> None:
-    result = CliRunner().invoke(cli, ["analyze", str(logdir), "--fail-on", "error"])
+    result = CliRunner().invoke(cli, ["analyze", str(logdir), "-f", "json", "--fail-on", "error"])
     assert result.exit_code == 1
     (run,) = json.loads(result.stdout)["runs"]
     assert run["status"] == "error"
@@ -31,7 +31,17 @@ def test_analyze_writes_json_and_gates_on_severity(logdir: Path) -> None:
 
 def test_pinned_role_changes_the_diagnosis(logdir: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["analyze", str(logdir), "--role", "train_loss=objective", "--fail-on", "error"]
+        cli,
+        [
+            "analyze",
+            str(logdir),
+            "-f",
+            "json",
+            "--role",
+            "train_loss=objective",
+            "--fail-on",
+            "error",
+        ],
     )
     assert result.exit_code == 0, result.output
     (run,) = json.loads(result.stdout)["runs"]
@@ -40,7 +50,7 @@ def test_pinned_role_changes_the_diagnosis(logdir: Path) -> None:
 
 def test_settings_file_beside_the_logs(logdir: Path) -> None:
     (logdir / "dlreport.toml").write_text('[roles]\ntrain_loss = "objective"\n')
-    result = CliRunner().invoke(cli, ["analyze", str(logdir)])
+    result = CliRunner().invoke(cli, ["analyze", str(logdir), "-f", "json"])
     assert json.loads(result.stdout)["runs"][0]["roles"]["train_loss"] == "objective"
 
 
@@ -62,6 +72,6 @@ def test_bad_options_exit_2_with_one_line(logdir: Path, args: list[str], message
 
 def test_output_file(logdir: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(cli, ["analyze", str(logdir), "-o", str(out)])
+    result = CliRunner().invoke(cli, ["analyze", str(logdir), "-f", "json", "-o", str(out)])
     assert result.exit_code == 0
     assert json.loads(out.read_text())["schema_version"] == 1
