@@ -12,13 +12,14 @@ from pathlib import Path
 
 import click
 
-from . import __version__, htmlreport, mdreport
+from . import __version__, comparereport, htmlreport, mdreport
+from .compare import compare as compare_reports
 from .config import ConfigError, load_settings, merged, parse_pairs
 from .exporting import ExportError, export_scalars
 from .jsonreport import dumps
 from .model import exit_code
 from .reader import InputError, Logdir, read_logdir
-from .report import build_report, roles_by_run
+from .report import Analysis, build_analysis, roles_by_run
 from .roles import RoleError
 from .tagsview import render_tags
 
@@ -160,7 +161,14 @@ def analyze(
             parse_pairs(thresholds, "threshold"),
         )
         data = read_logdir(logdir)
-        analysis = build_analysis(data, settings)
+        # The HTML report's charts are drawn run by run as each is analysed (per_run), so
+        # no run's tidy frames need to outlive its analysis.
+        analysis = build_analysis(
+            data,
+            settings,
+            keep_runs=False,
+            per_run=htmlreport.run_plots if fmt == "html" else None,
+        )
     except (InputError, ConfigError, RoleError, ValueError) as exc:
         raise InputFailure(str(exc)) from None
     _warn_problems(data)
@@ -183,10 +191,72 @@ def _kilobytes(size: int) -> str:
 # format -> renderer of an Analysis (the HTML report plots the runs' series; the others need
 # only the report).
 RENDERERS: dict[str, Callable[[Analysis], str]] = {
-    "html": lambda a: htmlreport.render(a.report, a.runs),
+    "html": lambda a: htmlreport.render(a.report, a.extras),  # type: ignore[arg-type]
     "json": lambda a: dumps(a.report),
     "md": lambda a: mdreport.render(a.report),
 }
+
+
+@cli.command()
+@click.argument("baseline")
+@click.argument("candidate")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "md"]),
+    default="md",
+    show_default=True,
+    help="json: docs/compare-json.md; md: GitHub Markdown for the pull request.",
+)
+@click.option("-o", "--output", default="-", show_default=True, help="File to write, or '-'.")
+@click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["regression"]),
+    default=None,
+    help="Exit 1 if the candidate regressed.",
+)
+def compare(
+    baseline: str,
+    candidate: str,
+    fmt: str,
+    output: str,
+    roles: tuple[str, ...],
+    fail_on: str | None,
+) -> None:
+    """Compare a CANDIDATE run (or tree of runs) against a BASELINE, run by run.
+
+    Runs are matched by name; two single-run directories are matched to each other. The
+    verdict (improved, regressed, same within noise) is on the best validation loss, else the
+    best training loss; new error findings count as a regression.
+
+    \b
+    Example:
+        dlreport compare runs/main runs/my-branch --fail-on regression
+    """
+    try:
+        pins = parse_pairs(roles, "role")
+        base = build_analysis(baseline, merged(load_settings(baseline), pins, {}), keep_runs=False)
+        cand = build_analysis(candidate, merged(load_settings(candidate), pins, {}))
+        result = compare_reports(
+            base.report,
+            cand.report,
+            cand.runs,
+            baseline_name=baseline,
+            candidate_name=candidate,
+        )
+    except (InputError, ConfigError, RoleError, ValueError) as exc:
+        raise InputFailure(str(exc)) from None
+    for problem in base.problems + cand.problems:
+        click.echo(f"warning: {problem}", err=True)
+    text = comparereport.dumps(result) if fmt == "json" else comparereport.render_markdown(result)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    sys.exit(EXIT_FINDINGS if fail_on == "regression" and result.verdict == "regressed" else 0)
 
 
 def main() -> None:
