@@ -7,30 +7,20 @@ hparams plugin summaries; TF2-style tensors are written with TensorBoard's proto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from event_builders import (
+    TBX_ACC,
+    TBX_HIST_VALUES,
+    TBX_HPARAMS,
+    TBX_LOSS,
+    TBX_TEXT,
+    TBX_WALL,
+    TbxLogdir,
+)
 from tensorboardX import SummaryWriter
-
-FIXTURES = Path(__file__).parent / "fixtures"
-REALWORLD_FIXTURES = FIXTURES / "realworld"
-
-# What the ``tbx_logdir`` fixture writes (values chosen so float32 rounding shows).
-TBX_LOSS = [2.5, 1.1, 0.7, 0.3, 0.1]
-TBX_ACC = [0.1, 0.35, 0.6]
-TBX_WALL = 1_600_000_000.0
-TBX_HIST_VALUES = np.array([1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 4.0])
-TBX_TEXT = "lr=0.1, **bold** — ünïcode"
-TBX_HPARAMS = {"lr": 0.01, "optimizer": "adam", "batch_norm": True, "layers": 4}
-
-
-@dataclass(frozen=True)
-class TbxLogdir:
-    root: Path
-    run: Path  # the run written by the main SummaryWriter
-    hparams_run: str  # run name (relative to root) of the writer add_hparams creates
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,25 @@ from analyzer.reader.decode import TagTable
 from analyzer.reader.events import FileRead, raw_scalars, read_event_bytes
 
 FILE_VERSION = "brain.Event:2"
+FIXTURES = Path(__file__).parent / "fixtures"
+REALWORLD_FIXTURES = FIXTURES / "realworld"
+
+# What conftest's ``tbx_logdir`` fixture writes (values chosen so float32 rounding shows).
+TBX_LOSS = [2.5, 1.1, 0.7, 0.3, 0.1]
+TBX_ACC = [0.1, 0.35, 0.6]
+TBX_WALL = 1_600_000_000.0
+TBX_HIST_VALUES = np.array([1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 4.0])
+TBX_TEXT = "lr=0.1, **bold** — ünïcode"
+TBX_HPARAMS = {"lr": 0.01, "optimizer": "adam", "batch_norm": True, "layers": 4}
+
+
+@dataclass(frozen=True)
+class TbxLogdir:
+    """Where ``tbx_logdir`` wrote: the logdir, its main run, and the run add_hparams made."""
+
+    root: Path
+    run: Path
+    hparams_run: str
 
 
 def header_event(wall_time: float = 1.0) -> event_pb2.Event:
@@ -64,7 +84,8 @@ def float_tensor(value: float) -> tensor_pb2.TensorProto:
 
 def content_tensor(value: np.generic, dtype: int) -> tensor_pb2.TensorProto:
     """A rank-0 tensor whose value is in ``tensor_content`` (raw little-endian bytes)."""
-    raw = np.asarray(value).astype(np.asarray(value).dtype.newbyteorder("<")).tobytes()
+    arr = np.asarray(value)
+    raw = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
     return tensor_pb2.TensorProto(dtype=dtype, tensor_shape=scalar_shape(), tensor_content=raw)
 
 
@@ -88,7 +109,7 @@ def histogram_event(
     limits: Sequence[float],
     counts: Sequence[float],
 ) -> event_pb2.Event:
-    """A TF1 / tensorboardX ``HistogramProto`` event (moments derived from the buckets)."""
+    """A TF1 / tensorboardX ``HistogramProto`` (num: the total count; sum, sum_squares: fixed)."""
     histo = summary_pb2.HistogramProto(
         min=lo,
         max=hi,
