@@ -117,6 +117,15 @@ def read_event_stream(
     return FileRead(path, reader.records, tuple(reader.chunks), tuple(problems))
 
 
+def _plausible_length_prefix(head: bytes) -> bool:
+    """Whether ``head`` (under 12 bytes) can begin a frame header still being written.
+
+    A record length is a little-endian uint64; no event record comes near 2^32 bytes, so its
+    upper four bytes are zero. Bytes that break this are garbage, not a cut-off header.
+    """
+    return not any(head[4:8])
+
+
 class _StreamReader:
     """The state of one streaming read (private; the result is a frozen :class:`FileRead`).
 
@@ -208,6 +217,11 @@ class _StreamReader:
             self.skipping_from = self.base + self.pos
             self.pos += 1
             return True
+        if left < framing.HEADER_BYTES and not _plausible_length_prefix(self.buf[self.pos :]):
+            # Too short for a header and not the start of one: garbage, not a cut-off record.
+            self.skipping_from = self.base + self.pos
+            self._report_gap(None)
+            return False
         at = self.base + self.pos
         self.problems.append(
             Problem(

@@ -413,8 +413,12 @@ def _resolve_restarts(
         later_min = np.full(n, np.iinfo(np.int64).max)
         later_min[:-1] = np.where(same_tag, rev[1:], np.iinfo(np.int64).max)
         keep = s < later_min
+        # A dropped point rewritten right away at the same step is a duplicate; any other
+        # dropped point was superseded by a restart.
+        rewritten = np.zeros(n, dtype=bool)
+        rewritten[:-1] = same_tag & (s[1:] == s[:-1])
         restarts, duplicates = _describe_regressions(
-            t, s, file_of_rows(by_tag), wall[by_tag], back, keep, names, files
+            t, s, file_of_rows(by_tag), wall[by_tag], back, ~keep & ~rewritten, names, files
         )
     if session_starts:
         keep_rows = np.zeros(n, dtype=bool)
@@ -424,16 +428,15 @@ def _resolve_restarts(
             purged = (rows < before) & (step >= start_step) & keep_rows
             if purged.any():
                 keep_rows &= ~purged
-                restarts.append(
-                    Restart(
-                        file=files[file_no],
-                        from_step=int(step[purged].max()),
-                        to_step=int(start_step),
-                        wall_time=float(start_wall),
-                        tags=int(np.unique(tag[purged]).size),
-                        replaced=int(purged.sum()),
-                    )
+                restart = Restart(
+                    file=files[file_no],
+                    from_step=int(step[purged].max()),
+                    to_step=int(start_step),
+                    wall_time=float(start_wall),
+                    tags=int(np.unique(tag[purged]).size),
+                    replaced=int(purged.sum()),
                 )
+                restarts = _with_restart(restarts, restart)
         keep = keep_rows[by_tag]
     idx = by_tag[keep]
     # After the purge, steps increase within each tag in write order, so ``idx`` is sorted by
@@ -447,13 +450,15 @@ def _describe_regressions(
     file_no: np.ndarray,
     wall: np.ndarray,
     back: np.ndarray,
-    kept: np.ndarray,
+    went_back_over: np.ndarray,
     names: list[str],
     files: list[str],
 ) -> tuple[list[Restart], list[DuplicateSteps]]:
     """Group the points where a tag's step did not advance into restarts and duplicates.
 
-    Arrays are sorted by tag, then write order; ``back[i]`` says row i+1 did not advance.
+    Arrays are sorted by tag, then write order; ``back[i]`` says row i+1 did not advance, and
+    ``went_back_over[i]`` that row i was superseded by a restart (dropped, and not merely
+    rewritten at the same step by the next write).
     """
     at = np.flatnonzero(back) + 1  # the point that went back
     equal = s[at] == s[at - 1]
@@ -481,7 +486,16 @@ def _describe_regressions(
         e.tag_ids.add(tag_id)
         e.from_steps.append(int(s[i - 1]))
         e.to_steps.append(int(s[i]))
-    replaced = int((~kept).sum())
+    if not events:
+        return [], duplicates
+    # Each dropped point was superseded by the first restart after it (in file, then time).
+    wmin = float(wall.min()) if wall.size else 0.0
+    event_keys = np.array([e.file * 1e12 + (e.wall - wmin) for e in events])
+    dropped = np.flatnonzero(went_back_over)
+    owner = np.searchsorted(
+        event_keys, file_no[dropped] * 1e12 + (wall[dropped] - wmin), side="right"
+    )
+    replaced = np.bincount(np.minimum(owner, len(events) - 1), minlength=len(events))
     return [
         Restart(
             file=files[e.file],
@@ -489,10 +503,27 @@ def _describe_regressions(
             to_step=min(e.to_steps),
             wall_time=e.wall,
             tags=len(e.tag_ids),
-            replaced=replaced if k == 0 else 0,
+            replaced=int(replaced[k]),
         )
         for k, e in enumerate(events[:_MAX_RESTARTS_LISTED])
     ], duplicates
+
+
+def _with_restart(restarts: list[Restart], new: Restart) -> list[Restart]:
+    """Add a ``SessionLog.START`` restart, merged with the step-went-back restart of the same
+    file that describes the same event (one that went back to the start step or later)."""
+    for i, r in enumerate(restarts):
+        if r.file == new.file and r.to_step >= new.to_step:
+            merged = Restart(
+                file=r.file,
+                from_step=max(r.from_step, new.from_step),
+                to_step=new.to_step,
+                wall_time=min(r.wall_time, new.wall_time),
+                tags=max(r.tags, new.tags),
+                replaced=r.replaced + new.replaced,
+            )
+            return [*restarts[:i], merged, *restarts[i + 1 :]]
+    return [*restarts, new]
 
 
 @dataclass
