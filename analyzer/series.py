@@ -200,44 +200,47 @@ class CurveFit:
         return float(self.a + self.b * np.exp(-self.c * t))
 
 
-_MODELS = {
-    "power": lambda t, a, b, c: a + b * np.power(t, -c),
-    "exponential": lambda t, a, b, c: a + b * np.exp(-c * t),
-}
+_GRID = 240  # rates tried per model (log-spaced): neighbouring rates differ by ~4%
 
 
 def fit_curve(steps: np.ndarray, values: np.ndarray) -> CurveFit | None:
     """The better (least squares) of a power-law and an exponential fit, or None.
 
-    Fitted to at most 400 block medians, so noise and spikes weigh little.
+    Fitted to at most 400 block medians, so noise and spikes weigh little. For a fixed rate c
+    both models are linear in (a, b), which least squares solve exactly; so each model is fitted
+    by solving that for a log-spaced grid of rates at once and keeping the best (variable
+    projection). Only decreasing fits (b >= 0) count.
     """
     if len(values) < 8:
         return None
-    from scipy import optimize  # imported here, like scipy.signal above: start-up time
-
     blocks = max(1, len(values) // 400)
     usable = len(values) // blocks * blocks
     t = steps[:usable].reshape(-1, blocks).mean(axis=1) - steps[0] + 1.0
     y = np.median(values[:usable].reshape(-1, blocks), axis=1)
-    total = float(((y - y.mean()) ** 2).sum()) or 1.0
-    scale = float(y[0] - y.min()) or float(abs(y).max()) or 1.0
-    starts = {
-        "power": (float(y.min()), scale, 0.5),
-        "exponential": (float(y.min()), scale, 1 / t[-1]),
+    total = float(((y - y.mean()) ** 2).sum())
+    if total <= 0 or not np.isfinite(total):
+        return None
+    grids = {
+        "power": np.logspace(-3, np.log10(5.0), _GRID),
+        "exponential": np.logspace(-2, np.log10(50.0), _GRID) / t[-1],
     }
     best: CurveFit | None = None
-    for model, func in _MODELS.items():
-        try:
-            (a, b, c), _ = optimize.curve_fit(
-                func, t, y, p0=starts[model], bounds=([-np.inf, 0.0, 0.0], np.inf), maxfev=4000
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for model, cs in grids.items():
+            x = t[None, :] ** (-cs[:, None]) if model == "power" else np.exp(-cs[:, None] * t)
+            xm = x.mean(axis=1, keepdims=True)
+            dx = x - xm
+            var = (dx**2).sum(axis=1)
+            b = (dx * (y - y.mean())).sum(axis=1) / np.where(var > 0, var, np.nan)
+            a = y.mean() - b * xm[:, 0]
+            sse = ((a[:, None] + b[:, None] * x - y) ** 2).sum(axis=1)
+            sse = np.where(np.isfinite(sse) & (b >= 0), sse, np.inf)
+            i = int(np.argmin(sse))
+            if not np.isfinite(sse[i]):
+                continue
+            fit = CurveFit(
+                model, float(a[i]), float(b[i]), float(cs[i]), 1.0 - float(sse[i]) / total
             )
-        except (RuntimeError, ValueError):
-            continue
-        if not all(np.isfinite((a, b, c))):
-            continue
-        fit = CurveFit(model, float(a), float(b), float(c), 0.0)
-        resid = float(((y - np.array([fit.at(x) for x in t])) ** 2).sum())
-        fit = CurveFit(model, fit.a, fit.b, fit.c, 1.0 - resid / total)
-        if best is None or fit.r2 > best.r2:
-            best = fit
+            if best is None or fit.r2 > best.r2:
+                best = fit
     return best
