@@ -5,7 +5,8 @@ trained for real on the CPU with the writer and tag names of its style (Hugging 
 Keras train/ + validation/, tensorboardX, torch SummaryWriter), seeded, so the numbers are the
 same on every run (the wall times are not). Rerun only on purpose; it needs the torch venv:
 
-    python3 -m venv .venv-torch && .venv-torch/bin/pip install torch==2.13.0 scikit-learn tensorboardX
+    python3 -m venv .venv-torch
+    .venv-torch/bin/pip install torch==2.13.0 scikit-learn tensorboardX
     .venv-torch/bin/python sample_logs/make_samples.py
 """
 
@@ -37,8 +38,8 @@ SAMPLES = {
 
 
 def main() -> int:
-    from make_corpus import scenarios  # noqa: PLC0415  (needs torch: import late)
-    from train import train  # noqa: PLC0415
+    from make_corpus import scenarios  # needs torch: imported late
+    from train import train
 
     by_name = {s.name: s for s in scenarios()}
     for folder, scenario in SAMPLES.items():

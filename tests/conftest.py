@@ -7,8 +7,12 @@ hparams plugin summaries; TF2-style tensors are written with TensorBoard's proto
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
+import fsspec
+import fsspec.config
 import numpy as np
 import pytest
 from event_builders import (
@@ -53,3 +57,46 @@ def keras_logdir(tmp_path: Path) -> Path:
             for epoch in range(3):
                 w.add_scalar("epoch_loss", 1.0 / (epoch + 1) + offset, epoch, walltime=10.0 + epoch)
     return root
+
+
+# --- a real S3-compatible server (moto) on loopback, and fsspec configured to reach it ------
+# (imports are lazy: the fixtures skip their tests where moto or s3fs are not installed)
+
+BUCKET = "dlreport-test"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[fsspec.AbstractFileSystem]:
+    """An s3fs filesystem on the moto server, and fsspec configured to reach it."""
+    s3fs = pytest.importorskip("s3fs", reason="s3fs is not installed")
+
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setitem(fsspec.config.conf, "s3", {"client_kwargs": {"endpoint_url": endpoint}})
+    s3fs.S3FileSystem.clear_instance_cache()
+    fs = fsspec.filesystem("s3")
+    if not fs.exists(BUCKET):
+        fs.mkdir(BUCKET)
+    yield fs
+    fs.rm(BUCKET, recursive=True)
+    s3fs.S3FileSystem.clear_instance_cache()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from run_builders import decay, make_run
@@ -23,7 +25,8 @@ RUN = make_run(train_loss=decay(100), learning_rate=np.full(100, 0.01), grad_nor
 
 def test_every_rule_says_what_it_does_in_one_line() -> None:
     for rule in ADVICE_RULES:
-        assert rule.__doc__ and len(rule.__doc__.strip().splitlines()[0]) > 20
+        assert rule.__doc__
+        assert len(rule.__doc__.strip().splitlines()[0]) > 20
 
 
 def test_divergence_lowers_the_learning_rate_tenfold_to_a_value() -> None:
@@ -84,8 +87,7 @@ def test_overfitting_stops_early_at_the_best_step_and_regularises() -> None:
 
 def test_sgd_that_crawls_gets_momentum_and_adam_with_spikes_gets_beta2() -> None:
     sgd = make_run(train_loss=decay(100), **{"lr-SGD": np.full(100, 0.01)})
-    sgd = type(sgd)(**{**{f: getattr(sgd, f) for f in ("name", "scalars", "histograms", "layer_tags")},
-                       "roles": {"train_loss": "train_loss", "learning_rate": "lr-SGD"}})  # fmt: skip
+    sgd = dataclasses.replace(sgd, roles={"train_loss": "train_loss", "learning_rate": "lr-SGD"})
     assert current_optimizer(sgd) == "sgd"
     advice = _by_param(advise(sgd, [_f("slow_convergence", relative_drop=0.2)]))
     assert advice["optimizer"].extra == {"momentum": 0.9}

@@ -42,7 +42,8 @@ def test_outcome_against_learning_rate_with_seed_spread(sweep) -> None:
     assert (c.outcome, c.runs, c.seed_groups) == ("best_val_loss", 9, 3)
     points = {p.value: p for p in c.by_hparam["learning_rate"]}
     assert set(points) == {0.1, 0.01, 0.001}
-    assert points[0.01].runs == 3 and points[0.01].std is not None
+    assert points[0.01].runs == 3
+    assert points[0.01].std is not None
     assert points[0.01].mean == pytest.approx(0.35, abs=0.03)
     assert c.best["learning_rate"] == 0.01
 

@@ -7,8 +7,6 @@ so ``read_logdir("s3://...")`` needs no storage options of its own.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import fsspec
@@ -22,45 +20,9 @@ from analyzer.cli import cli
 from analyzer.reader import InputError, RunData, read_logdir, scalars_frame
 
 pytest.importorskip("s3fs", reason="s3fs is not installed")
-moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+pytest.importorskip("moto.server", reason="moto[server] is not installed")
 
-BUCKET = "dlreport-test"
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[fsspec.AbstractFileSystem]:
-    """An s3fs filesystem on the moto server, and fsspec configured to reach it."""
-    import s3fs
-
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/nonexistent",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.setitem(fsspec.config.conf, "s3", {"client_kwargs": {"endpoint_url": endpoint}})
-    s3fs.S3FileSystem.clear_instance_cache()
-    fs = fsspec.filesystem("s3")
-    if not fs.exists(BUCKET):
-        fs.mkdir(BUCKET)
-    yield fs
-    fs.rm(BUCKET, recursive=True)
-    s3fs.S3FileSystem.clear_instance_cache()
+from conftest import BUCKET
 
 
 @pytest.fixture
