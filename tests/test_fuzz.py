@@ -1,0 +1,30 @@
+"""The coverage-guided fuzzer (fuzz/fuzz_reader.py) runs a short, fixed number of inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_fuzz_reader_short_run(tmp_path: Path) -> None:
+    pytest.importorskip("atheris", reason="atheris is not installed (x86_64 Linux, Python < 3.13)")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for seed in (ROOT / "fuzz" / "corpus").iterdir():
+        (corpus / seed.name).write_bytes(seed.read_bytes())
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "fuzz" / "fuzz_reader.py"), str(corpus),
+         "-runs=150", "-rss_limit_mb=2048", "-timeout=60", f"-artifact_prefix={tmp_path}/"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Done 150 runs" in result.stderr, result.stderr[-3000:]
+    assert not list(tmp_path.glob("crash-*"))
