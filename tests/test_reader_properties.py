@@ -188,6 +188,7 @@ def test_restarts_keep_the_latest_write_of_every_step(
         t2 == t and s2 < s for i, (t, s, _) in enumerate(writes) for t2, s2, _ in writes[i + 1 :]
     )
     assert bool(run.restarts) == went_back
+
     # every dropped point is credited to one restart, unless the next write of its tag merely
     # rewrote the same step (a duplicate)
     def superseded_by_restart(i: int, t: str, s: int) -> bool:

@@ -1,0 +1,639 @@
+"""The HTML report: one self-contained file (inline CSS, SVG data-URI plots, no script).
+
+Two steps, as in coverage.py's HTML reporter: :func:`page_data` turns the report and the runs'
+tidy frames into template-ready records (the choice of series to plot for each finding, the
+grouping of the summary, the run-table orderings), then ``templates/report.html.j2`` lays them
+out. Nothing here computes a statistic: the numbers come from the report, the lines from the
+tidy frames (see ARCHITECTURE 3.2).
+
+The one jinja :data:`ENV` (also used by :mod:`analyzer.mdreport`) autoescapes ``.html.j2``
+templates, since run and tag names come from user files, and fails on an undefined name.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .diagnostics import REGISTRY
+from .diagnostics.throughput import step_rate
+from .model import Advice, Finding, Report, Run, RunReport
+from .plots import Chart, Line, chart_uri
+
+# ---------------------------------------------------------------------------------------------
+# The jinja environment and its filters (formatting lives here, nowhere else).
+
+
+def template_dirs() -> list[Path]:
+    """Where the templates are: inside the wheel (force-included) first, then the checkout."""
+    here = Path(__file__).resolve().parent
+    return [p for p in (here / "templates", here.parent / "templates") if p.is_dir()]
+
+
+def fmt_num(value: object) -> str:
+    """A number for reading: 4 significant digits, thousands separators, short exponents."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "∞" if v > 0 else "−∞"
+        a = abs(v)
+        if a == 0:
+            return "0"
+        if 1e3 <= a < 1e9:
+            return f"{v:,.0f}"
+        if 1e-3 <= a < 1e3:
+            return f"{v:.4g}"
+        mantissa, _, exponent = f"{v:.3g}".partition("e")
+        return f"{mantissa}e{int(exponent)}" if exponent else mantissa  # 0.0009996 -> "0.001"
+    return str(value)
+
+
+def fmt_step(value: object) -> str:
+    """A step (or a count of steps): an integer with thousands separators."""
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and value == int(value):
+        value = int(value)
+    return fmt_num(value)
+
+
+def fmt_steps(steps: Sequence[int] | None) -> str:
+    """A finding's step range: "steps 4,200–4,400", "step 10", or "whole run"."""
+    if not steps:
+        return "whole run"
+    a, b = steps
+    return f"step {fmt_step(a)}" if a == b else f"steps {fmt_step(a)}–{fmt_step(b)}"
+
+
+def fmt_duration(seconds: object) -> str:
+    """Seconds for reading: "42.1 s", "29 min 12 s", "3 h 05 min", "2 d 4 h"."""
+    if not isinstance(seconds, (int, float, np.integer, np.floating)) or isinstance(seconds, bool):
+        return fmt_num(seconds)
+    s = float(seconds)
+    if not math.isfinite(s):
+        return fmt_num(s)
+    if s < 0.01:
+        return "< 0.01 s" if s > 0 else "0 s"
+    if s < 60:
+        return f"{s:.3g} s"
+    whole = round(s)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    if whole < 86400:
+        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    return f"{whole // 86400} d {whole % 86400 // 3600} h"
+
+
+def fmt_pct(value: object) -> str:
+    """A share (0..1) as a percentage."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return fmt_num(value)
+    return f"{100 * value:.0f}%" if abs(value) >= 0.01 or value == 0 else f"{100 * value:.2g}%"
+
+
+def fmt_value(value: object, key: str) -> str:
+    """A summary or evidence value, formatted by what its key says it is."""
+    if isinstance(value, str) or value is None:
+        return fmt_num(value)
+    if key.startswith("still_"):
+        return "yes" if value else "no"
+    if key == "steps" or key.endswith(("_step", "_steps")) or key.startswith("steps_after"):
+        return fmt_step(value)
+    if key.startswith("share") or key.endswith("_share"):
+        return fmt_pct(value)
+    if (key.endswith("_s") and not key.endswith("per_s")) or "seconds" in key:
+        return fmt_duration(value)
+    return fmt_num(value)
+
+
+_LABELS = {
+    "steps": "last step",
+    "steps_per_s": "steps/s",
+    "steps_per_s_trend": "steps/s, end vs start",
+    "best_val_step": "best validation step",
+    "steps_after_best_val": "steps after the best validation score",
+    "share_after_best_val": "share of the run after it",
+    "projected_train_loss_2x_steps": "projected train loss with 2× the steps",
+    "still_improving": "still improving",
+    "convergence_fit_r2": "convergence fit R²",
+}
+
+
+def label(key: str) -> str:
+    """A snake_case key as words: "final_train_loss" -> "final train loss"."""
+    if key in _LABELS:
+        return _LABELS[key]
+    key = re.sub(r"_s$", "", key).replace("wall_seconds", "wall_time")  # the value has units
+    return key.replace("_", " ")
+
+
+def severity_class(status: str) -> str:
+    """The CSS class of a status or severity: one vocabulary (ARCHITECTURE 3.9)."""
+    return f"sev--{status}"
+
+
+# CommonMark: any ASCII punctuation may be backslash-escaped. These are the ones that start
+# emphasis, links, tables, HTML, code, headings or entities inside a line.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~&!])")
+
+
+def md_escape(value: object) -> str:
+    """Text made inert in GitHub Markdown: specials backslash-escaped, one line."""
+    text = "" if value is None else str(value)
+    text = re.sub(r"[\r\n\t]+", " ", text)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def build_environment() -> Environment:
+    """The one jinja environment: HTML templates autoescaped, undefined names an error."""
+    env = Environment(
+        loader=FileSystemLoader(template_dirs()),
+        # select_autoescape matches the name's *ending*: "report.md.j2" is not escaped.
+        autoescape=select_autoescape(("html", "html.j2")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        fmt_num=fmt_num,
+        fmt_step=fmt_step,
+        fmt_steps=fmt_steps,
+        fmt_duration=fmt_duration,
+        fmt_pct=fmt_pct,
+        fmt_value=fmt_value,
+        label=label,
+        severity_class=severity_class,
+        md_escape=md_escape,
+    )
+    return env
+
+
+ENV = build_environment()
+
+# ---------------------------------------------------------------------------------------------
+# Template-ready records.
+
+
+@dataclass(frozen=True, slots=True)
+class Plot:
+    """A chart and the words around it (legend and alt text are HTML, never in the SVG)."""
+
+    uri: str
+    alt: str
+    legend: tuple[tuple[str, int, str], ...]  # (label, colour index, "left" | "right")
+    marks: tuple[tuple[str, int], ...] = ()  # (evidence key, step) drawn as dashed lines
+    nonfinite: bool = False  # some values are NaN/Inf (a red rug under the line)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    """A finding, what its diagnostic checks, and its annotated chart."""
+
+    finding: Finding
+    anchor: str
+    doc: str
+    plot: Plot | None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """A quality metric's line in the performance table."""
+
+    metric: str
+    tag: str
+    final: object
+    best: object
+    best_step: object
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """One scalar tag in the appendix."""
+
+    tag: str
+    points: int
+    first_step: int
+    last_step: int
+    last_value: float
+    plot: Plot
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """Everything the run section shows."""
+
+    report: RunReport
+    anchor: str
+    counts: Mapping[str, int]
+    top: Finding | None
+    top_advice: Advice | None
+    metrics: tuple[MetricRow, ...]
+    groups: tuple[tuple[str, tuple[tuple[str, object], ...]], ...]
+    overview: Plot | None
+    findings: tuple[FindingView, ...]
+    finding_anchors: Mapping[str, str]  # code -> its first card, for advice's "because"
+    hparams: tuple[tuple[str, object], ...]
+    tiles: tuple[Tile, ...]
+    has_data: bool  # the tidy frames were given (plots and hparams can be shown)
+
+
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    """The run table sorted one way; all orderings are rendered, CSS shows one (no script)."""
+
+    key: str
+    title: str
+    rows: tuple[RunView, ...]
+
+
+SEVERITIES = ("error", "warning", "info")
+_WORST_FIRST = {"error": 0, "warning": 1, "info": 2, "ok": 3}
+
+# ---------------------------------------------------------------------------------------------
+# Which series a finding is about (the presentation's choice; the diagnostics do not plot).
+
+# code -> roles to draw on the left axis, and on the right axis.
+_FINDING_ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "exploding_gradients": (("grad_norm",), ()),
+    "vanishing_gradients": (("grad_norm",), ()),
+    "loss_divergence": (("train_loss",), ()),
+    "loss_oscillation": (("train_loss",), ()),
+    "loss_spikes": (("train_loss",), ()),
+    "slow_convergence": (("train_loss",), ()),
+    "plateau": (("train_loss",), ("learning_rate",)),
+    "overfitting": (("val_loss", "train_loss"), ()),
+    "unstable_metric": ((), ()),
+    "throughput_drop": (("throughput",), ()),
+}
+_GRADIENT_CODES = ("exploding_gradients", "vanishing_gradients")
+
+
+# A role keeps its colour in every chart of the page (the training loss is always blue).
+_ROLE_COLOURS = {
+    "train_loss": 0,
+    "train_accuracy": 0,
+    "val_loss": 1,
+    "val_accuracy": 1,
+    "grad_norm": 3,
+    "learning_rate": 4,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    label: str
+    steps: np.ndarray
+    values: np.ndarray
+    axis: str = "left"
+    role: str | None = None
+
+
+def _tag(run: Run, tag: str, axis: str = "left") -> _Series | None:
+    s = run.tag_series(tag)
+    if not len(s):
+        return None
+    role = next((r for r, t in run.roles.items() if t == tag and r in _ROLE_COLOURS), None)
+    return _Series(tag, s.index.to_numpy(), s.to_numpy(dtype=float), axis, role)
+
+
+def _colours(series: Sequence[_Series]) -> list[int]:
+    """Each series' palette index: its role's colour unless taken, else the first free one."""
+    taken: list[int] = []
+    for s in series:
+        want = _ROLE_COLOURS.get(s.role or "", 2)
+        free = [c for c in (want, 2, 0, 1, 3, 4) if c not in taken]
+        taken.append(free[0] if free else len(taken))
+    return taken
+
+
+def _role(run: Run, role: str, axis: str = "left") -> _Series | None:
+    tag = run.roles.get(role)
+    return _tag(run, tag, axis) if tag else None
+
+
+def _finding_series(run: Run, f: Finding) -> list[_Series]:
+    """The series a finding speaks of, read from its code and evidence."""
+    ev = f.evidence
+    out: list[_Series | None] = []
+    if f.code in _GRADIENT_CODES and isinstance(ev.get("first_layer"), str):
+        out = [_tag(run, str(ev["first_layer"])), _tag(run, str(ev.get("last_layer", "")))]
+    elif f.code == "loss_divergence" and "nonfinite_val_points" in ev:
+        out = [_role(run, "val_loss"), _role(run, "train_loss")]
+    elif f.code == "loss_spikes" and ev.get("series") == "gradient norm":
+        out = [_role(run, "grad_norm")]
+    elif f.code == "overfitting" and isinstance(ev.get("metric"), str):
+        metric = str(ev["metric"])
+        # A loss shares the training loss's axis; an accuracy gets its own.
+        out = [
+            _role(run, metric),
+            _role(run, "train_loss", "left" if "loss" in metric else "right"),
+        ]
+    elif f.code == "unstable_metric" and isinstance(ev.get("metric"), str):
+        out = [_tag(run, str(ev["metric"]))]
+    elif f.code == "throughput_drop":
+        series = ev.get("series")
+        if isinstance(series, str) and series in run.roles.values():
+            out = [_tag(run, series)]
+        else:
+            # The steps/s the diagnostic judged, from the training loss's wall times.
+            rate = step_rate(run)
+            if rate is not None:
+                out = [_Series("steps/s", rate.index.to_numpy(), rate.to_numpy(dtype=float))]
+    elif f.code in _FINDING_ROLES:
+        left, right = _FINDING_ROLES[f.code]
+        out = [_role(run, r) for r in left] + [_role(run, r, "right") for r in right]
+    elif f.code not in ("no_signal", "dead_units"):
+        out = [_role(run, "train_loss")]  # a code added later: the loss is the best context
+    return [s for s in out if s is not None]
+
+
+def _marks(evidence: Mapping[str, object], steps: tuple[int, int] | None) -> list[tuple[str, int]]:
+    """Steps named in the evidence (best step, first NaN, largest spike), other than the span."""
+    ends = set(steps or ())
+    named: dict[int, str] = {}
+    for key, value in evidence.items():
+        is_step = isinstance(value, int) and not isinstance(value, bool)
+        if key.endswith("_step") and is_step and value not in ends:
+            named.setdefault(value, key)  # type: ignore[arg-type]
+    return sorted(((key, step) for step, key in named.items()), key=lambda m: m[1])
+
+
+def _plot(
+    series: Sequence[_Series], chart: Chart, what: str, marks: Sequence[tuple[str, int]] = ()
+) -> Plot:
+    colours = _colours(series)
+    legend = tuple((s.label, c, s.axis) for s, c in zip(series, colours, strict=True))
+    names = ", ".join(s.label for s in series)
+    lines = [replace(line, colour=c) for line, c in zip(chart.lines, colours, strict=True)]
+    return Plot(
+        uri=chart_uri(replace(chart, lines=lines)),
+        alt=f"{names} by step{what}",
+        legend=legend,
+        marks=tuple(marks),
+        nonfinite=any(not np.isfinite(s.values).all() for s in series),
+    )
+
+
+def _lines(series: Sequence[_Series]) -> list[Line]:
+    return [Line(s.steps, s.values, "right" if s.axis == "right" else "left") for s in series]
+
+
+def finding_plot(run: Run, f: Finding) -> Plot | None:
+    """The chart of a finding: its series, the steps it covers shaded, named steps marked."""
+    series = _finding_series(run, f)
+    if not series:
+        return None
+    log = True if f.code in _GRADIENT_CODES else None
+    marks = _marks(f.evidence, f.steps)
+    chart = Chart(
+        lines=_lines(series),
+        spans=[f.steps] if f.steps else [],
+        marks=[step for _, step in marks],
+        log_left=log,
+    )
+    what = f"; shaded: {fmt_steps(f.steps)}" if f.steps else ""
+    return _plot(series, chart, what, marks)
+
+
+def overview_plot(run: Run, summary: Mapping[str, object]) -> Plot | None:
+    """The run at a glance: training and validation loss, the best validation step marked."""
+    series = [s for s in (_role(run, "train_loss"), _role(run, "val_loss")) if s is not None]
+    if not series:
+        series = [
+            s for s in (_role(run, "train_accuracy"), _role(run, "val_accuracy")) if s is not None
+        ]
+    if not series:
+        return None
+    best = summary.get("best_val_step")
+    marks = (
+        [("best_val_step", best)] if isinstance(best, int) and not isinstance(best, bool) else []
+    )
+    what = f"; dashed: best validation step {fmt_step(best)}" if marks else ""
+    chart = Chart(lines=_lines(series), marks=[step for _, step in marks])
+    return _plot(series, chart, what, marks)
+
+
+def tiles(run: Run) -> tuple[Tile, ...]:
+    """Every scalar tag as a small chart, sorted by tag."""
+    if run.scalars.empty:
+        return ()
+    out = []
+    role_of = {t: r for r, t in run.roles.items() if r in _ROLE_COLOURS}
+    # observed=True: the tag column may be categorical, with categories this run lacks.
+    groups = dict(list(run.scalars.groupby("tag", sort=False, observed=True)))
+    for tag in sorted(groups, key=str):  # by name, whatever the categories' order
+        rows = groups[tag].sort_values("step", kind="stable")
+        steps = rows["step"].to_numpy()
+        values = rows["value"].to_numpy(dtype=float)
+        s = _Series(str(tag), steps, values, role=role_of.get(str(tag)))
+        plot = _plot([s], Chart(lines=_lines([s]), size="small"), "")
+        out.append(
+            Tile(
+                tag=str(tag),
+                points=int(steps.size),
+                first_step=int(steps[0]),
+                last_step=int(steps[-1]),
+                last_value=float(values[-1]),
+                plot=plot,
+            )
+        )
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The summary, grouped for reading.
+
+_METRIC_KEY = re.compile(r"^(?P<kind>final|best)_(?P<metric>.+?)(?P<step>_step)?$")
+_QUALITY = re.compile(r"^(?:train|val)_(?:loss|accuracy|precision|recall|f1)(?:_computed)?$")
+_GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("Speed", lambda k: bool(re.search(r"wall_time|steps_per_s|stall|time_per|throughput", k))),
+    ("Memory", lambda k: "memory" in k),
+    ("Learning rate", lambda k: "learning_rate" in k),
+    ("Convergence", lambda k: bool(re.search(r"convergence|projected|still_improving", k))),
+    ("Progress", lambda k: True),
+)
+
+
+def summary_tables(
+    summary: Mapping[str, object], roles: Mapping[str, str]
+) -> tuple[tuple[MetricRow, ...], tuple[tuple[str, tuple[tuple[str, object], ...]], ...]]:
+    """Quality metrics as rows (final, best, best step), the other fields grouped by topic."""
+    metrics: dict[str, dict[str, object]] = {}
+    rest: list[str] = []
+    for key in summary:
+        m = _METRIC_KEY.match(key)
+        if m and _QUALITY.match(m["metric"]):
+            slot = "best_step" if m["step"] else m["kind"]
+            metrics.setdefault(m["metric"], {})[slot] = summary[key]
+        else:
+            rest.append(key)
+    rows = tuple(
+        MetricRow(
+            metric=metric,
+            tag=roles.get(metric, "2PR/(P+R)" if metric.endswith("_computed") else ""),
+            final=v.get("final"),
+            best=v.get("best"),
+            best_step=v.get("best_step"),
+        )
+        for metric, v in metrics.items()
+    )
+    grouped: dict[str, list[tuple[str, object]]] = {}
+    for key in rest:
+        name = next(name for name, test in _GROUPS if test(key))
+        grouped.setdefault(name, []).append((key, summary[key]))
+    order = [name for name, _ in _GROUPS]
+    groups = tuple(
+        (name, tuple(grouped[name]))
+        for name in sorted(grouped, key=lambda n: (n != "Progress", order.index(n)))
+    )
+    return rows, groups
+
+
+# ---------------------------------------------------------------------------------------------
+# The page.
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlots:
+    """What the HTML report draws from a run's tidy frames: small, picklable, data-free.
+
+    Made by :func:`run_plots`, which :func:`analyzer.report.build_analysis` can call in each
+    worker (``per_run=run_plots``), so a logdir of many large runs is never held in memory.
+    """
+
+    overview: Plot | None
+    findings: tuple[Plot | None, ...]  # one per finding of the run's report, in order
+    tiles: tuple[Tile, ...]
+    hparams: tuple[tuple[str, object], ...]
+
+
+def run_plots(report: RunReport, run: Run) -> RunPlots:
+    """Every chart of one run (the ``per_run`` hook of :func:`analyzer.report.build_analysis`)."""
+    return RunPlots(
+        overview=overview_plot(run, report.summary),
+        findings=tuple(finding_plot(run, f) for f in report.findings),
+        tiles=tiles(run),
+        hparams=tuple(sorted(run.hparams.items())),
+    )
+
+
+def run_view(index: int, r: RunReport, plots: RunPlots | None) -> RunView:
+    """The template-ready record of one run (text only when there are no plots)."""
+    anchor = f"run-{index}"
+    counts = {s: sum(1 for f in r.findings if f.severity == s) for s in SEVERITIES}
+    metrics, groups = summary_tables(r.summary, r.roles)
+    finding_plots = plots.findings if plots is not None else (None,) * len(r.findings)
+    findings = tuple(
+        FindingView(
+            finding=f,
+            anchor=f"{anchor}-finding-{j}",
+            doc=REGISTRY[f.code].doc if f.code in REGISTRY else _NO_SIGNAL_DOC,
+            plot=plot,
+        )
+        for j, (f, plot) in enumerate(zip(r.findings, finding_plots, strict=True), start=1)
+    )
+    return RunView(
+        report=r,
+        anchor=anchor,
+        counts=counts,
+        top=r.findings[0] if r.findings else None,
+        top_advice=r.advice[0] if r.advice else None,
+        metrics=metrics,
+        groups=groups,
+        overview=plots.overview if plots is not None else None,
+        findings=findings,
+        finding_anchors={fv.finding.code: fv.anchor for fv in reversed(findings)},
+        hparams=plots.hparams if plots is not None else (),
+        tiles=plots.tiles if plots is not None else (),
+        has_data=plots is not None,
+    )
+
+
+_NO_SIGNAL_DOC = (
+    "Whether the series each diagnostic needs were logged (the finding lists what was missing "
+    "and which diagnostics were skipped)."
+)
+
+
+def _none_last(value: object, descending: bool = False) -> tuple[int, float]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return (0, -float(value) if descending else float(value))
+    return (1, 0.0)
+
+
+def orderings(views: Sequence[RunView]) -> tuple[Ordering, ...]:
+    """The run table sorted by each column; the default (worst status first) comes last."""
+
+    def summary(key: str) -> Callable[[RunView], object]:
+        return lambda v: v.report.summary.get(key)
+
+    specs: list[tuple[str, str, Callable[[RunView], object]]] = [
+        ("run", "run name, A–Z", lambda v: v.report.run),
+        ("steps", "steps, most first", lambda v: _none_last(summary("steps")(v), True)),
+        (
+            "train",
+            "final train loss, lowest first",
+            lambda v: _none_last(v.report.summary.get("final_train_loss")),
+        ),
+        (
+            "val",
+            "best validation loss, lowest first",
+            lambda v: _none_last(v.report.summary.get("best_val_loss")),
+        ),
+        ("time", "wall time, longest first", lambda v: _none_last(summary("wall_time_s")(v), True)),
+        (
+            "findings",
+            "findings, most serious first",
+            lambda v: tuple(-v.counts[s] for s in SEVERITIES),
+        ),
+        ("status", "status, worst first", lambda v: (_WORST_FIRST[v.report.status], v.report.run)),
+    ]
+    return tuple(
+        Ordering(key=key, title=title, rows=tuple(sorted(views, key=sort_key)))  # type: ignore[arg-type]
+        for key, title, sort_key in specs
+    )
+
+
+def page_data(
+    report: Report, runs: Mapping[str, Run | RunPlots] | None = None
+) -> dict[str, object]:
+    """Everything ``report.html.j2`` needs."""
+    runs = runs or {}
+    views = []
+    for i, r in enumerate(report.runs, start=1):
+        data = runs.get(r.run)
+        plots = run_plots(r, data) if isinstance(data, Run) else data
+        views.append(run_view(i, r, plots))
+    totals = {s: sum(1 for v in views if v.report.status == s) for s in (*SEVERITIES, "ok")}
+    # Sections in the default table order, worst run first: a doctor starts with the ill.
+    views.sort(key=lambda v: (_WORST_FIRST[v.report.status], v.report.run))
+    return {
+        "report": report,
+        "runs": tuple(views),
+        "totals": totals,
+        "orderings": orderings(views) if len(views) > 1 else (),
+        "severities": SEVERITIES,
+    }
+
+
+def render(report: Report, runs: Mapping[str, Run | RunPlots] | None = None) -> str:
+    """The HTML report.
+
+    ``runs`` maps a run name to its :class:`~analyzer.model.Run` (tidy frames) or to the
+    :class:`RunPlots` already drawn from them; it brings the charts and hparams. Without it
+    the report is text only.
+    """
+    return ENV.get_template("report.html.j2").render(**page_data(report, runs))

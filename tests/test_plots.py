@@ -1,0 +1,160 @@
+"""Charts: min/max decimation, deterministic and self-contained SVG, no pyplot."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import hashlib
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analyzer import plots
+from analyzer.plots import (
+    Chart,
+    Line,
+    chart_figure,
+    chart_svg,
+    chart_uri,
+    data_uri,
+    decimate,
+    nonfinite_steps,
+)
+
+
+def test_short_series_come_back_unchanged() -> None:
+    steps, values = np.arange(10), np.linspace(0, 1, 10)
+    x, y = decimate(steps, values, max_points=100)
+    assert x.tolist() == steps.tolist()
+    assert y.tolist() == values.tolist()
+
+
+def test_a_million_points_become_about_two_thousand_keeping_every_extreme() -> None:
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    steps = np.arange(n) * 3
+    values = rng.standard_normal(n)
+    spikes = np.arange(25) * 39_000 + 17  # isolated one-point spikes, in distinct buckets
+    values[spikes] = 50.0 + np.arange(25)
+    values[123_457] = -40.0
+    x, y = decimate(steps, values)
+    assert 1000 < y.size <= 2000
+    assert set((spikes * 3).tolist()) <= set(x.tolist())  # every spike survives
+    assert y.max() == values.max()
+    assert y.min() == -40.0
+    assert (np.diff(x) > 0).all()  # still in step order
+    assert np.isin(y, values).all()  # real points, not averages
+
+
+def test_uneven_lengths_and_the_padded_last_bucket() -> None:
+    for n in (2001, 2999, 4001, 10_007):
+        values = np.arange(n, dtype=float)
+        x, y = decimate(np.arange(n), values, max_points=2000)
+        assert y.size <= 2000
+        assert x[0] == 0
+        assert x[-1] == n - 1  # the last point is a bucket's max
+        assert (np.diff(x) > 0).all()
+
+
+def test_a_bucket_of_only_nan_becomes_a_gap() -> None:
+    values = np.ones(10_000)
+    values[5000:6000] = np.nan
+    values[7000] = np.inf
+    _, y = decimate(np.arange(10_000), values, max_points=200)
+    assert np.isnan(y).sum() >= 1  # matplotlib breaks the line there
+    assert np.isfinite(y[~np.isnan(y)]).all()  # the lone inf is dropped, not drawn
+    bad = nonfinite_steps(np.arange(10_000), values, max_points=200)
+    assert bad[0] == 5000
+    assert 7000 in bad
+    assert bad.size <= 100 + 1  # one mark per bucket, not one per point
+
+
+def test_no_nonfinite_steps_when_all_finite() -> None:
+    assert nonfinite_steps(np.arange(5), np.ones(5)).size == 0
+
+
+def _chart(n: int = 5000) -> Chart:
+    rng = np.random.default_rng(1)
+    steps = np.arange(n)
+    return Chart(
+        lines=[
+            Line(steps, np.exp(-steps / n) + 0.05 * rng.standard_normal(n)),
+            Line(steps[::10], np.linspace(1e-3, 1e-5, steps[::10].size), axis="right"),
+        ],
+        spans=[(n // 3, n // 2), (n // 4, n // 4)],
+        marks=[n // 5],
+    )
+
+
+def test_svg_is_valid_self_contained_and_small() -> None:
+    svg = chart_svg(_chart(1_000_000))
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    text = svg.decode()
+    assert "<script" not in text
+    assert "<image" not in text  # no embedded or linked raster
+    assert 'href="http' not in text
+    assert "<!DOCTYPE" not in text
+    assert "Date" not in text
+    assert len(svg) < 120_000  # two decimated lines of a million-step run
+
+
+def test_svg_is_identical_in_another_process() -> None:
+    """svg.hashsalt and metadata Date=None make the bytes reproducible across processes."""
+    here = hashlib.sha256(chart_svg(_chart())).hexdigest()
+    code = (
+        "import hashlib, sys; sys.path.insert(0, sys.argv[1]);"
+        "from test_plots import _chart; from analyzer.plots import chart_svg;"
+        "print(hashlib.sha256(chart_svg(_chart())).hexdigest())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == here
+
+
+def test_data_uri_is_base64_svg() -> None:
+    uri = chart_uri(_chart(100))
+    prefix = "data:image/svg+xml;base64,"
+    assert uri.startswith(prefix)
+    assert base64.b64decode(uri[len(prefix) :]).startswith(b"<?xml")
+    assert data_uri(b"<svg/>") == prefix + base64.b64encode(b"<svg/>").decode()
+
+
+@pytest.mark.parametrize(
+    ("values", "log", "expected"),
+    [
+        (np.geomspace(1e-2, 1e4, 50), None, True),  # 6 decades: log
+        (np.linspace(1, 2, 50), None, False),
+        (np.linspace(-1, 1e6, 50), None, False),  # not all positive: never log
+        (np.linspace(1, 2, 50), True, True),  # asked for
+    ],
+)
+def test_log_scale_when_positive_values_span_decades(
+    values: np.ndarray, log: bool | None, expected: bool
+) -> None:
+    fig = chart_figure(Chart(lines=[Line(np.arange(values.size), values)], log_left=log))
+    assert (fig.axes[0].get_yscale() == "log") == expected
+
+
+def test_empty_and_all_nan_series_draw_without_error() -> None:
+    chart_svg(Chart(lines=[Line(np.arange(0), np.arange(0, dtype=float))]))
+    chart_svg(Chart(lines=[Line(np.arange(5), np.full(5, np.nan))], size="small"))
+
+
+def test_plots_never_import_pyplot() -> None:
+    tree = ast.parse(Path(plots.__file__).read_text())
+    imported = {
+        alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert not any("pyplot" in name for name in imported)
