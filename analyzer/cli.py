@@ -7,14 +7,17 @@ usage error. Data goes to stdout, messages to stderr.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import click
+from click._termui_impl import ProgressBar
 
 from . import __version__, comparereport, htmlreport, mdreport
 from .compare import compare as compare_reports
 from .config import ConfigError, load_settings, merged, parse_pairs
+from .engine import SCHEDULER_ENV, EngineError, executor_for
 from .exporting import ExportError, export_scalars
 from .jsonreport import dumps
 from .model import exit_code
@@ -134,6 +137,20 @@ def export(logdir: str, output: str) -> None:
     default=None,
     help="Exit 1 if any run's status is at or above this severity.",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs analysed in parallel by a process pool [default: all cores].",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help=f"A Dask scheduler (tcp://host:8786) to run the analysis on; also ${SCHEDULER_ENV}. "
+    "Needs dlreport[dask].",
+)
 def analyze(
     logdir: str,
     fmt: str,
@@ -141,6 +158,8 @@ def analyze(
     roles: tuple[str, ...],
     thresholds: tuple[str, ...],
     fail_on: str | None,
+    jobs: int | None,
+    scheduler: str | None,
 ) -> None:
     """Diagnose every run under LOGDIR and write a report.
 
@@ -160,18 +179,21 @@ def analyze(
             parse_pairs(roles, "role"),
             parse_pairs(thresholds, "threshold"),
         )
-        data = read_logdir(logdir)
-        # The HTML report's charts are drawn run by run as each is analysed (per_run), so
-        # no run's tidy frames need to outlive its analysis.
-        analysis = build_analysis(
-            data,
-            settings,
-            keep_runs=False,
-            per_run=htmlreport.run_plots if fmt == "html" else None,
-        )
-    except (InputError, ConfigError, RoleError, ValueError) as exc:
+        # Each run is read, diagnosed and (for HTML) charted in a worker, which sends back
+        # only its report and charts: memory is bounded by the runs in flight.
+        with executor_for(jobs, scheduler) as executor:
+            analysis = build_analysis(
+                logdir,
+                settings,
+                keep_runs=False,
+                per_run=htmlreport.run_plots if fmt == "html" else None,
+                executor=executor,
+                progress=_progress_bar(),
+            )
+    except (InputError, ConfigError, RoleError, EngineError, ValueError) as exc:
         raise InputFailure(str(exc)) from None
-    _warn_problems(data)
+    for problem in analysis.problems:
+        click.echo(f"warning: {problem}", err=True)
     text = RENDERERS[fmt](analysis)
     if output is None:
         output = "dlreport.html" if fmt == "html" else "-"
@@ -182,6 +204,26 @@ def analyze(
         size = len(text.encode("utf-8"))
         click.echo(f"wrote {output} ({_kilobytes(size)})", err=True)
     sys.exit(exit_code(analysis.report, fail_on))
+
+
+def _progress_bar() -> Callable[[int, int], None] | None:
+    """A progress bar on stderr when it is a terminal (and the work takes a while)."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+    bar: list[ProgressBar[int]] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar and time.monotonic() - started > 1.0 and done < total:
+            bar.append(click.progressbar(length=total, label="analysing runs", file=sys.stderr))
+            bar[0].__enter__()
+            bar[0].update(done)
+        elif bar:
+            bar[0].update(1)
+        if bar and done == total:
+            bar[0].__exit__(None, None, None)
+
+    return update
 
 
 def _kilobytes(size: int) -> str:

@@ -195,6 +195,9 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
     )
 
 
+MIN_RUNS_FOR_POOL = 4
+
+
 @dataclass(frozen=True, slots=True)
 class RunOutcome:
     """What a worker sends back for one run: small, whatever the size of the run's logs."""
@@ -278,7 +281,9 @@ def build_analysis(
         keep_run=keep_runs,
         per_run=per_run,
     )
-    outcomes_iter = (executor.map if executor is not None else map)(task, plans)
+    # A pool costs a second or so to start: not worth it for a handful of runs.
+    use_pool = executor is not None and len(plans) >= MIN_RUNS_FOR_POOL
+    outcomes_iter = (executor.map if use_pool else map)(task, plans)  # type: ignore[union-attr]
     outcomes: list[RunOutcome] = []
     for outcome in outcomes_iter:
         outcomes.append(outcome)
