@@ -998,6 +998,18 @@ def _usable(r: Result | None) -> bool:
     return r is not None and r.error is None and bool(r.complete) and r.cpu_s is not None
 
 
+def _why_unusable(*rows: Result | None) -> str:
+    reasons = []
+    for r in rows:
+        if r is None:
+            continue
+        if r.error:
+            reasons.append(f"{r.contender}: {r.error}")
+        elif not r.complete:
+            reasons.append(f"{r.contender}: incomplete read")
+    return "; ".join(reasons) or "a contender was not run (see --only)"
+
+
 def judge(results: list[Result], scaling: list[Result]) -> list[Target]:
     targets: list[Target] = []
     by_key = {(r.file, r.contender): r for r in results}
@@ -1012,7 +1024,7 @@ def judge(results: list[Result], scaling: list[Result]) -> list[Target]:
             detail = f"tbparse {tb.cpu_s:.2f} CPU-s / dlreport {d.cpu_s:.3f} CPU-s = {ratio:.1f}×"
             targets.append(Target(name, "PASS" if ok else "FAIL", detail))
         elif (kind, "dlreport") in by_key or (kind, "tbparse") in by_key:
-            targets.append(Target(name, "n/a", "dlreport or tbparse missing or incomplete"))
+            targets.append(Target(name, "n/a", _why_unusable(d, tb)))
         name = f"[{kind}] CPU <= {TARGET_WALK_RATIO:.0f}× the bare frame walk"
         if _usable(d) and _usable(w):
             ratio = d.cpu_s / w.cpu_s  # type: ignore[operator, union-attr]
@@ -1020,7 +1032,7 @@ def judge(results: list[Result], scaling: list[Result]) -> list[Target]:
             detail = f"dlreport {d.cpu_s:.3f} CPU-s / frame-walk {w.cpu_s:.3f} CPU-s = {ratio:.2f}×"
             targets.append(Target(name, "PASS" if ok else "FAIL", detail))
         elif (kind, "dlreport") in by_key or (kind, "frame-walk") in by_key:
-            targets.append(Target(name, "n/a", "dlreport or frame-walk missing or incomplete"))
+            targets.append(Target(name, "n/a", _why_unusable(d, w)))
     targets.extend(judge_rss(scaling))
     return targets
 
