@@ -194,12 +194,9 @@ def decode(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, tags: TagTa
     histo = np.flatnonzero(kind == _HISTO)
     hist_which = np.concatenate([histo, tensor[t_hist]])
     hist_which = hist_which[np.argsort(v_order[hist_which], kind="stable")]
-    histograms = [
-        _histogram_proto(arr, span_start[i], span_end[i])
-        if kind[i] == _HISTO
-        else _histogram_tensor(arr, span_start[i], span_end[i])
-        for i in hist_which.tolist()
-    ]
+    histograms = _histograms(
+        arr, span_start[hist_which], span_end[hist_which], kind[hist_which] == _HISTO
+    )
     h_keep = [i for i, h in enumerate(histograms) if h is not None]
     hist_which = hist_which[h_keep]
     histograms_kept = [histograms[i] for i in h_keep]
@@ -492,6 +489,123 @@ def _bfloat16(bits: np.ndarray) -> np.ndarray:
     return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32).astype(np.float64)
 
 
+def _histograms(
+    arr: np.ndarray, start: np.ndarray, end: np.ndarray, is_proto: np.ndarray
+) -> list[Histogram | None]:
+    """Decode many histograms: the fields of all of them are scanned at once, then each is
+    assembled from views of its packed arrays; unusual layouts (arrays split over several
+    fields) take the one-at-a-time path."""
+    out: list[Histogram | None] = [None] * start.size
+    for proto, decode_many in ((True, _histogram_protos), (False, _histogram_tensors)):
+        members = np.flatnonzero(is_proto == proto)
+        if members.size:
+            for i, h in zip(
+                members.tolist(), decode_many(arr, start[members], end[members]), strict=True
+            ):
+                out[i] = h
+    return out
+
+
+def _single_field(
+    f: Fields, number: int, wire: int, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end, ok) of the one occurrence of a field per message; ok is False where the
+    field occurs more than once (those messages take the slow path)."""
+    idx = f.where(number, wire)
+    count = np.bincount(f.parent[idx], minlength=n)
+    start = np.zeros(n, dtype=np.int64)
+    end = np.zeros(n, dtype=np.int64)
+    start[f.parent[idx]] = f.start[idx]
+    end[f.parent[idx]] = f.end[idx]
+    return start, end, count <= 1
+
+
+def _histogram_protos(
+    arr: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> list[Histogram | None]:
+    n = start.size
+    h = scan(arr, start, end)
+    moments = {}
+    for num in (1, 2, 3, 4, 5):  # min, max, num, sum, sum_squares
+        moments[num] = np.zeros(n)
+        idx = h.where(num, I64)
+        assign_last(moments[num], h, idx, gather(arr, h.start[idx], 8, "<f8"))
+    lim_s, lim_e, lim_ok = _single_field(h, 6, LEN, n)
+    cnt_s, cnt_e, cnt_ok = _single_field(h, 7, LEN, n)
+    unpacked = np.bincount(h.parent[np.isin(h.number, (6, 7)) & (h.wire == I64)], minlength=n)
+    fast = lim_ok & cnt_ok & (unpacked == 0) & ~h.bad
+    fast &= ((lim_e - lim_s) % 8 == 0) & ((lim_e - lim_s) == (cnt_e - cnt_s))
+    out: list[Histogram | None] = []
+    lo_all, hi_all = moments[1].tolist(), moments[2].tolist()
+    num_all, sum_all, ssq_all = moments[3].tolist(), moments[4].tolist(), moments[5].tolist()
+    for i in range(n):
+        if h.bad[i]:
+            out.append(None)
+        elif not fast[i]:
+            out.append(_histogram_proto(arr, int(start[i]), int(end[i])))
+        else:
+            lim = arr[lim_s[i] : lim_e[i]].view("<f8")
+            cnt = arr[cnt_s[i] : cnt_e[i]].view("<f8")
+            edges, cnt = _trimmed(lim, cnt, lo_all[i], hi_all[i])
+            out.append(
+                Histogram(
+                    edges=edges,
+                    counts=cnt,
+                    num=num_all[i],
+                    min=lo_all[i],
+                    max=hi_all[i],
+                    sum=sum_all[i],
+                    sum_squares=ssq_all[i],
+                )
+            )
+    return out
+
+
+def _trimmed(
+    lim: np.ndarray, cnt: np.ndarray, lo: float, hi: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """TensorBoard's edges: empty end buckets dropped, then [min, inner limits..., max]."""
+    filled = np.flatnonzero(cnt > 0)
+    if not filled.size:
+        return np.zeros(0), np.zeros(0)
+    first, last = int(filled[0]), int(filled[-1])
+    return np.concatenate(([lo], lim[first:last], [hi])), cnt[first : last + 1].copy()
+
+
+def _histogram_tensors(
+    arr: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> list[Histogram | None]:
+    n = start.size
+    t = scan(arr, start, end)
+    dtype = np.zeros(n, dtype=np.int64)
+    idx = t.where(_T_DTYPE, VARINT)
+    assign_last(dtype, t, idx, t.value[idx].astype(np.int64))
+    content_s, content_e, content_ok = _single_field(t, _T_CONTENT, LEN, n)
+    has_content = np.bincount(t.parent[t.where(_T_CONTENT, LEN)], minlength=n) > 0
+    dbl_s, dbl_e, dbl_ok = _single_field(t, 6, LEN, n)
+    flt_s, flt_e, flt_ok = _single_field(t, 5, LEN, n)
+    out: list[Histogram | None] = []
+    for i in range(n):
+        if t.bad[i] or dtype[i] not in (1, 2):
+            out.append(None)
+            continue
+        width, view = (4, "<f4") if dtype[i] == 1 else (8, "<f8")
+        if has_content[i] and content_ok[i]:
+            a, b = content_s[i], content_e[i]
+        elif not has_content[i] and dtype[i] == 2 and dbl_ok[i]:
+            a, b = dbl_s[i], dbl_e[i]
+        elif not has_content[i] and dtype[i] == 1 and flt_ok[i]:
+            a, b = flt_s[i], flt_e[i]
+        else:
+            out.append(_histogram_tensor(arr, int(start[i]), int(end[i])))
+            continue
+        if (b - a) % width:
+            out.append(None)
+            continue
+        out.append(_histogram_rows(arr[a:b].view(view).astype(np.float64)))
+    return out
+
+
 def _histogram_proto(arr: np.ndarray, start: int, end: int) -> Histogram | None:
     """A ``HistogramProto``; edges as TensorBoard draws them (``data_compat``): the empty
     buckets at both ends are dropped (the outer limits may be ±DBL_MAX), then the edges are
@@ -522,13 +636,7 @@ def _histogram_proto(arr: np.ndarray, start: int, end: int) -> Histogram | None:
     if lim.size != cnt.size:
         return None
     lo, hi = scalars[1], scalars[2]
-    filled = np.flatnonzero(cnt > 0)
-    if filled.size:
-        first, last = int(filled[0]), int(filled[-1])
-        edges = np.concatenate([[lo], lim[first:last], [hi]])
-        cnt = cnt[first : last + 1]
-    else:
-        edges, cnt = np.zeros(0), np.zeros(0)
+    edges, cnt = _trimmed(lim, cnt, lo, hi)
     return Histogram(
         edges=edges,
         counts=cnt,
@@ -542,10 +650,14 @@ def _histogram_proto(arr: np.ndarray, start: int, end: int) -> Histogram | None:
 
 def _histogram_tensor(arr: np.ndarray, start: int, end: int) -> Histogram | None:
     """A TF2 histogram: a ``[k, 3]`` tensor of (left edge, right edge, count) rows."""
-    rows = _tensor_array(arr, start, end)
-    if rows is None or rows.size % 3:
+    return _histogram_rows(_tensor_array(arr, start, end))
+
+
+def _histogram_rows(values: np.ndarray | None) -> Histogram | None:
+    """A histogram from the flattened (left edge, right edge, count) rows of a TF2 tensor."""
+    if values is None or values.size % 3:
         return None
-    rows = rows.reshape(-1, 3)
+    rows = values.reshape(-1, 3)
     counts = rows[:, 2].copy()
     edges = np.concatenate([rows[:, 0], rows[-1:, 1]]) if rows.size else np.zeros(0)
     centres = (rows[:, 0] + rows[:, 1]) / 2
