@@ -167,9 +167,10 @@ def decay_on_plateau(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]
 def clip_gradients(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
     """Exploding gradients or spikes: clip at the 90th percentile of healthy grad norms.
 
-    Healthy steps are those before the first gradient finding's span. If more than half of
-    all steps would be clipped at that value, clipping would throttle normal training: the
-    learning-rate rule is the remedy instead (the Playbook's advice).
+    Healthy steps are those before the first gradient finding's span whose norm is within 10x
+    the early median. If more than half of all steps would be clipped at that value, clipping
+    would throttle normal training: the learning-rate rule is the remedy instead (the
+    Playbook's advice).
     """
     codes = [c for c in ("exploding_gradients", "loss_spikes") if c in found]
     if not codes:
@@ -188,9 +189,12 @@ def clip_gradients(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
     values = finite(g)
     spans = [found[c].steps for c in codes if found[c].steps is not None]
     onset = min(s[0] for s in spans) if spans else int(values.index[-1]) + 1  # type: ignore[index]
-    healthy = values[values.index < onset]
+    # Healthy: before the trouble, and not already grown (> 10x the early median), since a
+    # finding's span may start only where the norm became NaN.
+    early = float(np.median(values.to_numpy(dtype=float)[: max(3, len(values) // 10)]))
+    healthy = values[(values.index < onset) & (values <= 10 * early)]
     if len(healthy) < 5:
-        healthy = values
+        healthy = values[values <= 10 * early]
     threshold = float(np.percentile(healthy.to_numpy(dtype=float), 90))
     clipped_share = float(np.mean(values.to_numpy(dtype=float) > threshold))
     if threshold <= 0 or clipped_share > 0.5:
