@@ -8,9 +8,15 @@ therefore come from the logged numbers, and every code carries its evidence stri
     .venv-torch/bin/python benchmarks/diagnosis/make_corpus.py            # build what is missing
     .venv-torch/bin/python benchmarks/diagnosis/make_corpus.py --force    # retrain everything
     .venv-torch/bin/python benchmarks/diagnosis/make_corpus.py --only 'overfit_*' --jobs 2
+    .venv-torch/bin/python benchmarks/diagnosis/make_corpus.py --heldout  # the held-out corpus
 
 Writes ``corpus/<run>/`` (git-ignored) and ``labels.json``; ``--fixtures`` also refreshes
 ``fixtures/`` from the corpus. Exits non-zero when a run's findings differ from its scenario.
+
+``--heldout`` builds ``corpus_heldout/`` (git-ignored) and ``labels_heldout.json`` instead: the
+jittered variants of ``heldout.py`` (other seeds, writer styles, learning rates, datasets).
+Their labels are whatever the oracle finds; a run whose findings differ from its scenario's
+intent is kept, flagged and counted, and does not make the script fail.
 """
 
 from __future__ import annotations
@@ -31,11 +37,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from heldout import VARIANTS, variant_config  # noqa: E402
 from train import full_config, merge, train  # noqa: E402
 from verify import CODES, roles_present, verify_run  # noqa: E402
 
 CORPUS = HERE / "corpus"
 LABELS = HERE / "labels.json"
+CORPUS_HELDOUT = HERE / "corpus_heldout"
+LABELS_HELDOUT = HERE / "labels_heldout.json"
 FIXTURES = HERE / "fixtures"
 FIXTURE_RUNS = (  # small runs copied to fixtures/ (each <= 200 KB)
     "healthy_hf_breast_cancer",
@@ -511,11 +520,34 @@ def scenarios() -> list[Scenario]:
     # fmt: on
 
 
+def heldout_scenarios() -> list[Scenario]:
+    """The held-out runs (``heldout.py``): each scenario's intent with a jittered config.
+
+    ``expected`` / ``primary`` are the base scenario's codes, i.e. the *intent*; the held-out
+    labels themselves are whatever the oracle finds.
+    """
+    base = {s.name: s for s in scenarios()}
+    out = []
+    for v in VARIANTS:
+        b = base[v.base]
+        out.append(
+            Scenario(
+                v.name,
+                variant_config(b.config, v),
+                b.expected,
+                b.primary,
+                f"Held-out variant of `{v.base}` (seed +1000; {v.note}).",
+                tags=(v.base,),
+            )
+        )
+    return out
+
+
 # ------------------------------------------------------------------------------- building
 
 
-def _build_one(scenario: Scenario, force: bool) -> dict[str, Any]:
-    run_dir = CORPUS / scenario.name
+def _build_one(scenario: Scenario, force: bool, root: Path = CORPUS) -> dict[str, Any]:
+    run_dir = root / scenario.name
     full = full_config(scenario.config)
     existing = run_dir / "config.json"
     trained = False
@@ -555,6 +587,7 @@ def _jsonable(value: Any) -> Any:
 
 README = HERE / "README.md"
 TABLE_START, TABLE_END = "<!-- runs:start -->", "<!-- runs:end -->"
+HELDOUT_START, HELDOUT_END = "<!-- heldout:start -->", "<!-- heldout:end -->"
 
 
 def runs_table(labels: Mapping[str, Any]) -> str:
@@ -567,16 +600,35 @@ def runs_table(labels: Mapping[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def update_readme(labels: Mapping[str, Any]) -> None:
+def heldout_table(labels: Mapping[str, Any]) -> str:
+    """The README's held-out table: oracle codes, and the intent where they differ."""
+    rows = [
+        "| run | writer | oracle's codes | intended (if different) | what changed |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, entry in labels.items():
+        codes = [f"**{c}**" if c in entry["primary"] else c for c in entry["expected"]]
+        differs = "" if entry["matches_intent"] else ", ".join(entry["intended"]) or "(healthy)"
+        desc = entry["description"].replace("|", "\\|")
+        rows.append(
+            f"| `{name}` | {entry['style']} | {', '.join(codes) or '-'} | {differs} | {desc} |"
+        )
+    return "\n".join(rows)
+
+
+def update_readme(
+    labels: Mapping[str, Any], start: str = TABLE_START, end: str = TABLE_END, table: Any = None
+) -> None:
     """Rewrite the run table between the README's markers (if the README has them)."""
     if not README.exists():
         return
     text = README.read_text()
-    if TABLE_START not in text or TABLE_END not in text:
+    if start not in text or end not in text:
         return
-    head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    README.write_text(f"{head}{TABLE_START}\n{runs_table(labels)}\n{TABLE_END}{tail}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    body = (table or runs_table)(labels)
+    README.write_text(f"{head}{start}\n{body}\n{end}{tail}")
 
 
 def copy_fixtures() -> None:
@@ -599,29 +651,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="*", help="fnmatch pattern of run names")
     parser.add_argument("--fixtures", action="store_true", help="refresh fixtures/ afterwards")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument(
+        "--heldout",
+        action="store_true",
+        help="build the held-out corpus (corpus_heldout/, labels_heldout.json) instead",
+    )
     args = parser.parse_args(argv)
 
-    chosen = [s for s in scenarios() if fnmatch.fnmatch(s.name, args.only)]
-    names = [s.name for s in scenarios()]
+    every = heldout_scenarios() if args.heldout else scenarios()
+    chosen = [s for s in every if fnmatch.fnmatch(s.name, args.only)]
+    names = [s.name for s in every]
     if len(set(names)) != len(names):
         raise SystemExit("duplicate scenario names")
     if args.list:
         for s in chosen:
             print(f"{s.name:48s} {s.config['writer']['style']:9s} {','.join(s.expected) or '-'}")
         return 0
+    if args.heldout and args.fixtures:
+        raise SystemExit("--fixtures come from the main corpus, not the held-out one")
+    corpus = CORPUS_HELDOUT if args.heldout else CORPUS
 
-    CORPUS.mkdir(exist_ok=True)
+    corpus.mkdir(exist_ok=True)
     if args.only == "*":  # a full build drops run folders of scenarios that no longer exist
-        for stale in sorted(p for p in CORPUS.iterdir() if p.is_dir() and p.name not in names):
+        for stale in sorted(p for p in corpus.iterdir() if p.is_dir() and p.name not in names):
             print(f"removing stale run {stale.name}")
             shutil.rmtree(stale)
     start = time.perf_counter()
+    n = len(chosen)
     if args.jobs > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(_build_one, chosen, [args.force] * len(chosen)))
+            results = list(pool.map(_build_one, chosen, [args.force] * n, [corpus] * n))
     else:
-        results = [_build_one(s, args.force) for s in chosen]
+        results = [_build_one(s, args.force, corpus) for s in chosen]
     wall = time.perf_counter() - start
+    if args.heldout:
+        return _finish_heldout(chosen, results, names, wall)
 
     labels: dict[str, Any] = json.loads(LABELS.read_text()) if LABELS.exists() else {}
     labels = {k: v for k, v in labels.items() if k in names}  # drop removed scenarios
@@ -666,6 +730,57 @@ def main(argv: list[str] | None = None) -> int:
     if args.fixtures:
         copy_fixtures()
     return 1 if failures else 0
+
+
+def _finish_heldout(
+    chosen: list[Scenario], results: list[dict[str, Any]], names: list[str], wall: float
+) -> int:
+    """Label held-out runs with what the oracle found; count those that differ from intent."""
+    labels: dict[str, Any] = (
+        json.loads(LABELS_HELDOUT.read_text()) if LABELS_HELDOUT.exists() else {}
+    )
+    labels = {k: v for k, v in labels.items() if k in names}
+    for scenario, result in zip(chosen, results, strict=True):
+        found = result["found"]
+        codes = sorted(found)
+        ok = tuple(codes) == scenario.expected
+        took = f"{result['seconds']:.1f}s" if result["trained"] else "kept"
+        print(f"{'ok  ' if ok else 'DIFF'} {scenario.name:52s} {took:>6s} found={codes}")
+        if not ok:
+            print(f"     intended={list(scenario.expected)}")
+            for code in sorted(set(codes) ^ set(scenario.expected)):
+                print(f"     {code}: {found.get(code, '(not found)')}")
+        labels[scenario.name] = {
+            "expected": codes,
+            "primary": [c for c in scenario.primary if c in found],
+            "intended": list(scenario.expected),
+            "matches_intent": ok,
+            "base": scenario.tags[0],
+            "style": scenario.config["writer"]["style"],
+            "description": scenario.description,
+            "roles": result["roles"],
+            "verified": {code: found[code] for code in codes},
+            "config": _jsonable(result["config"]),
+        }
+    ordered = {name: labels[name] for name in names if name in labels}
+    LABELS_HELDOUT.write_text(json.dumps(ordered, indent=2) + "\n")
+    trained = [r["seconds"] for r in results if r["trained"]]
+    differ = [n for n, e in ordered.items() if not e["matches_intent"]]
+    lost = [n for n, e in ordered.items() if e["intended"] and not e["primary"]]
+    print(
+        f"{len(chosen)} held-out runs ({len(trained)} trained, {sum(trained):.0f}s of "
+        f"training), {wall:.0f}s wall; labels for {len(ordered)} runs in "
+        f"{LABELS_HELDOUT.relative_to(HERE.parent.parent)}"
+    )
+    print(
+        f"{len(differ)} differ from their scenario's intent; in {len(lost)} of them no "
+        f"intended primary code materialised: {', '.join(lost) or '-'}"
+    )
+    counts = {code: sum(code in v["expected"] for v in ordered.values()) for code in CODES}
+    print("runs per code:", json.dumps(counts))
+    print("healthy runs:", sum(not v["expected"] for v in ordered.values()))
+    update_readme(ordered, HELDOUT_START, HELDOUT_END, heldout_table)
+    return 0
 
 
 if __name__ == "__main__":

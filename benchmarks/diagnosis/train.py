@@ -47,7 +47,7 @@ import math
 import os
 import struct
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,8 @@ from torch import nn
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "dataset": {
-        "name": "digits",  # digits | breast_cancer | wine | moons | classification | sequence
+        "name": "digits",  # digits | breast_cancer | wine | iris | moons | classification
+        #                    | sequence
         "n_samples": 1000,  # moons / classification / sequence only
         "noise": 0.2,  # moons only
         "n_features": 20,  # classification only
@@ -168,7 +169,7 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
 
 def full_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config with every default filled in; unknown keys are an error (typos fail loudly)."""
-    _check_keys(DEFAULTS, config, "config")
+    _check_keys(merge(DEFAULTS, OPTIONAL), config, "config")
     return merge(DEFAULTS, config)
 
 
@@ -180,65 +181,306 @@ def _check_keys(ref: Mapping[str, Any], cfg: Mapping[str, Any], where: str) -> N
             _check_keys(ref[key], value, f"{where}.{key}")
 
 
+# Keys a config may set that ``full_config`` does not fill in (so that configs written before
+# they existed stay byte-identical): ``schedule.start_step`` holds the lr constant until that
+# optimizer step and starts the schedule (or the plateau scheduler) there.
+OPTIONAL: dict[str, Any] = {"schedule": {"start_step": 0}}
+
+
 def apply_advice(config: Mapping[str, Any], advice: list[Mapping[str, Any]]) -> dict[str, Any]:
     """Return a copy of ``config`` with dlreport advice items (spec ``advice`` entries) applied.
 
-    Handles the spec's parameters: learning_rate, lr_schedule, optimizer, momentum,
-    gradient_clipping, weight_decay, early_stopping, batch_size and architecture (value:
-    normalization -> layernorm, residual -> on, activation -> relu, initialization -> kaiming).
+    Items that cannot be applied to this config are skipped; :func:`apply_advice_items` says
+    which ones and why.
+    """
+    return apply_advice_items(config, advice)[0]
+
+
+def apply_advice_items(
+    config: Mapping[str, Any], advice: list[Mapping[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Apply advice items in order; return the new config and one outcome per item.
+
+    An outcome is ``{"item", "applied", "change", "reason"}``: ``change`` says what was set
+    (``applied`` true), ``reason`` why the item is *not applicable* to this config (``applied``
+    false, nothing changed). How the spec's items map onto the config:
+
+    - ``learning_rate``: ``factor`` multiplies the configured (base, peak) lr; without a factor
+      ``value`` is the new lr. (``value`` is computed by dlreport from the *logged* lr; the
+      factor is applied to the config, which is what a person would edit.)
+    - ``lr_schedule``: ``warmup`` adds ``warmup_steps`` to whatever schedule is there (it
+      combines with every schedule); ``cosine`` / ``step`` / ``exponential`` /
+      ``reduce_on_plateau`` replace the schedule, taking ``gamma``, ``step_size``,
+      ``patience``, ``factor`` (``gamma`` is the plateau factor when there is no ``factor``)
+      and ``start_step``; ``disable`` removes the schedule.
+    - ``optimizer``: the name, plus ``momentum``, ``betas``, ``rho``.
+    - ``momentum``: SGD momentum; Adam's beta1; plain SGD with a positive momentum becomes
+      ``sgd_momentum``; RMSprop (run without momentum) is not applicable.
+    - ``gradient_clipping``: ``value`` the max global norm (1.0 without one); ``disable``.
+    - ``weight_decay``: ``value``, else the current value times ``factor`` (1e-4 from zero).
+    - ``early_stopping``: ``value`` the step to stop at; without one, patience 5 evaluations.
+    - ``batch_size``: ``factor`` or ``value``.
+    - ``architecture``: ``normalization`` -> LayerNorm, ``residual`` -> skip connections
+      (needs >= 2 hidden layers), ``activation`` -> ReLU becomes LeakyReLU, tanh / sigmoid
+      become ReLU (MLPs only: not applicable to RNNs); ``initialization`` -> Kaiming (ReLU
+      family) or Xavier (tanh / sigmoid) for MLPs, orthogonal for RNNs, at gain 1 with zero
+      hidden biases.
+
+    Steps in advice are logged steps. The Keras layout has two axes: the ``epoch_*`` series
+    are logged per epoch (0-based), ``evaluation_*_vs_iterations`` per optimizer step, and
+    dlreport's advice may use either. A Keras step value ``v`` is therefore read as an epoch
+    when ``v <= epochs`` (position ``e`` -> optimizer step ``(e + 1) * steps_per_epoch``, a
+    count ``n`` -> ``n * steps_per_epoch``), else as optimizer steps; ``change`` says which.
     """
     cfg = full_config(config)
-    opt, sched = cfg["optimizer"], cfg["schedule"]
+    keras = cfg["writer"]["style"] == "keras"
+    spe = _steps_per_epoch(cfg) if keras else 1
+    epochs = int(cfg["epochs"]) if keras else 0
+    outcomes = []
     for item in advice:
-        param, action = item["parameter"], item["action"]
-        value, factor = item.get("value"), item.get("factor")
-        if param == "learning_rate":
-            opt["lr"] = float(value) if value is not None else opt["lr"] * float(factor or 1.0)
-        elif param == "lr_schedule":
-            sched["name"] = str(value)
-            for key in ("warmup_steps", "gamma", "step_size"):
-                if key in item:
-                    sched[key] = item[key]
-            if value == "warmup" and not sched["warmup_steps"]:
-                sched["warmup_steps"] = 100
-        elif param == "optimizer":
-            opt["name"] = str(value)
-            for key in ("momentum", "betas", "rho"):
-                if key in item:
-                    opt[key] = item[key]
-        elif param == "momentum":
-            opt["momentum"] = (
-                float(value) if value is not None else opt["momentum"] * float(factor or 1.0)
+        before = copy.deepcopy(cfg)
+        try:
+            change = _apply_item(cfg, item, spe, epochs)
+        except _NotApplicable as why:
+            cfg = before
+            outcomes.append(
+                {"item": dict(item), "applied": False, "change": None, "reason": str(why)}
             )
-        elif param == "gradient_clipping":
-            cfg["grad_clip"] = None if action == "disable" else float(value or 1.0)
-        elif param == "weight_decay":
-            if value is not None:
-                opt["weight_decay"] = float(value)
-            else:
-                opt["weight_decay"] = max(opt["weight_decay"] * float(factor or 10.0), 1e-4)
-        elif param == "early_stopping":
-            if action == "disable":
-                cfg["early_stopping"]["stop_at_step"] = None
-            elif value is not None:
-                cfg["early_stopping"]["stop_at_step"] = int(value)
-            else:
-                cfg["early_stopping"]["patience"] = 5
-        elif param == "batch_size":
-            cfg["batch_size"] = max(1, round(cfg["batch_size"] * float(factor or 1.0)))
-        elif param == "architecture":
-            model = cfg["model"]
-            if value == "normalization":
-                model["normalization"] = "layernorm"
-            elif value == "residual":
-                model["residual"] = True
-            elif value == "activation":
-                model["activation"] = "relu"
-            elif value == "initialization":
-                model.update(init="kaiming", init_gain=1.0, bias_init=None)
+            continue
+        outcomes.append({"item": dict(item), "applied": True, "change": change, "reason": None})
+    return cfg, outcomes
+
+
+class _NotApplicable(Exception):
+    """The advice item cannot be expressed in this config."""
+
+
+def _steps_per_epoch(cfg: Mapping[str, Any]) -> int:
+    data = load_data(cfg["dataset"], int(cfg["seed"]))
+    return math.ceil(len(data.y_train) / int(cfg["batch_size"]))
+
+
+def _num(item: Mapping[str, Any], key: str) -> float | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _NotApplicable(f"{key} {value!r} is not a number")
+    if not math.isfinite(value):
+        raise _NotApplicable(f"{key} {value!r} is not finite")
+    return float(value)
+
+
+def _apply_item(cfg: dict[str, Any], item: Mapping[str, Any], spe: int, epochs: int) -> str:
+    """Apply one advice item to ``cfg`` in place; return what changed.
+
+    ``spe`` / ``epochs``: steps per epoch and epochs of a Keras-layout run (1 / 0 otherwise).
+    """
+    param, action = item.get("parameter"), item.get("action")
+    value, factor = item.get("value"), _num(item, "factor")
+
+    units: list[str] = []  # how Keras step values were read
+
+    def position(step: Any) -> int:  # a logged step -> the optimizer step to act at
+        if isinstance(step, bool) or not isinstance(step, int | float):
+            raise _NotApplicable(f"step {step!r} is not a number")
+        if epochs and step <= epochs:
+            units.append(f"{step:g} read as epoch")
+            return int((int(step) + 1) * spe)
+        if epochs:
+            units.append(f"{step:g} > {epochs} epochs, read as optimizer step")
+        return int(step)
+
+    def duration(n: Any) -> int:  # a number of logged steps -> optimizer steps
+        if isinstance(n, bool) or not isinstance(n, int | float):
+            raise _NotApplicable(f"step count {n!r} is not a number")
+        if epochs and n <= epochs:
+            units.append(f"{n:g} read as epochs")
+            return max(1, round(float(n) * spe))
+        if epochs:
+            units.append(f"{n:g} > {epochs} epochs, read as optimizer steps")
+        return max(1, round(float(n)))
+
+    change = _apply_param(cfg, item, param, action, value, factor, position, duration)
+    return change + (f" ({'; '.join(units)})" if units else "")
+
+
+def _apply_param(
+    cfg: dict[str, Any],
+    item: Mapping[str, Any],
+    param: Any,
+    action: Any,
+    value: Any,
+    factor: float | None,
+    position: Callable[[Any], int],
+    duration: Callable[[Any], int],
+) -> str:
+    opt, sched, model = cfg["optimizer"], cfg["schedule"], cfg["model"]
+
+    if param == "learning_rate":
+        old = float(opt["lr"])
+        if action in ("decrease", "increase") and factor is not None:
+            opt["lr"] = float(f"{old * factor:.6g}")
+        elif _num(item, "value") is not None and action in ("decrease", "increase", "set"):
+            opt["lr"] = float(value)
         else:
-            raise ValueError(f"unknown advice parameter {param!r}")
-    return cfg
+            raise _NotApplicable(f"learning_rate {action} without factor or value")
+        return f"lr {old:g} -> {opt['lr']:g}"
+
+    if param == "lr_schedule":
+        if action == "disable":
+            sched.update(name="none", warmup_steps=0)
+            sched.pop("start_step", None)
+            return "schedule none"
+        if action != "set":
+            raise _NotApplicable(f"lr_schedule action {action!r}")
+        notes = []
+        if "warmup_steps" in item and item["warmup_steps"] is not None:
+            sched["warmup_steps"] = duration(item["warmup_steps"])
+            notes.append(f"warmup {sched['warmup_steps']} steps")
+        if value == "warmup":
+            if "warmup_steps" not in item or item["warmup_steps"] is None:
+                sched["warmup_steps"] = sched["warmup_steps"] or 100
+                notes.append(f"warmup {sched['warmup_steps']} steps (default)")
+            if sched["name"] == "none":
+                sched["name"] = "warmup"
+            return ", ".join(notes)
+        if value not in ("cosine", "step", "exponential", "reduce_on_plateau"):
+            raise _NotApplicable(f"lr_schedule value {value!r}")
+        sched["name"] = value
+        notes.insert(0, f"schedule {value}")
+        if value == "reduce_on_plateau":
+            plateau_factor = _num(item, "factor") or _num(item, "gamma")
+            if plateau_factor is not None:
+                sched["factor"] = plateau_factor
+            if item.get("patience") is not None:
+                sched["patience"] = int(item["patience"])
+            notes.append(f"factor {sched['factor']:g}, patience {sched['patience']} evals")
+        elif value == "exponential" and _num(item, "gamma") is not None:
+            sched["gamma"] = float(item["gamma"])  # per logged (= optimizer) step
+            notes.append(f"gamma {sched['gamma']:.6g}/step")
+        elif value == "step":
+            if _num(item, "gamma") is not None:
+                sched["gamma"] = float(item["gamma"])
+            if item.get("step_size") is not None:
+                sched["step_size"] = duration(item["step_size"])
+            notes.append(f"x{sched['gamma']:g} every {sched['step_size']} steps")
+        if item.get("start_step") is not None:
+            sched["start_step"] = position(item["start_step"])
+            notes.append(f"from step {sched['start_step']}")
+        return ", ".join(notes)
+
+    if param == "optimizer":
+        if action != "set" or value not in ("sgd", "sgd_momentum", "adam", "adamw", "rmsprop"):
+            raise _NotApplicable(f"optimizer {action} {value!r}")
+        old = opt["name"]
+        opt["name"] = value
+        notes = [f"optimizer {old} -> {value}"]
+        for key in ("momentum", "betas", "rho"):
+            if item.get(key) is not None:
+                opt[key] = list(item[key]) if key == "betas" else float(item[key])
+                notes.append(f"{key} {opt[key]}")
+        return ", ".join(notes)
+
+    if param == "momentum":
+        name = opt["name"]
+        if name == "rmsprop":
+            raise _NotApplicable("RMSprop runs without momentum here")
+        current = opt["betas"][0] if name in ("adam", "adamw") else opt["momentum"]
+        if name == "sgd":
+            current = 0.0
+        if factor is not None and action in ("decrease", "increase"):
+            new = current * factor
+        elif _num(item, "value") is not None:
+            new = float(value)
+        else:
+            raise _NotApplicable(f"momentum {action} without factor or value")
+        new = min(new, 0.999)
+        if name in ("adam", "adamw"):
+            opt["betas"] = [new, opt["betas"][1]]
+            return f"beta1 {current:g} -> {new:g}"
+        if name == "sgd":
+            if new <= 0:
+                raise _NotApplicable("plain SGD has no momentum to lower")
+            opt["name"] = "sgd_momentum"
+        opt["momentum"] = new
+        return f"momentum {current:g} -> {new:g}"
+
+    if param == "gradient_clipping":
+        if action == "disable":
+            cfg["grad_clip"] = None
+            return "no clipping"
+        norm = _num(item, "value")
+        if norm is not None and norm <= 0:
+            raise _NotApplicable(f"clipping norm {norm}")
+        cfg["grad_clip"] = norm if norm is not None else 1.0
+        return f"clip at {cfg['grad_clip']:g}"
+
+    if param == "weight_decay":
+        old = float(opt["weight_decay"])
+        if action == "disable":
+            opt["weight_decay"] = 0.0
+        elif _num(item, "value") is not None:
+            opt["weight_decay"] = float(value)
+        elif factor is not None:
+            opt["weight_decay"] = old * factor if old > 0 else 1e-4
+        else:
+            raise _NotApplicable(f"weight_decay {action} without factor or value")
+        return f"weight decay {old:g} -> {opt['weight_decay']:g}"
+
+    if param == "early_stopping":
+        es = cfg["early_stopping"]
+        if action == "disable":
+            es.update(stop_at_step=None, patience=None)
+            return "no early stopping"
+        if value is not None:
+            es["stop_at_step"] = position(value)
+            return f"stop at step {es['stop_at_step']}"
+        es["patience"] = 5
+        return "early stopping, patience 5 evals"
+
+    if param == "batch_size":
+        old = int(cfg["batch_size"])
+        if factor is not None:
+            cfg["batch_size"] = max(1, round(old * factor))
+        elif _num(item, "value") is not None:
+            cfg["batch_size"] = max(1, int(value))
+        else:
+            raise _NotApplicable(f"batch_size {action} without factor or value")
+        return f"batch size {old} -> {cfg['batch_size']}"
+
+    if param == "architecture":
+        if model["kind"] == "rnn" and value == "initialization":
+            model.update(init="orthogonal", init_gain=1.0, bias_init=0.0)
+            return "init orthogonal, gain 1, zero biases"
+        if model["kind"] != "mlp":
+            raise _NotApplicable(f"architecture {value!r} on an RNN (MLPs only here)")
+        if value == "normalization":
+            if model["normalization"] != "none":
+                raise _NotApplicable(f"already normalised ({model['normalization']})")
+            model["normalization"] = "layernorm"
+            return "LayerNorm"
+        if value == "residual":
+            if model["residual"]:
+                raise _NotApplicable("already residual")
+            if model["depth"] < 2:
+                raise _NotApplicable("one hidden layer: nothing to skip")
+            model["residual"] = True
+            return "residual connections"
+        if value == "activation":
+            act = model["activation"]
+            new = {"relu": "leaky_relu", "tanh": "relu", "sigmoid": "relu"}.get(act)
+            if new is None:
+                raise _NotApplicable(f"activation {act} has no standard replacement")
+            model["activation"] = new
+            return f"activation {act} -> {new}"
+        if value == "initialization":
+            relu_like = model["activation"] in ("relu", "leaky_relu", "gelu")
+            model.update(init="kaiming" if relu_like else "xavier", init_gain=1.0, bias_init=0.0)
+            return f"init {model['init']}, gain 1, zero biases"
+        raise _NotApplicable(f"architecture value {value!r}")
+
+    raise _NotApplicable(f"unknown parameter {param!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,6 +514,8 @@ def load_data(ds: Mapping[str, Any], seed: int) -> Data:
         x, y = datasets.load_breast_cancer(return_X_y=True)
     elif name == "wine":
         x, y = datasets.load_wine(return_X_y=True)
+    elif name == "iris":
+        x, y = datasets.load_iris(return_X_y=True)
     elif name == "moons":
         x, y = datasets.make_moons(ds["n_samples"], noise=ds["noise"], random_state=seed)
     elif name == "classification":
@@ -469,15 +713,16 @@ def lr_factor(step: int, total: int, s: Mapping[str, Any]) -> float:
     warm = int(s["warmup_steps"])
     if warm and step < warm:
         return (step + 1) / warm
-    name, after = s["name"], step - warm
-    if name in ("none", "warmup", "reduce_on_plateau"):
+    begin = max(warm, int(s.get("start_step") or 0))  # the schedule starts here
+    name, after = s["name"], step - begin
+    if name in ("none", "warmup", "reduce_on_plateau") or after < 0:
         return 1.0
     if name == "step":
         return float(s["gamma"]) ** (after // int(s["step_size"]))
     if name == "exponential":
         return float(s["gamma"]) ** after
     if name == "cosine":
-        span = max(1, total - warm)
+        span = max(1, total - begin)
         low = float(s["eta_min_factor"])
         return low + (1 - low) * 0.5 * (1 + math.cos(math.pi * min(after, span) / span))
     raise ValueError(f"unknown schedule {name!r}")
@@ -873,6 +1118,8 @@ def train(config: Mapping[str, Any], logdir: str | os.PathLike[str]) -> dict[str
         if sched["name"] == "reduce_on_plateau"
         else None
     )
+    # the plateau scheduler waits for the warm-up (and start_step) before it may cut the lr
+    plateau_from = max(int(sched["warmup_steps"]), int(sched.get("start_step") or 0))
     order_rng = np.random.default_rng([seed, 1])
     corrupt_rng = np.random.default_rng([seed, 2])
 
@@ -931,7 +1178,7 @@ def train(config: Mapping[str, Any], logdir: str | os.PathLike[str]) -> dict[str
         if style != "keras":
             writer.evaluation(at, at / steps_per_epoch, last_eval)
         val = last_eval["loss"]
-        if plateau is not None and math.isfinite(val):
+        if plateau is not None and math.isfinite(val) and at >= plateau_from:
             plateau.step(val)
         if val < best_val - float(cfg["early_stopping"]["min_delta"]):
             best_val, best_step, bad_evals = val, at, 0
@@ -939,8 +1186,8 @@ def train(config: Mapping[str, Any], logdir: str | os.PathLike[str]) -> dict[str
             bad_evals += 1
         return patience is not None and bad_evals > int(patience)
 
-    for group in optimizer.param_groups:
-        group["lr"] = base_lr * (lr_factor(0, total, sched) if plateau is None else 1.0)
+    for group in optimizer.param_groups:  # (with a plateau scheduler lr_factor is the warm-up)
+        group["lr"] = base_lr * lr_factor(0, total, sched)
     if want_hist:
         log_histograms(0)
     running = True
@@ -992,7 +1239,7 @@ def train(config: Mapping[str, Any], logdir: str | os.PathLike[str]) -> dict[str
                 optimizer.step()
             step += 1
             epoch_steps += 1
-            if plateau is None:
+            if plateau is None or step <= int(sched["warmup_steps"]):
                 for group in optimizer.param_groups:
                     group["lr"] = base_lr * lr_factor(step, total, sched)
             # Step time = this thread's CPU time + the injected sleep: time the process spent
