@@ -57,7 +57,7 @@ def test_early_instability_gets_a_warmup() -> None:
 def test_plateau_gets_reduce_on_plateau_from_where_it_began() -> None:
     (a,) = advise(RUN, [_f("plateau", plateau_start_step=40)])
     assert a.value == "reduce_on_plateau"
-    assert a.extra == {"gamma": 0.1, "patience": 10, "start_step": 40}
+    assert a.extra == {"gamma": 0.1, "patience": 2, "start_step": 40}
 
 
 def test_clipping_threshold_comes_from_healthy_steps() -> None:
@@ -113,3 +113,24 @@ def test_merge_unites_because_and_keeps_the_cautious_factor() -> None:
     )
     (m,) = merge_advice([a, b])
     assert (m.factor, m.because) == (0.1, ("x", "y"))
+
+
+def test_gradients_huge_from_the_start_get_initialisation_not_a_lower_rate() -> None:
+    born = _f("exploding_gradients", early_median_grad_norm=1200.0, growth=1.4)
+    advice = advise(RUN, [born])
+    assert {(a.parameter, a.value) for a in advice} == {
+        ("architecture", "initialization"),
+        ("architecture", "normalization"),
+    }
+
+
+def test_plain_sgd_that_crawls_gets_momentum_not_also_a_higher_rate() -> None:
+    sgd = make_run(train_loss=decay(100), **{"lr-SGD": np.full(100, 0.01)})
+    sgd = dataclasses.replace(sgd, roles={"train_loss": "train_loss", "learning_rate": "lr-SGD"})
+    params = [a.parameter for a in advise(sgd, [_f("slow_convergence", relative_drop=0.2)])]
+    assert params == ["optimizer"]
+    with_momentum = dataclasses.replace(sgd, hparams={"optimizer.momentum": 0.9})
+    params = [
+        a.parameter for a in advise(with_momentum, [_f("slow_convergence", relative_drop=0.2)])
+    ]
+    assert params == ["learning_rate"]
