@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .compare import Comparison, RunComparison
+from .htmlreport import md_escape
 
 COMPARE_SCHEMA_VERSION = 1
 _MD_LIMIT = 60_000  # GitHub's comment limit is 65,536 characters; keep room for a note
@@ -52,14 +53,6 @@ def dumps(c: Comparison) -> str:
 _ICON = {"improved": "✅ improved", "regressed": "❌ regressed", "same": "➖ same"}
 
 
-def _md(text: object) -> str:
-    """Escape what would break a Markdown table or turn into markup (names come from files)."""
-    out = str(text)
-    for ch in "\\`*_[]<>|#":
-        out = out.replace(ch, "\\" + ch)
-    return out.replace("\n", " ").replace("\r", " ")
-
-
 def _num(v: float | None) -> str:
     return "–" if v is None else f"{v:.4g}"
 
@@ -69,7 +62,7 @@ def render_markdown(c: Comparison) -> str:
     lines = [
         f"## dlreport: {_ICON[c.verdict]}",
         "",
-        f"Baseline `{_md(c.baseline)}` → candidate `{_md(c.candidate)}`",
+        f"Baseline `{md_escape(c.baseline)}` → candidate `{md_escape(c.candidate)}`",
         "",
         "| run | verdict | outcome | baseline | candidate | change | new findings | resolved |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -79,9 +72,9 @@ def render_markdown(c: Comparison) -> str:
         change = "–" if r.relative_change is None else f"{r.relative_change:+.1%}"
         new, resolved = ", ".join(r.new_findings) or "–", ", ".join(r.resolved_findings) or "–"
         row = (
-            f"| {_md(r.run)} | {_ICON[r.verdict]} | {_md(r.outcome or '–')} | "
+            f"| {md_escape(r.run)} | {_ICON[r.verdict]} | {md_escape(r.outcome or '–')} | "
             f"{_num(r.baseline_value)} | {_num(r.candidate_value)} | {change} | "
-            f"{_md(new)} | {_md(resolved)} |"
+            f"{md_escape(new)} | {md_escape(resolved)} |"
         )
         if sum(len(x) + 1 for x in lines) + len(row) > _MD_LIMIT:
             break
@@ -96,6 +89,6 @@ def render_markdown(c: Comparison) -> str:
         if names:
             lines += [
                 "",
-                f"{label}: {_md(', '.join(names[:50]))}" + (" …" if len(names) > 50 else ""),
+                f"{label}: {md_escape(', '.join(names[:50]))}" + (" …" if len(names) > 50 else ""),
             ]
     return "\n".join(lines) + "\n"

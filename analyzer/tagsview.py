@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from .reader import Logdir, RunData
 from .roles import Roles
+from .safetext import visible
 
 _HPARAMS_SHOWN = 12  # HF Trainer logs ~100 arguments; --json has them all
 
@@ -22,9 +23,10 @@ def render_tags(
             "roles": {name: _roles_dict(r) for name, r in roles.items()},
         }
         return json.dumps(out, indent=2) + "\n"
-    return "".join(_run_text(run) for run in data.runs) + "".join(
+    text = "".join(_run_text(run) for run in data.runs) + "".join(
         _roles_text(name, r) for name, r in roles.items()
     )
+    return "\n".join(visible(line) for line in text.split("\n"))
 
 
 def _roles_dict(roles: Roles) -> dict[str, object]:
