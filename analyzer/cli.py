@@ -6,6 +6,7 @@ usage error. Data goes to stdout, messages to stderr.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,16 +15,18 @@ from pathlib import Path
 import click
 from click._termui_impl import ProgressBar
 
-from . import __version__, comparereport, htmlreport, mdreport
+from . import __version__, comparehtml, comparereport, htmlreport, mdreport
 from .compare import compare as compare_reports
 from .config import ConfigError, load_settings, merged, parse_pairs
 from .engine import SCHEDULER_ENV, EngineError, executor_for
 from .exporting import ExportError, export_scalars
+from .htmlsite import SiteError, build_site
 from .jsonreport import dumps
 from .model import exit_code
 from .reader import InputError, Logdir, read_logdir
 from .report import Analysis, build_analysis, roles_by_run
 from .roles import RoleError
+from .safetext import visible
 from .tagsview import render_tags
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -52,7 +55,7 @@ def _read(logdir: str) -> Logdir:
 def _warn_problems(data: Logdir) -> None:
     for run in data.runs:
         for problem in run.problems:
-            click.echo(f"warning: {problem}", err=True)
+            click.echo(f"warning: {visible(problem)}", err=True)
 
 
 @cli.command()
@@ -125,7 +128,8 @@ def export(logdir: str, output: str) -> None:
     "-o",
     "--output",
     default=None,
-    help="File to write, or '-' for stdout. Default: dlreport.html for html, stdout for json/md.",
+    help="File to write, or '-' for stdout. Default: dlreport.html for html, stdout for json/md. "
+    "With html, a folder (ending in '/', or existing) gets index.html and one page per run.",
 )
 @click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
 @click.option(
@@ -169,10 +173,14 @@ def analyze(
     \b
     Examples:
         dlreport analyze runs/                      # writes dlreport.html
+        dlreport analyze runs/ -o report/           # report/index.html + a page per run
         dlreport analyze runs/ -f json -o report.json
         dlreport analyze runs/ -f md >> "$GITHUB_STEP_SUMMARY"
         dlreport analyze runs/ --role train_loss=my/loss --fail-on error
     """
+    folder = output is not None and _is_folder(output)
+    if folder and fmt != "html":
+        raise InputFailure(f"-o {output}: a folder is written for -f html only")
     try:
         settings = merged(
             load_settings(logdir),
@@ -180,20 +188,34 @@ def analyze(
             parse_pairs(thresholds, "threshold"),
         )
         # Each run is read, diagnosed and (for HTML) charted in a worker, which sends back
-        # only its report and charts: memory is bounded by the runs in flight.
+        # only its report and charts (or, for a folder, its whole page): memory is bounded by
+        # the runs in flight.
         with executor_for(jobs, scheduler) as executor:
-            analysis = build_analysis(
-                logdir,
-                settings,
-                keep_runs=False,
-                per_run=htmlreport.run_plots if fmt == "html" else None,
-                executor=executor,
-                progress=_progress_bar(),
-            )
-    except (InputError, ConfigError, RoleError, EngineError, ValueError) as exc:
+            if folder:
+                site = build_site(
+                    logdir, Path(output), settings, executor=executor, progress=_progress_bar()
+                )
+                analysis = site.analysis
+            else:
+                analysis = build_analysis(
+                    logdir,
+                    settings,
+                    keep_runs=False,
+                    per_run=htmlreport.run_plots if fmt == "html" else None,
+                    executor=executor,
+                    progress=_progress_bar(),
+                )
+    except (InputError, ConfigError, RoleError, EngineError, SiteError, ValueError) as exc:
         raise InputFailure(str(exc)) from None
     for problem in analysis.problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(f"warning: {visible(problem)}", err=True)
+    if folder:
+        click.echo(
+            f"wrote {site.index} and {len(site.pages)} run page"
+            f"{'' if len(site.pages) == 1 else 's'} ({_kilobytes(site.bytes)})",
+            err=True,
+        )
+        sys.exit(exit_code(analysis.report, fail_on))
     text = RENDERERS[fmt](analysis)
     if output is None:
         output = "dlreport.html" if fmt == "html" else "-"
@@ -203,7 +225,24 @@ def analyze(
         Path(output).write_text(text, encoding="utf-8")
         size = len(text.encode("utf-8"))
         click.echo(f"wrote {output} ({_kilobytes(size)})", err=True)
+    runs = len(analysis.report.runs)
+    if fmt == "html" and runs > LARGE_REPORT_RUNS:
+        click.echo(
+            f"note: {runs} runs in one page is slow to open; '-o DIR/' writes an index and "
+            "one page per run instead",
+            err=True,
+        )
     sys.exit(exit_code(analysis.report, fail_on))
+
+
+# Above this many runs a single page gets long and heavy (~150 KB of charts per run): the CLI
+# suggests a folder instead.
+LARGE_REPORT_RUNS = 30
+
+
+def _is_folder(output: str) -> bool:
+    """Whether ``-o`` names a folder: it ends in a separator, or is an existing directory."""
+    return output != "-" and (output.endswith(("/", os.sep)) or Path(output).is_dir())
 
 
 def _progress_bar() -> Callable[[int, int], None] | None:
@@ -246,12 +285,18 @@ RENDERERS: dict[str, Callable[[Analysis], str]] = {
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["json", "md"]),
+    type=click.Choice(["json", "md", "html"]),
     default="md",
     show_default=True,
-    help="json: docs/compare-json.md; md: GitHub Markdown for the pull request.",
+    help="json: docs/compare-json.md; md: GitHub Markdown for the pull request; html: one "
+    "self-contained page with the curves of both sides overlaid.",
 )
-@click.option("-o", "--output", default="-", show_default=True, help="File to write, or '-'.")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    help="File to write, or '-'. Default: dlreport-compare.html for html, stdout for json/md.",
+)
 @click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
 @click.option(
     "--fail-on",
@@ -263,7 +308,7 @@ def compare(
     baseline: str,
     candidate: str,
     fmt: str,
-    output: str,
+    output: str | None,
     roles: tuple[str, ...],
     fail_on: str | None,
 ) -> None:
@@ -274,12 +319,16 @@ def compare(
     best training loss; new error findings count as a regression.
 
     \b
-    Example:
+    Examples:
         dlreport compare runs/main runs/my-branch --fail-on regression
+        dlreport compare runs/main runs/my-branch -f html   # dlreport-compare.html
     """
     try:
         pins = parse_pairs(roles, "role")
-        base = build_analysis(baseline, merged(load_settings(baseline), pins, {}), keep_runs=False)
+        # The page overlays the baseline's curves too: keep its runs' data for html.
+        base = build_analysis(
+            baseline, merged(load_settings(baseline), pins, {}), keep_runs=fmt == "html"
+        )
         cand = build_analysis(candidate, merged(load_settings(candidate), pins, {}))
         result = compare_reports(
             base.report,
@@ -291,8 +340,15 @@ def compare(
     except (InputError, ConfigError, RoleError, ValueError) as exc:
         raise InputFailure(str(exc)) from None
     for problem in base.problems + cand.problems:
-        click.echo(f"warning: {problem}", err=True)
-    text = comparereport.dumps(result) if fmt == "json" else comparereport.render_markdown(result)
+        click.echo(f"warning: {visible(problem)}", err=True)
+    if fmt == "html":
+        text = comparehtml.render(result, base.runs, cand.runs)
+    elif fmt == "json":
+        text = comparereport.dumps(result)
+    else:
+        text = comparereport.render_markdown(result)
+    if output is None:
+        output = "dlreport-compare.html" if fmt == "html" else "-"
     if output == "-":
         click.echo(text, nl=False)
     else:

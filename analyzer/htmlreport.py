@@ -1,4 +1,8 @@
-"""The HTML report: one self-contained file (inline CSS, SVG data-URI plots, no script).
+"""The HTML report: self-contained pages (inline CSS, SVG data-URI plots, no script).
+
+One file with every run (:func:`render`), or, for many runs, a folder of pages
+(:mod:`analyzer.htmlsite`): an index (:func:`render_index`) and one page per run
+(:func:`render_run_page`), rendered from the same templates and records.
 
 Two steps, as in coverage.py's HTML reporter: :func:`page_data` turns the report and the runs'
 tidy frames into template-ready records (the choice of series to plot for each finding, the
@@ -21,10 +25,12 @@ from pathlib import Path
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .crossrun import hparam
 from .diagnostics import REGISTRY
 from .diagnostics.throughput import step_rate
-from .model import Advice, Finding, Report, Run, RunReport
-from .plots import Chart, Line, chart_uri
+from .model import Advice, CrossRun, Finding, Point, Report, Run, RunReport
+from .plots import Chart, Line, Scale, Sweep, chart_uri, sparkline, sweep_uri
+from .safetext import visible
 
 # ---------------------------------------------------------------------------------------------
 # The jinja environment and its filters (formatting lives here, nowhere else).
@@ -103,6 +109,14 @@ def fmt_pct(value: object) -> str:
     return f"{100 * value:.0f}%" if abs(value) >= 0.01 or value == 0 else f"{100 * value:.2g}%"
 
 
+def fmt_change(value: object) -> str:
+    """A relative change with its sign: "+17.3%", "−4.1%" (a true minus sign)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return fmt_num(value)
+    text = f"{100 * value:+.1f}%" if abs(value) >= 0.001 or value == 0 else f"{100 * value:+.2g}%"
+    return text.replace("-", "−")
+
+
 def fmt_value(value: object, key: str) -> str:
     """A summary or evidence value, formatted by what its key says it is."""
     if isinstance(value, str) or value is None:
@@ -152,7 +166,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~&!])")
 def md_escape(value: object) -> str:
     """Text made inert in GitHub Markdown: specials backslash-escaped, one line."""
     text = "" if value is None else str(value)
-    text = re.sub(r"[\r\n\t]+", " ", text)
+    text = visible(re.sub(r"[\r\n\t]+", " ", text))
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
@@ -173,6 +187,7 @@ def build_environment() -> Environment:
         fmt_steps=fmt_steps,
         fmt_duration=fmt_duration,
         fmt_pct=fmt_pct,
+        fmt_change=fmt_change,
         fmt_value=fmt_value,
         label=label,
         severity_class=severity_class,
@@ -221,14 +236,18 @@ class MetricRow:
 
 @dataclass(frozen=True, slots=True)
 class Tile:
-    """One scalar tag in the appendix."""
+    """One scalar tag in the appendix: a sparkline, its y range, and where it starts and ends."""
 
     tag: str
     points: int
     first_step: int
     last_step: int
     last_value: float
-    plot: Plot
+    uri: str
+    alt: str
+    lo: float | None  # the sparkline's y range (None: no finite value to draw)
+    hi: float | None
+    log: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +267,7 @@ class RunView:
     hparams: tuple[tuple[str, object], ...]
     tiles: tuple[Tile, ...]
     has_data: bool  # the tidy frames were given (plots and hparams can be shown)
+    href: str = ""  # where the run table links: "#<anchor>" on one page, the run's own page
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,7 +447,11 @@ def overview_plot(run: Run, summary: Mapping[str, object]) -> Plot | None:
 
 
 def tiles(run: Run) -> tuple[Tile, ...]:
-    """Every scalar tag as a small chart, sorted by tag."""
+    """Every scalar tag as a sparkline, sorted by tag.
+
+    Sparklines, not matplotlib charts: a run logs a dozen tags or more, and a figure per tag
+    was most of the time and the size of a report of many runs (see :func:`plots.sparkline`).
+    """
     if run.scalars.empty:
         return ()
     out = []
@@ -438,8 +462,8 @@ def tiles(run: Run) -> tuple[Tile, ...]:
         rows = groups[tag].sort_values("step", kind="stable")
         steps = rows["step"].to_numpy()
         values = rows["value"].to_numpy(dtype=float)
-        s = _Series(str(tag), steps, values, role=role_of.get(str(tag)))
-        plot = _plot([s], Chart(lines=_lines([s]), size="small"), "")
+        colour = _ROLE_COLOURS.get(role_of.get(str(tag), ""), 2)
+        spark = sparkline(steps, values, colour)
         out.append(
             Tile(
                 tag=str(tag),
@@ -447,7 +471,11 @@ def tiles(run: Run) -> tuple[Tile, ...]:
                 first_step=int(steps[0]),
                 last_step=int(steps[-1]),
                 last_value=float(values[-1]),
-                plot=plot,
+                uri=spark.uri,
+                alt=f"{tag} by step" + ("" if np.isfinite(values).all() else "; NaN/Inf marked"),
+                lo=spark.lo,
+                hi=spark.hi,
+                log=spark.log,
             )
         )
     return tuple(out)
@@ -559,6 +587,7 @@ def run_view(index: int, r: RunReport, plots: RunPlots | None) -> RunView:
         hparams=plots.hparams if plots is not None else (),
         tiles=plots.tiles if plots is not None else (),
         has_data=plots is not None,
+        href=f"#{anchor}",
     )
 
 
@@ -607,6 +636,107 @@ def orderings(views: Sequence[RunView]) -> tuple[Ordering, ...]:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Across runs: the outcome against each hyperparameter that varies.
+
+# Hyperparameters whose values are tried by factors (1e-4, 3e-4, 1e-3 ...): a log axis.
+_LOG_HPARAMS = ("learning_rate", "weight_decay", "batch_size")
+
+
+@dataclass(frozen=True, slots=True)
+class PointRow:
+    """One value of a hyperparameter in the cross-run table."""
+
+    point: Point
+    best: bool  # the value whose runs did best on average
+    href: str | None  # link to the run that did best with this value
+
+
+@dataclass(frozen=True, slots=True)
+class SweepView:
+    """One hyperparameter: its chart and its table."""
+
+    name: str
+    scale: Scale
+    uri: str
+    alt: str
+    best: float | str | None
+    rows: tuple[PointRow, ...]
+    dots: int  # runs drawn
+
+
+@dataclass(frozen=True, slots=True)
+class CrossRunView:
+    """The cross-run section."""
+
+    evidence: CrossRun
+    sweeps: tuple[SweepView, ...]
+
+
+def sweep_scale(name: str, values: Sequence[float | str]) -> Scale:
+    """The x axis for a hyperparameter: categories for names, log for rates, else linear."""
+    if any(isinstance(v, str) for v in values):
+        return "category"
+    numbers = [float(v) for v in values]
+    if name in _LOG_HPARAMS and numbers and min(numbers) > 0:
+        return "log"
+    if name in _LOG_HPARAMS and numbers and min(numbers) == 0 and max(numbers) > 0:
+        return "symlog"  # weight decay 0 next to 1e-4, 1e-2: log beyond the smallest step
+    return "linear"
+
+
+def cross_run_view(report: Report, hrefs: Mapping[str, str]) -> CrossRunView | None:
+    """The cross-run section's charts and tables (``hrefs``: run name -> link to it)."""
+    evidence = report.cross_run
+    if evidence is None:
+        return None
+    sweeps = []
+    for name, points in evidence.by_hparam.items():
+        values = [p.value for p in points]
+        known = set(values)
+        dots = []
+        for r in report.runs:
+            # The run's value under any alias, as the cross-run evidence read it.
+            value = hparam(r.hparams, name)
+            outcome = r.summary.get(evidence.outcome)
+            is_number = isinstance(outcome, (int, float)) and not isinstance(outcome, bool)
+            if value in known and is_number and math.isfinite(outcome):  # type: ignore[arg-type]
+                dots.append((value, float(outcome)))  # type: ignore[arg-type]
+        best = evidence.best.get(name)
+        scale = sweep_scale(name, values)
+        sweep = Sweep(
+            values=values,
+            mean=[p.mean for p in points],
+            std=[p.std for p in points],
+            runs=dots,
+            best=best,
+            scale=scale,
+        )
+        what = label(evidence.outcome)
+        axis = {"log": " (log scale)", "symlog": " (log scale beyond 0)"}.get(scale, "")
+        sweeps.append(
+            SweepView(
+                name=name,
+                scale=scale,
+                uri=sweep_uri(sweep),
+                alt=f"{what} against {label(name)}{axis}: {len(dots)} runs as dots, the mean "
+                f"per value as a line, mean ± std as a band"
+                + (f"; best value {fmt_num(best)}" if best is not None else ""),
+                best=best,
+                rows=tuple(
+                    PointRow(point=p, best=p.value == best, href=hrefs.get(p.best_run))
+                    for p in points
+                ),
+                dots=len(dots),
+            )
+        )
+    return CrossRunView(evidence=evidence, sweeps=tuple(sweeps))
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages.
+
+
 def page_data(
     report: Report, runs: Mapping[str, Run | RunPlots] | None = None
 ) -> dict[str, object]:
@@ -622,10 +752,13 @@ def page_data(
     views.sort(key=lambda v: (_WORST_FIRST[v.report.status], v.report.run))
     return {
         "report": report,
+        "tool_version": report.tool_version,
         "runs": tuple(views),
         "totals": totals,
         "orderings": orderings(views) if len(views) > 1 else (),
         "severities": SEVERITIES,
+        "cross_run": cross_run_view(report, {v.report.run: v.href for v in views}),
+        "slots": False,
     }
 
 
@@ -637,3 +770,76 @@ def render(report: Report, runs: Mapping[str, Run | RunPlots] | None = None) -> 
     the report is text only.
     """
     return ENV.get_template("report.html.j2").render(**page_data(report, runs))
+
+
+def index_data(report: Report, hrefs: Mapping[str, str]) -> dict[str, object]:
+    """Everything ``index.html.j2`` needs (``hrefs``: run name -> its page, relative)."""
+    views = [
+        replace(run_view(i, r, None), href=hrefs[r.run]) for i, r in enumerate(report.runs, start=1)
+    ]
+    views.sort(key=lambda v: (_WORST_FIRST[v.report.status], v.report.run))
+    return {
+        "report": report,
+        "tool_version": report.tool_version,
+        "n_runs": len(views),
+        "totals": {s: sum(1 for v in views if v.report.status == s) for s in (*SEVERITIES, "ok")},
+        # One run still gets its table row here: the table is the only way to its page.
+        "orderings": orderings(views),
+        "severities": SEVERITIES,
+        "cross_run": cross_run_view(report, hrefs),
+    }
+
+
+def render_index(report: Report, hrefs: Mapping[str, str]) -> str:
+    """The index page of a report folder: the run table (linking to each run's page), the
+    cross-run section."""
+    return ENV.get_template("index.html.j2").render(**index_data(report, hrefs))
+
+
+@dataclass(frozen=True, slots=True)
+class PageMeta:
+    """What a run page says about the report it belongs to (known before any run is read)."""
+
+    generated_at: str
+    tool_version: str
+    index_href: str = "../index.html"
+
+
+def render_run_page(
+    report: RunReport, run: Run | RunPlots | None, meta: PageMeta, *, slots: bool = True
+) -> str:
+    """One run's own page, linking back to the index.
+
+    With ``slots`` its advice parts are wrapped in marker comments, for
+    :func:`replace_advice` to redo once every run is in (cross-run evidence adds advice).
+    """
+    plots = run_plots(report, run) if isinstance(run, Run) else run
+    return ENV.get_template("run.html.j2").render(
+        run=run_view(1, report, plots),
+        severities=SEVERITIES,
+        slots=slots,
+        generated_at=meta.generated_at,
+        tool_version=meta.tool_version,
+        index_href=meta.index_href,
+    )
+
+
+_SLOTS = {
+    "top-advice": "top_advice",
+    "advice": "advice_section",
+}
+
+
+def replace_advice(page: str, report: RunReport) -> str:
+    """The page of :func:`render_run_page` with its advice parts redone from ``report``.
+
+    Only the marked slots change; the markers can come from the template alone, since
+    autoescaping turns any "<" of a run or tag name into "&lt;".
+    """
+    view = run_view(1, report, None)  # the anchors of findings do not depend on the charts
+    macros = ENV.get_template("_advice.html.j2").module
+    for slot, macro in _SLOTS.items():
+        start, end = f"<!--dlreport:{slot}-->", f"<!--/dlreport:{slot}-->"
+        a, b = page.index(start) + len(start), page.index(end)
+        page = page[:a] + str(getattr(macros, macro)(view)) + page[b:]
+    return page

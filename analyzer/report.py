@@ -256,6 +256,7 @@ def build_analysis(
     per_run: PerRun | None = None,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    receive: Callable[[RunReport, object], object] | None = None,
 ) -> Analysis:
     """Read ``logdir`` and diagnose every run in it.
 
@@ -263,6 +264,11 @@ def build_analysis(
     ``Client.get_executor()``) each is read and diagnosed in a worker, which sends back only
     its small :class:`RunOutcome`, so memory is bounded by the runs in flight. ``progress``
     is called with (runs done, runs in all).
+
+    ``receive`` is called in this process with each run's report (before cross-run advice) and
+    what ``per_run`` returned, as each run comes back; what it returns is kept in ``extras``
+    instead. A run's rendered page can so be written to disk as soon as it arrives, and only
+    its file name kept.
     """
     settings = settings or Settings()
     thresholds = with_overrides(Thresholds(), settings.thresholds)
@@ -286,6 +292,8 @@ def build_analysis(
     outcomes_iter = (executor.map if use_pool else map)(task, plans)  # type: ignore[union-attr]
     outcomes: list[RunOutcome] = []
     for outcome in outcomes_iter:
+        if receive is not None and outcome.extra is not None:
+            outcome = replace(outcome, extra=receive(outcome.report, outcome.extra))
         outcomes.append(outcome)
         if progress is not None:
             progress(len(outcomes), len(plans))
