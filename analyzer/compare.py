@@ -16,7 +16,6 @@ another seed moves a validation loss).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -24,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from .crossrun import OUTCOMES, SEED_KEYS
-from .model import Report, Run, RunReport
+from .model import Report, Run, RunReport, finite_number
 
 Verdict = Literal["improved", "regressed", "same"]
 NOISE_RELATIVE = 0.02
@@ -102,19 +101,13 @@ def compare(
     )
 
 
-def _num(v: object) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        return None
-    return float(v)
-
-
 def _seed_spread(report: Report) -> Mapping[str, float]:
     """Per outcome key: the mean standard deviation over configurations run with several seeds."""
     out: dict[str, float] = {}
     for key in OUTCOMES:
         groups: dict[tuple[tuple[str, str], ...], list[float]] = {}
         for r in report.runs:
-            v = _num(r.summary.get(key))
+            v = finite_number(r.summary.get(key))
             config = tuple(sorted((k, str(x)) for k, x in r.hparams.items() if k not in SEED_KEYS))
             if v is not None and config:
                 groups.setdefault(config, []).append(v)
@@ -131,12 +124,13 @@ def _compare_run(
         (
             k
             for k in OUTCOMES
-            if _num(b.summary.get(k)) is not None and _num(c.summary.get(k)) is not None
+            if finite_number(b.summary.get(k)) is not None
+            and finite_number(c.summary.get(k)) is not None
         ),
         None,
     )
-    bv = _num(b.summary.get(outcome)) if outcome else None
-    cv = _num(c.summary.get(outcome)) if outcome else None
+    bv = finite_number(b.summary.get(outcome)) if outcome else None
+    cv = finite_number(c.summary.get(outcome)) if outcome else None
     noise = None
     relative = None
     verdict: Verdict = "same"
@@ -157,8 +151,8 @@ def _compare_run(
     deltas = {
         key: (float(bx), float(cx))
         for key in b.summary.keys() & c.summary.keys()
-        if (bx := _num(b.summary[key])) is not None
-        and (cx := _num(c.summary[key])) is not None
+        if (bx := finite_number(b.summary[key])) is not None
+        and (cx := finite_number(c.summary[key])) is not None
         and not key.endswith("_step")
     }
     return RunComparison(

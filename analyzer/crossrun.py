@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .model import Advice, CrossRun, Point, RunReport
+from .model import Advice, CrossRun, Point, RunReport, finite_number
 
 # hparam names that mean the same thing in different writers (first found wins)
 HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
@@ -51,11 +51,13 @@ def hparam(h: Mapping[str, float | str | bool], name: str) -> float | str | None
 
 def cross_run(reports: Sequence[RunReport]) -> CrossRun | None:
     """The cross-run evidence, or None when fewer than 3 comparable runs vary at all."""
-    counts = {key: sum(_num(r.summary.get(key)) is not None for r in reports) for key in OUTCOMES}
+    counts = {
+        key: sum(finite_number(r.summary.get(key)) is not None for r in reports) for key in OUTCOMES
+    }
     outcome = next((key for key in OUTCOMES if counts[key] >= MIN_RUNS), None)
     if outcome is None:
         return None
-    rows = [r for r in reports if _num(r.summary.get(outcome)) is not None]
+    rows = [r for r in reports if finite_number(r.summary.get(outcome)) is not None]
     by_hparam: dict[str, tuple[Point, ...]] = {}
     best: dict[str, float | str] = {}
     for name in HPARAM_ALIASES:
@@ -73,12 +75,6 @@ def cross_run(reports: Sequence[RunReport]) -> CrossRun | None:
         best=best,
         seed_groups=sum(len(v) > 1 for v in configs.values()),
     )
-
-
-def _num(v: object) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        return None
-    return float(v)
 
 
 def _configs(rows: Sequence[RunReport]) -> dict[tuple[tuple[str, str], ...], list[RunReport]]:
@@ -99,7 +95,7 @@ def _points(rows: Sequence[RunReport], name: str, outcome: str) -> tuple[Point, 
             by_value.setdefault(v, []).append(r)
     points = []
     for value, members in by_value.items():
-        scores = np.array([_num(m.summary[outcome]) for m in members], dtype=float)
+        scores = np.array([finite_number(m.summary[outcome]) for m in members], dtype=float)
         i = int(np.argmin(scores))
         points.append(
             Point(
@@ -133,7 +129,7 @@ def cite_in_advice(report: RunReport, evidence: CrossRun | None) -> RunReport:
         return report
     lr = hparam(report.hparams, "learning_rate")
     best_lr = evidence.best["learning_rate"]
-    mine = _num(report.summary.get(evidence.outcome))
+    mine = finite_number(report.summary.get(evidence.outcome))
     if not isinstance(lr, float) or not isinstance(best_lr, float) or mine is None or lr <= 0:
         return report
     points = {p.value: p for p in evidence.by_hparam["learning_rate"]}

@@ -175,6 +175,13 @@ def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     )
 
 
+def finite_number(value: object) -> float | None:
+    """``value`` as a float if it is a finite int or float (not a bool), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        return None
+    return float(value)
+
+
 def plain(value: object) -> EvidenceValue:
     """A JSON-safe plain value: numpy scalars unwrapped, NaN and inf turned into ``None``."""
     if value is None or isinstance(value, str):
