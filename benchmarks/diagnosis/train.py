@@ -224,7 +224,9 @@ def apply_advice_items(
       (needs >= 2 hidden layers), ``activation`` -> ReLU becomes LeakyReLU, tanh / sigmoid
       become ReLU (MLPs only: not applicable to RNNs); ``initialization`` -> Kaiming (ReLU
       family) or Xavier (tanh / sigmoid) for MLPs, orthogonal for RNNs, at gain 1 with zero
-      hidden biases.
+      hidden biases (MLPs; the RNN biases keep torch's init). On a tanh / ReLU RNN,
+      ``normalization`` -> a layer-normalised RNN (LayerNorm on the summed inputs before the
+      nonlinearity, Ba et al. 2016); not applicable to LSTM / GRU cells.
 
     Steps in advice are logged steps. The Keras layout has two axes: the ``epoch_*`` series
     are logged per epoch (0-based), ``evaluation_*_vs_iterations`` per optimizer step, and
@@ -452,7 +454,14 @@ def _apply_param(
     if param == "architecture":
         if model["kind"] == "rnn" and value == "initialization":
             model.update(init="orthogonal", init_gain=1.0, bias_init=0.0)
-            return "init orthogonal, gain 1, zero biases"
+            return "init orthogonal, gain 1 (biases as initialised)"
+        if model["kind"] == "rnn" and value == "normalization":
+            if model["cell"] not in ("rnn_tanh", "rnn_relu"):
+                raise _NotApplicable(f"normalization on a {model['cell']} (simple RNNs only)")
+            if model["normalization"] != "none":
+                raise _NotApplicable(f"already normalised ({model['normalization']})")
+            model["normalization"] = "layernorm"
+            return "layer-normalised RNN (LayerNorm on the summed inputs)"
         if model["kind"] != "mlp":
             raise _NotApplicable(f"architecture {value!r} on an RNN (MLPs only here)")
         if value == "normalization":
@@ -632,11 +641,39 @@ class RNNClassifier(nn.Module):
             self.rnn = nn.GRU(**kwargs, batch_first=True)
         else:
             raise ValueError(f"unknown rnn cell {cell!r}")
+        # normalization "layernorm" (rnn_tanh / rnn_relu only): a layer-normalised RNN (Ba et
+        # al. 2016), LayerNorm over the summed inputs W_ih x_t + W_hh h_(t-1) + b before the
+        # nonlinearity, unrolled in Python with the nn.RNN's own weights (same init and RNG
+        # draws as without it; LayerNorm starts at weight 1, bias 0 and draws nothing).
+        self.ln: nn.ModuleList | None = None
+        if m["normalization"] == "layernorm":
+            if cell not in ("rnn_tanh", "rnn_relu"):
+                raise ValueError(f"layernorm is implemented for rnn_tanh / rnn_relu, not {cell}")
+            self.ln = nn.ModuleList(nn.LayerNorm(m["width"]) for _ in range(m["depth"]))
+            self.nonlin = torch.tanh if cell == "rnn_tanh" else torch.relu
+        elif m["normalization"] != "none":
+            raise ValueError(f"normalization {m['normalization']!r} on an RNN")
         self.head = nn.Linear(m["width"], n_out)
         self.depth = m["depth"]
 
+    def _ln_rnn(self, x: torch.Tensor) -> torch.Tensor:
+        assert self.ln is not None
+        seq = x
+        for layer, norm in enumerate(self.ln):
+            w_ih = getattr(self.rnn, f"weight_ih_l{layer}")
+            w_hh = getattr(self.rnn, f"weight_hh_l{layer}")
+            bias = getattr(self.rnn, f"bias_ih_l{layer}") + getattr(self.rnn, f"bias_hh_l{layer}")
+            inputs = seq @ w_ih.T + bias  # (batch, time, width)
+            h = x.new_zeros(x.shape[0], w_hh.shape[0])
+            outs = []
+            for t in range(inputs.shape[1]):
+                h = self.nonlin(norm(inputs[:, t] + h @ w_hh.T))
+                outs.append(h)
+            seq = torch.stack(outs, dim=1)
+        return seq
+
     def forward(self, x: torch.Tensor, keep: list[torch.Tensor] | None = None) -> torch.Tensor:
-        out, _ = self.rnn(x)
+        out = self._ln_rnn(x) if self.ln is not None else self.rnn(x)[0]
         last = out[:, -1]
         if keep is not None:
             keep.append(last.detach())
@@ -647,6 +684,9 @@ class RNNClassifier(nn.Module):
         for name, param in self.rnn.named_parameters():
             _kind, which, layer = name.split("_")  # weight_ih_l0 -> weight, ih, l0
             groups.setdefault(f"rnn.{which}_{layer}", []).append(param)
+        if self.ln is not None:
+            for layer, norm in enumerate(self.ln):
+                groups.setdefault(f"rnn.hh_l{layer}", []).extend(norm.parameters())
         groups["head"] = list(self.head.parameters())
         return groups
 
