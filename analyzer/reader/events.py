@@ -35,6 +35,7 @@ ProblemKind = Literal[
 # Bytes read per block. Records decoded per batch: bounds the temporary arrays (a few hundred
 # bytes per record) while keeping numpy's per-call overhead negligible.
 BLOCK_BYTES = 16 << 20
+_GAPS_LISTED = 10  # corrupt headers reported one by one; the rest are summed up in one line
 CHUNK_RECORDS = 1 << 16
 _LFS_MAGIC = b"version https://git-lfs"
 
@@ -83,6 +84,9 @@ def read_event_stream(
     reader = _StreamReader(path, stream, head, tags, check_crc)
     reader.run()
     problems = reader.problems
+    summary = reader.gap_summary()
+    if summary is not None:
+        problems.append(summary)
     if reader.records == 0 and not any(p.kind == "truncated" for p in problems):
         msg = f"not a TensorBoard event file (no valid record in {reader.consumed} bytes)"
         return FileRead(path, 0, (), (Problem(path, "not_event_file", msg, True),))
@@ -146,6 +150,8 @@ class _StreamReader:
         self.records = 0
         self.crc_failures = 0
         self.first_crc_failure = -1
+        self.gaps = 0  # corrupt headers skipped
+        self.gap_bytes = 0
 
     @property
     def consumed(self) -> int:
@@ -269,9 +275,21 @@ class _StreamReader:
             msg = f"does not start with a record: skipped {end} bytes to the first valid one"
             self.problems.append(Problem(self.path, "skipped_prefix", msg))
             return
+        self.gaps += 1
+        self.gap_bytes += end - start
+        if self.gaps > _GAPS_LISTED:
+            return  # summed up by gap_summary()
         where = "the end of the file" if stop is None else f"the next valid record at byte {stop}"
         msg = f"corrupt record header at byte {start}: skipped {end - start} bytes to {where}"
         self.problems.append(Problem(self.path, "corrupt_header", msg))
+
+    def gap_summary(self) -> Problem | None:
+        """One line for the corrupt headers beyond the first few listed one by one."""
+        more = self.gaps - _GAPS_LISTED
+        if more <= 0:
+            return None
+        msg = f"{more} more corrupt record headers ({self.gap_bytes} bytes skipped in all)"
+        return Problem(self.path, "corrupt_header", msg)
 
 
 def _read_up_to(stream: BinaryIO, size: int) -> bytes:
