@@ -79,20 +79,34 @@ def _early(finding: Finding, run: Run, share: float = 0.1) -> bool:
     return finding.steps[0] - first <= share * max(1, last - first)
 
 
-def _born_exploded(found: Mapping[str, Finding]) -> bool:
+# A global gradient norm whose median over the first 10% of steps is already this large was
+# never small: healthy runs start around 0.1-10 (clipping defaults to 1.0). 30 catches the
+# corpus's ReLU RNN with recurrent gain 1.8 (early median 42), which re-initialising fixed.
+_BORN_EXPLODED_NORM = 30.0
+# Below this, gradients are too small for clipping to matter: a threshold computed there comes
+# from a model that had already memorised its data, and clipping at it only stalls training.
+_MIN_CLIP = 1e-3
+
+
+def _born_exploded(run: Run, found: Mapping[str, Finding]) -> bool:
     """Exploding gradients that were huge from the first steps instead of growing: a bad
     initialisation or scale, which a lower learning rate or clipping does not fix (in the
     corpus retraining, lowering the rate made 8 of 12 such runs worse; re-initialising fixed
-    all of them)."""
+    all of them). Huge from the start: the early median is already large, and the norm either
+    never grew much (< 10x) or peaked in the first 10% of the run."""
     f = found.get("exploding_gradients")
     if f is None or "loss_divergence" in found:
         return False
     early = f.evidence.get("early_median_grad_norm")
     growth = f.evidence.get("growth")
-    return isinstance(early, float) and early >= 100.0 and isinstance(growth, float) and growth < 10
-
-
-# --- the rules ---------------------------------------------------------------------------
+    if not isinstance(early, float) or early < _BORN_EXPLODED_NORM:
+        return False
+    return (isinstance(growth, float) and growth < 10) or _early(
+        Finding(
+            code=f.code, severity=f.severity, title=f.title, steps=f.steps and (f.steps[1],) * 2
+        ),
+        run,
+    )
 
 
 def lower_learning_rate(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
@@ -104,7 +118,7 @@ def lower_learning_rate(run: Run, found: Mapping[str, Finding]) -> Iterable[Advi
     codes = [
         c for c in ("loss_divergence", "exploding_gradients", "loss_oscillation") if c in found
     ]
-    if _born_exploded(found):
+    if _born_exploded(run, found):
         codes.remove("exploding_gradients")  # the architecture rule fixes the scale
     if not codes:
         return
@@ -146,6 +160,8 @@ def raise_learning_rate(run: Run, found: Mapping[str, Finding]) -> Iterable[Advi
 def warmup(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
     """Instability in the first 10% of the run: add a learning-rate warmup over those steps."""
     early = [c for c in ("loss_divergence", "exploding_gradients", "loss_spikes") if c in found]
+    if _born_exploded(run, found):
+        early.remove("exploding_gradients")  # a scale problem: no schedule fixes it
     early = [c for c in early if _early(found[c], run)]
     if not early:
         return
@@ -200,7 +216,7 @@ def clip_gradients(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
     Playbook's advice).
     """
     codes = [c for c in ("exploding_gradients", "loss_spikes") if c in found]
-    if _born_exploded(found):
+    if _born_exploded(run, found):
         codes = [c for c in codes if c != "exploding_gradients"]
     if not codes:
         return
@@ -226,7 +242,7 @@ def clip_gradients(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
         healthy = values[values <= 10 * early]
     threshold = float(np.percentile(healthy.to_numpy(dtype=float), 90))
     clipped_share = float(np.mean(values.to_numpy(dtype=float) > threshold))
-    if threshold <= 0 or clipped_share > 0.5:
+    if threshold < _MIN_CLIP or clipped_share > 0.5:
         return
     yield Advice(
         parameter="gradient_clipping",
@@ -343,7 +359,7 @@ def architecture(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
             rationale="Many ReLU units output zero for every input: He (Kaiming) "
             "initialisation with zero biases starts units in their active range.",
         )
-    if _born_exploded(found):
+    if _born_exploded(run, found):
         for hint, why in (
             ("initialization", "a variance-preserving initialisation (Kaiming/Xavier, gain 1) "
              "starts the gradients at a sane scale"),
@@ -391,7 +407,8 @@ def merge_advice(advice: Sequence[Advice]) -> tuple[Advice, ...]:
     Items on the same parameter and action unite their ``because``; the more cautious factor
     wins (the smaller one for a decrease). When a parameter is both increased and decreased,
     the decrease wins: stability comes before speed.
-    The cautious factor is kept: the smaller one, for a decrease as for an increase.
+    The cautious factor is kept: the smaller one, for a decrease as for an increase. Early
+    stopping at the old best step is dropped when the training itself is to change.
     """
     merged: dict[tuple[str, str, object], Advice] = {}
     for a in advice:
@@ -415,6 +432,12 @@ def merge_advice(advice: Sequence[Advice]) -> tuple[Advice, ...]:
             rationale=keep.rationale,
         )
     decreased = {p for p, action, _ in merged if action == "decrease"}
-    return tuple(
+    kept = [
         a for (p, action, _), a in merged.items() if not (action == "increase" and p in decreased)
-    )
+    ]
+    # The best step belongs to the old training: once the rate, schedule, optimizer or model
+    # change, stopping at it stops the new run too early (seen in the corpus retraining).
+    retrained = {"learning_rate", "lr_schedule", "optimizer", "architecture"}
+    if any(a.parameter in retrained for a in kept):
+        kept = [a for a in kept if a.parameter != "early_stopping"]
+    return tuple(kept)
