@@ -134,3 +134,25 @@ def test_plain_sgd_that_crawls_gets_momentum_not_also_a_higher_rate() -> None:
         a.parameter for a in advise(with_momentum, [_f("slow_convergence", relative_drop=0.2)])
     ]
     assert params == ["learning_rate"]
+
+
+def test_early_stopping_is_dropped_when_the_training_itself_changes() -> None:
+    found = [_f("overfitting", best_step=40), _f("loss_oscillation")]
+    params = {a.parameter for a in advise(RUN, found)}
+    assert "early_stopping" not in params
+    assert {"learning_rate", "weight_decay"} <= params
+
+
+def test_no_clipping_at_a_vanishingly_small_threshold() -> None:
+    g = np.concatenate([np.full(70, 1e-5), np.full(30, 1.0)])
+    run = make_run(train_loss=decay(100), grad_norm=g)
+    advice = _by_param(advise(run, [_f("exploding_gradients", "warning", steps=(70, 99))]))
+    assert "gradient_clipping" not in advice
+
+
+def test_gradients_that_peak_in_the_first_steps_were_born_exploded() -> None:
+    # early median 42, peak 1450 at step 1 of 100: a scale problem, not growth
+    born = _f("exploding_gradients", steps=(0, 1), early_median_grad_norm=42.0, growth=34.7)
+    params = {(a.parameter, a.value) for a in advise(RUN, [born])}
+    assert ("architecture", "initialization") in params
+    assert not {p for p, _ in params} & {"learning_rate", "gradient_clipping", "lr_schedule"}
