@@ -335,43 +335,35 @@ def regularize(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
 
 def architecture(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
     """Vanishing, dead or born-exploded: hints on normalization, residuals, initialization."""
+    hints: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
     if "vanishing_gradients" in found:
-        for hint, why in (
+        hints.append(("vanishing_gradients", "Gradients vanish toward the input", (
             ("normalization", "normalisation layers (BatchNorm/LayerNorm) keep activations in "
              "the range where gradients flow"),
             ("residual", "residual connections give gradients a short path to early layers"),
-        ):  # fmt: skip
-            yield Advice(
-                parameter="architecture",
-                action="set",
-                value=hint,
-                because=("vanishing_gradients",),
-                rationale=f"Gradients vanish toward the input: {why}.",
-            )
+        )))  # fmt: skip
     if "dead_units" in found:
         # Re-initialising helped 8 of 10 dead-unit runs in the corpus retraining; switching
         # to LeakyReLU only 3 of 10, so that is not advised.
-        yield Advice(
-            parameter="architecture",
-            action="set",
-            value="initialization",
-            because=("dead_units",),
-            rationale="Many ReLU units output zero for every input: He (Kaiming) "
-            "initialisation with zero biases starts units in their active range.",
-        )
+        hints.append(("dead_units", "Many ReLU units output zero for every input", (
+            ("initialization", "He (Kaiming) initialisation with zero biases starts units in "
+             "their active range"),
+        )))  # fmt: skip
     if _born_exploded(run, found):
-        for hint, why in (
+        hints.append(("exploding_gradients", "The gradient norm was huge from the first steps", (
             ("initialization", "a variance-preserving initialisation (Kaiming/Xavier, gain 1) "
              "starts the gradients at a sane scale"),
             ("normalization", "normalisation layers keep activations, and so gradients, "
              "bounded"),
-        ):  # fmt: skip
+        )))  # fmt: skip
+    for code, lead, pairs in hints:
+        for hint, why in pairs:
             yield Advice(
                 parameter="architecture",
                 action="set",
                 value=hint,
-                because=("exploding_gradients",),
-                rationale=f"The gradient norm was huge from the first steps: {why}.",
+                because=(code,),
+                rationale=f"{lead}: {why}.",
             )
 
 
