@@ -19,10 +19,12 @@ The semantics follow TensorBoard's own loader (``data_compat.migrate_value`` and
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .layouts import Layout, LayoutCache, Matched
 from .wire import I32, I64, LEN, VARINT, Fields, assign_last, gather, read_varints, scan
 
 # Event fields
@@ -79,6 +81,7 @@ class TagTable:
     plugin: list[str] = field(default_factory=list)
     other_points: list[int] = field(default_factory=list)  # images, audio, unknown tensors
     other_kind: list[str] = field(default_factory=list)
+    layouts: LayoutCache = field(default_factory=LayoutCache)  # of the run's scalar records
     _ids: dict[bytes, int] = field(default_factory=dict)
 
     def ids(self, uniques: list[bytes]) -> np.ndarray:
@@ -130,7 +133,70 @@ class Chunk:
 
 
 def decode(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, tags: TagTable) -> Chunk:
-    """Decode the ``Event`` records at ``starts``/``lengths`` of ``arr`` into columns."""
+    """Decode the ``Event`` records at ``starts``/``lengths`` of ``arr`` into columns.
+
+    Plain scalar records that repeat a layout already seen are read at fixed offsets
+    (:mod:`.layouts`); the rest are parsed field by field (:func:`_decode_general`), which
+    also parses one record of every new layout to learn it.
+    """
+    fast = tags.layouts.match(
+        arr, starts, lengths, lambda at, size: _layout_of(arr, at, size, tags)
+    )
+    if fast.record.size:
+        usable = np.array(
+            [
+                not lay.needs_plugin or tags.plugin[lay.tag] == SCALARS
+                for lay in tags.layouts.layouts
+            ]
+        )
+        fast = fast.where(usable[fast.layout])
+    if not fast.record.size:
+        return _decode_general(arr, starts, lengths, tags).chunk
+    general_records = np.ones(starts.size, dtype=bool)
+    general_records[fast.record] = False
+    general = _decode_general(arr, starts[general_records], lengths[general_records], tags)
+    return _merge(general, fast, starts[fast.record], tags.layouts.tag_ids())
+
+
+@dataclass(frozen=True, slots=True)
+class _General:
+    """What :func:`_decode_general` read, with the byte offsets :func:`_merge` orders by."""
+
+    chunk: Chunk
+    scalar_offset: np.ndarray  # int64, ascending
+    session_offset: list[int]  # of each SessionLog.START in chunk.session_starts
+
+
+def _merge(
+    general: _General, fast: Matched, fast_offset: np.ndarray, layout_tag: np.ndarray
+) -> Chunk:
+    """The scalars of both paths in write order (the rest comes from the general path only)."""
+    g = general.chunk
+    offset = np.concatenate([fast_offset, general.scalar_offset])
+    order = np.argsort(offset, kind="stable") if g.scalar_tag.size else slice(None)
+
+    def both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.concatenate([a, b])[order]
+
+    return dataclasses.replace(
+        g,
+        scalar_tag=both(layout_tag[fast.layout], g.scalar_tag),
+        scalar_step=both(fast.step, g.scalar_step),
+        scalar_wall_time=both(fast.wall_time, g.scalar_wall_time),
+        scalar_value=both(fast.value, g.scalar_value),
+        session_starts=[
+            (rows + int(np.searchsorted(fast_offset, at)), hist_rows, step, wall)
+            for (rows, hist_rows, step, wall), at in zip(
+                g.session_starts, general.session_offset, strict=True
+            )
+        ],
+    )
+
+
+def _decode_general(
+    arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, tags: TagTable
+) -> _General:
+    """Every record parsed field by field, in bulk (:func:`.wire.scan`)."""
     n = starts.shape[0]
     ev = scan(arr, starts, starts + lengths)
     wall = np.zeros(n, dtype=np.float64)
@@ -224,7 +290,7 @@ def decode(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, tags: TagTa
 
     scalar_order = scalar_order[order]
     hist_order = v_order[hist_which]
-    return Chunk(
+    chunk = Chunk(
         scalar_tag=tag_id[which][order],
         scalar_step=step[s_ev][order],
         scalar_wall_time=wall[s_ev][order],
@@ -242,6 +308,109 @@ def decode(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, tags: TagTa
         file_versions=file_versions,
         malformed=int(event_bad.sum()),
     )
+    return _General(chunk, scalar_order, [o for o, _, _ in session_starts])
+
+
+def _layout_of(arr: np.ndarray, start: int, length: int, tags: TagTable) -> Layout | None:
+    """The layout of the record at ``start`` if it is a plain scalar event, else None.
+
+    Plain: an Event with wall_time, step (a varint of at most 8 bytes) and a summary of one
+    value, that value holding a tag, optionally metadata, and either simple_value or a rank-0
+    float/double tensor whose one element sits in tensor_content or in a packed or single
+    float_val/double_val. Each field at most once, nothing else: then every field's meaning is
+    fixed by this record's constant bytes, and only wall_time, step and value can vary.
+    """
+    ev = _fields_once(
+        arr, start, start + length, {(_WALL_TIME, I64), (_STEP, VARINT), (_SUMMARY, LEN)}
+    )
+    if ev is None or (_SUMMARY, LEN) not in ev:
+        return None
+    summary = _fields_once(arr, *ev[_SUMMARY, LEN], {(1, LEN)})
+    if summary is None or (1, LEN) not in summary:
+        return None
+    value_kinds = {(_SIMPLE_VALUE, I32), (_TENSOR, LEN)}
+    value = _fields_once(arr, *summary[1, LEN], {(_TAG, LEN), (_METADATA, LEN)} | value_kinds)
+    if value is None or (_TAG, LEN) not in value or len(value_kinds & value.keys()) != 1:
+        return None
+    if (_SIMPLE_VALUE, I32) in value:
+        value_at, width = value[_SIMPLE_VALUE, I32][0], 4
+    else:
+        element = _scalar_tensor_element(arr, *value[_TENSOR, LEN])
+        if element is None:
+            return None
+        value_at, width = element
+
+    mask = bytearray(b"\xff" * length)
+    wall_at = step_at = -1
+    step_len = 0
+    if (_WALL_TIME, I64) in ev:
+        wall_at = ev[_WALL_TIME, I64][0] - start
+        mask[wall_at : wall_at + 8] = bytes(8)
+    if (_STEP, VARINT) in ev:
+        step_from, step_to = ev[_STEP, VARINT]
+        step_at, step_len = step_from - start, step_to - step_from
+        if step_len > 8:
+            return None  # steps of 2**56 and more, and negative ones: the general path
+        mask[step_at : step_at + step_len] = b"\x80" * step_len
+    value_at -= start
+    mask[value_at : value_at + width] = bytes(width)
+    tag_from, tag_to = value[_TAG, LEN]
+    return Layout(
+        length=length,
+        data=arr[start : start + length].tobytes(),
+        mask=bytes(mask),
+        wall_at=wall_at,
+        step_at=step_at,
+        step_len=step_len,
+        value_at=value_at,
+        value_width=width,
+        tag=int(tags.ids([arr[tag_from:tag_to].tobytes()])[0]),
+        needs_plugin=(_TENSOR, LEN) in value or (_METADATA, LEN) in value,
+    )
+
+
+def _fields_once(
+    arr: np.ndarray, start: int, end: int, allowed: set[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[int, int]] | None:
+    """(number, wire) -> (start, end) of one message's fields; None if the message is
+    malformed, or has a field outside ``allowed``, or one field twice."""
+    f = scan(arr, np.array([start]), np.array([end]))
+    if f.bad[0]:
+        return None
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    for number, wire, a, b in zip(
+        f.number.tolist(), f.wire.tolist(), f.start.tolist(), f.end.tolist(), strict=True
+    ):
+        key = (number, wire)
+        if key not in allowed or key in out:
+            return None
+        out[key] = (a, b)
+    return out
+
+
+def _scalar_tensor_element(arr: np.ndarray, start: int, end: int) -> tuple[int, int] | None:
+    """(offset, width) of the one element of a rank-0 float32/float64 tensor, else None."""
+    width_of = {1: 4, 2: 8}  # DT_FLOAT, DT_DOUBLE
+    single = {(5, I32), (6, I64)}  # float_val, double_val written one element per field
+    packed = {(5, LEN), (6, LEN), (_T_CONTENT, LEN)}
+    t = _fields_once(arr, start, end, {(_T_DTYPE, VARINT), (_T_SHAPE, LEN)} | single | packed)
+    if t is None or (_T_DTYPE, VARINT) not in t:
+        return None
+    dtype_from, dtype_to = t[_T_DTYPE, VARINT]
+    dtype = int(arr[dtype_from]) if dtype_to - dtype_from == 1 else 0
+    width = width_of.get(dtype)
+    shape = t.get((_T_SHAPE, LEN))
+    if width is None or (shape is not None and shape[0] != shape[1]):
+        return None  # another dtype, or a shape with dimensions
+    typed = 5 if dtype == 1 else 6
+    sources = [key for key in t if key[0] in (typed, _T_CONTENT)]
+    if len(sources) != 1 or len(t) != len(sources) + 1 + (shape is not None):
+        return None  # no element, two sources, or the other dtype's field
+    number, wire = sources[0]
+    at, to = t[number, wire]
+    if wire == LEN and to - at != width:
+        return None
+    return at, width
 
 
 _ONEOF_NAMES = {_IMAGE: "image", _AUDIO: "audio", _OLD_HISTOGRAM: "histogram", _TENSOR: "tensor"}

@@ -332,7 +332,10 @@ def _assemble(
             "step": s_step[s_idx],
             "wall_time": s_wall[s_idx],
             "value": s_value[s_idx],
-        }
+        },
+        # The columns are fresh arrays: keep them as they are rather than copying them into
+        # one 2-D block per dtype (a tenth of the read's time on a file of scalars).
+        copy=False,
     )
     del s_tag, s_step, s_wall, s_value, s_idx
 
@@ -541,7 +544,7 @@ def _merge_restarts(a: list[Restart], b: list[Restart]) -> tuple[Restart, ...]:
 
 
 def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical:
-    used = np.unique(codes)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
     remap = np.full(len(names), -1, dtype=np.int32)
     remap[used] = np.arange(used.size, dtype=np.int32)
     return pd.Categorical.from_codes(remap[codes], categories=[names[i] for i in used.tolist()])

@@ -142,10 +142,25 @@ def scan(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Fields:
     )
 
 
+def unaligned(buf: np.ndarray, dtype: str) -> np.ndarray:
+    """A read-only view whose element ``i`` is the ``dtype`` value stored at byte ``i``.
+
+    Numpy reads unaligned elements correctly, so picking elements of this view at any byte
+    offsets is a gather of fixed-width values without an intermediate byte matrix.
+    """
+    width = np.dtype(dtype).itemsize
+    count = max(buf.shape[0] - width + 1, 0)
+    view = np.ndarray(shape=(count,), dtype=dtype, buffer=buf, strides=(1,))
+    view.flags.writeable = False
+    return view
+
+
 def gather(buf: np.ndarray, pos: np.ndarray, width: int, dtype: str) -> np.ndarray:
     """Fixed-width little-endian values of ``dtype`` read at each of ``pos``."""
     if pos.size == 0:
         return np.zeros(0, dtype=dtype)
+    if np.dtype(dtype).itemsize == width:
+        return unaligned(buf, dtype)[pos]
     # A read-only view of every ``width``-byte window of the buffer; picking rows copies
     # just the bytes wanted.
     windows = np.lib.stride_tricks.sliding_window_view(buf, width)
