@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,5 +27,8 @@ def test_fuzz_reader_short_run(tmp_path: Path) -> None:
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Done 150 runs" in result.stderr, result.stderr[-3000:]
+    # libFuzzer may run a few more inputs than asked while it loads the seed corpus
+    done = re.search(r"Done (\d+) runs", result.stderr)
+    assert done is not None, result.stderr[-3000:]
+    assert int(done.group(1)) >= 150, result.stderr[-3000:]
     assert not list(tmp_path.glob("crash-*"))

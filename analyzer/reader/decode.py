@@ -704,30 +704,79 @@ def _histogram_protos(
     unpacked = np.bincount(h.parent[np.isin(h.number, (6, 7)) & (h.wire == I64)], minlength=n)
     fast = lim_ok & cnt_ok & (unpacked == 0) & ~h.bad
     fast &= ((lim_e - lim_s) % 8 == 0) & ((lim_e - lim_s) == (cnt_e - cnt_s))
-    out: list[Histogram | None] = []
-    lo_all, hi_all = moments[1].tolist(), moments[2].tolist()
-    num_all, sum_all, ssq_all = moments[3].tolist(), moments[4].tolist(), moments[5].tolist()
-    for i in range(n):
-        if h.bad[i]:
-            out.append(None)
-        elif not fast[i]:
-            out.append(_histogram_proto(arr, int(start[i]), int(end[i])))
-        else:
-            lim = arr[lim_s[i] : lim_e[i]].view("<f8")
-            cnt = arr[cnt_s[i] : cnt_e[i]].view("<f8")
-            edges, cnt = _trimmed(lim, cnt, lo_all[i], hi_all[i])
-            out.append(
-                Histogram(
-                    edges=edges,
-                    counts=cnt,
-                    num=num_all[i],
-                    min=lo_all[i],
-                    max=hi_all[i],
-                    sum=sum_all[i],
-                    sum_squares=ssq_all[i],
-                )
+    out: list[Histogram | None] = [None] * n
+    for i in np.flatnonzero(~fast & ~h.bad).tolist():
+        out[i] = _histogram_proto(arr, int(start[i]), int(end[i]))
+    # The rest in groups of one bucket count: trimmed all at once, then sliced row by row.
+    buckets = (lim_e - lim_s) // 8
+    lo_all, hi_all = moments[1], moments[2]
+    for k in np.unique(buckets[fast]).tolist():
+        members = np.flatnonzero(fast & (buckets == k))
+        lim = _rows_of(arr, lim_s[members], k, "<f8")
+        cnt = _rows_of(arr, cnt_s[members], k, "<f8")
+        edges, first, last = _trimmed_rows(lim, cnt, lo_all[members], hi_all[members])
+        stats = zip(
+            *(moments[m][members].tolist() for m in (3, 1, 2, 4, 5)),
+            first.tolist(),
+            last.tolist(),
+            strict=True,
+        )
+        for row, (i, (num, lo, hi, total, squares, a, b)) in enumerate(
+            zip(members.tolist(), stats, strict=True)
+        ):
+            out[i] = Histogram(
+                edges=edges[row, a : b + 2] if b >= a else _EMPTY,
+                counts=cnt[row, a : b + 1] if b >= a else _EMPTY,
+                num=num,
+                min=lo,
+                max=hi,
+                sum=total,
+                sum_squares=squares,
             )
     return out
+
+
+_EMPTY = np.zeros(0)
+_EMPTY.flags.writeable = False
+
+
+def _rows_of(arr: np.ndarray, starts: np.ndarray, count: int, dtype: str) -> np.ndarray:
+    """A (len(starts), count) float64 matrix of the ``count`` values of ``dtype`` at each start."""
+    width = np.dtype(dtype).itemsize
+    if count == 0:
+        return np.zeros((starts.size, 0))
+    rows = np.ndarray(
+        shape=(arr.shape[0] - width * count + 1,),
+        dtype=f"V{width * count}",
+        buffer=arr,
+        strides=(1,),
+    )
+    return rows[starts].view(dtype).reshape(starts.size, count).astype(np.float64, copy=False)
+
+
+def _trimmed_rows(
+    lim: np.ndarray, cnt: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_trimmed` for histograms of one bucket count at once.
+
+    Returns a matrix whose row ``i`` holds histogram i's edges at ``[first[i], last[i] + 2)``,
+    and ``first``, ``last``: its first and last filled bucket (``last < first`` when none is).
+    """
+    m, k = cnt.shape
+    filled = cnt > 0
+    first = filled.argmax(axis=1) if k else np.zeros(m, dtype=np.int64)
+    last = k - 1 - filled[:, ::-1].argmax(axis=1) if k else np.full(m, -1)
+    none = ~filled.any(axis=1)
+    first[none], last[none] = 1, 0
+    # Row i: [_, lim..., _] with lo written just before the first filled bucket's limit and
+    # hi over the last filled bucket's limit: [lo, lim[first:last], hi] is then a slice.
+    edges = np.empty((m, k + 2))
+    edges[:, 1 : k + 1] = lim
+    rows = np.arange(m)
+    some = ~none
+    edges[rows[some], first[some]] = lo[some]
+    edges[rows[some], last[some] + 1] = hi[some]
+    return edges, first, last
 
 
 def _trimmed(
@@ -753,26 +802,55 @@ def _histogram_tensors(
     has_content = np.bincount(t.parent[t.where(_T_CONTENT, LEN)], minlength=n) > 0
     dbl_s, dbl_e, dbl_ok = _single_field(t, 6, LEN, n)
     flt_s, flt_e, flt_ok = _single_field(t, 5, LEN, n)
-    out: list[Histogram | None] = []
-    for i in range(n):
-        if t.bad[i] or dtype[i] not in (1, 2):
-            out.append(None)
-            continue
-        width, view = (4, "<f4") if dtype[i] == 1 else (8, "<f8")
-        if has_content[i] and content_ok[i]:
-            a, b = content_s[i], content_e[i]
-        elif not has_content[i] and dtype[i] == 2 and dbl_ok[i]:
-            a, b = dbl_s[i], dbl_e[i]
-        elif not has_content[i] and dtype[i] == 1 and flt_ok[i]:
-            a, b = flt_s[i], flt_e[i]
-        else:
-            out.append(_histogram_tensor(arr, int(start[i]), int(end[i])))
-            continue
-        if (b - a) % width:
-            out.append(None)
-            continue
-        out.append(_histogram_rows(arr[a:b].view(view).astype(np.float64)))
+    # Where each tensor's values are: tensor_content, else the typed field of its dtype.
+    usable = ~t.bad & np.isin(dtype, (1, 2))
+    from_content = has_content & content_ok
+    from_typed = ~has_content & np.where(dtype == 2, dbl_ok, flt_ok)
+    a = np.where(from_content, content_s, np.where(dtype == 2, dbl_s, flt_s))
+    b = np.where(from_content, content_e, np.where(dtype == 2, dbl_e, flt_e))
+    width = np.where(dtype == 2, 8, 4)
+    out: list[Histogram | None] = [None] * n
+    for i in np.flatnonzero(usable & ~from_content & ~from_typed).tolist():
+        out[i] = _histogram_tensor(arr, int(start[i]), int(end[i]))
+    whole = usable & (from_content | from_typed) & ((b - a) % (3 * width) == 0)
+    # The rest in groups of one dtype and size, all at once.
+    values = (b - a) // width
+    for w, count in {(int(x), int(y)) for x, y in zip(width[whole], values[whole], strict=True)}:
+        members = np.flatnonzero(whole & (width == w) & (values == count))
+        rows = _rows_of(arr, a[members], count, "<f4" if w == 4 else "<f8").reshape(
+            members.size, -1, 3
+        )
+        for i, h in zip(members.tolist(), _histograms_of_rows(rows), strict=True):
+            out[i] = h
     return out
+
+
+def _histograms_of_rows(rows: np.ndarray) -> list[Histogram]:
+    """:func:`_histogram_rows` for a stack of (k, 3) tensors (m, k, 3)."""
+    m, k, _ = rows.shape
+    if k == 0:
+        return [_histogram_rows(np.zeros(0)) for _ in range(m)]  # type: ignore[misc]
+    counts = rows[:, :, 2]
+    edges = np.empty((m, k + 1))
+    edges[:, :k] = rows[:, :, 0]
+    edges[:, k] = rows[:, -1, 1]
+    centres = (rows[:, :, 0] + rows[:, :, 1]) / 2
+    num = counts.sum(axis=1).tolist()
+    total = (centres * counts).sum(axis=1).tolist()
+    squares = (centres**2 * counts).sum(axis=1).tolist()
+    lo, hi = rows[:, 0, 0].tolist(), rows[:, -1, 1].tolist()
+    return [
+        Histogram(
+            edges=edges[i],
+            counts=counts[i],
+            num=num[i],
+            min=lo[i],
+            max=hi[i],
+            sum=total[i],
+            sum_squares=squares[i],
+        )
+        for i in range(m)
+    ]
 
 
 def _histogram_proto(arr: np.ndarray, start: int, end: int) -> Histogram | None:
