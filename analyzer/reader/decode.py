@@ -143,6 +143,10 @@ def decode(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, tags: TagTa
         arr, starts, lengths, lambda at, size: _layout_of(arr, at, size, tags)
     )
     if fast.record.size:
+        # A tensor (or a value with metadata) is a scalar only if its tag's plugin says so.
+        # A tag's plugin is set by its first metadata and never changes, so one known before
+        # this batch is final; records of tags not known yet take the general path, which
+        # sees this batch's metadata in the order it was written.
         usable = np.array(
             [
                 not lay.needs_plugin or tags.plugin[lay.tag] == SCALARS
@@ -320,22 +324,21 @@ def _layout_of(arr: np.ndarray, start: int, length: int, tags: TagTable) -> Layo
     float_val/double_val. Each field at most once, nothing else: then every field's meaning is
     fixed by this record's constant bytes, and only wall_time, step and value can vary.
     """
-    ev = _fields_once(
-        arr, start, start + length, {(_WALL_TIME, I64), (_STEP, VARINT), (_SUMMARY, LEN)}
-    )
+    raw = arr[start : start + length].tobytes()
+    ev = _fields_once(raw, 0, length, {(_WALL_TIME, I64), (_STEP, VARINT), (_SUMMARY, LEN)})
     if ev is None or (_SUMMARY, LEN) not in ev:
         return None
-    summary = _fields_once(arr, *ev[_SUMMARY, LEN], {(1, LEN)})
+    summary = _fields_once(raw, *ev[_SUMMARY, LEN], {(1, LEN)})
     if summary is None or (1, LEN) not in summary:
         return None
     value_kinds = {(_SIMPLE_VALUE, I32), (_TENSOR, LEN)}
-    value = _fields_once(arr, *summary[1, LEN], {(_TAG, LEN), (_METADATA, LEN)} | value_kinds)
+    value = _fields_once(raw, *summary[1, LEN], {(_TAG, LEN), (_METADATA, LEN)} | value_kinds)
     if value is None or (_TAG, LEN) not in value or len(value_kinds & value.keys()) != 1:
         return None
     if (_SIMPLE_VALUE, I32) in value:
         value_at, width = value[_SIMPLE_VALUE, I32][0], 4
     else:
-        element = _scalar_tensor_element(arr, *value[_TENSOR, LEN])
+        element = _scalar_tensor_element(raw, *value[_TENSOR, LEN])
         if element is None:
             return None
         value_at, width = element
@@ -344,60 +347,89 @@ def _layout_of(arr: np.ndarray, start: int, length: int, tags: TagTable) -> Layo
     wall_at = step_at = -1
     step_len = 0
     if (_WALL_TIME, I64) in ev:
-        wall_at = ev[_WALL_TIME, I64][0] - start
+        wall_at = ev[_WALL_TIME, I64][0]
         mask[wall_at : wall_at + 8] = bytes(8)
     if (_STEP, VARINT) in ev:
-        step_from, step_to = ev[_STEP, VARINT]
-        step_at, step_len = step_from - start, step_to - step_from
+        step_at, step_to = ev[_STEP, VARINT]
+        step_len = step_to - step_at
         if step_len > 8:
             return None  # steps of 2**56 and more, and negative ones: the general path
-        mask[step_at : step_at + step_len] = b"\x80" * step_len
-    value_at -= start
+        mask[step_at:step_to] = b"\x80" * step_len
     mask[value_at : value_at + width] = bytes(width)
     tag_from, tag_to = value[_TAG, LEN]
     return Layout(
         length=length,
-        data=arr[start : start + length].tobytes(),
+        data=raw,
         mask=bytes(mask),
         wall_at=wall_at,
         step_at=step_at,
         step_len=step_len,
         value_at=value_at,
         value_width=width,
-        tag=int(tags.ids([arr[tag_from:tag_to].tobytes()])[0]),
+        tag=int(tags.ids([raw[tag_from:tag_to]])[0]),
         needs_plugin=(_TENSOR, LEN) in value or (_METADATA, LEN) in value,
     )
 
 
 def _fields_once(
-    arr: np.ndarray, start: int, end: int, allowed: set[tuple[int, int]]
+    raw: bytes, start: int, end: int, allowed: set[tuple[int, int]]
 ) -> dict[tuple[int, int], tuple[int, int]] | None:
-    """(number, wire) -> (start, end) of one message's fields; None if the message is
-    malformed, or has a field outside ``allowed``, or one field twice."""
-    f = scan(arr, np.array([start]), np.array([end]))
-    if f.bad[0]:
-        return None
+    """(number, wire) -> (start, end) of the fields of the message ``raw[start:end]``; None if
+    it is malformed, has a field outside ``allowed``, or one field twice.
+
+    One small message, so a plain loop (a few microseconds) rather than :func:`.wire.scan`;
+    it accepts nothing that ``scan`` rejects, so a layout never reads a malformed record.
+    """
     out: dict[tuple[int, int], tuple[int, int]] = {}
-    for number, wire, a, b in zip(
-        f.number.tolist(), f.wire.tolist(), f.start.tolist(), f.end.tolist(), strict=True
-    ):
-        key = (number, wire)
-        if key not in allowed or key in out:
+    pos = start
+    while pos < end:
+        key = _varint_at(raw, pos, end)
+        if key is None:
             return None
-        out[key] = (a, b)
+        number, wire, pos = key[0] >> 3, key[0] & 7, key[1]
+        if wire == VARINT:
+            payload = _varint_at(raw, pos, end)
+            if payload is None:
+                return None
+            field_end = payload[1]
+        elif wire == LEN:
+            size = _varint_at(raw, pos, end)
+            if size is None:
+                return None
+            pos, field_end = size[1], size[1] + size[0]
+        elif wire in (I64, I32):
+            field_end = pos + (8 if wire == I64 else 4)
+        else:
+            return None
+        if field_end > end or (number, wire) not in allowed or (number, wire) in out:
+            return None  # (field number 0 is never allowed)
+        out[number, wire] = (pos, field_end)
+        pos = field_end
     return out
 
 
-def _scalar_tensor_element(arr: np.ndarray, start: int, end: int) -> tuple[int, int] | None:
+def _varint_at(raw: bytes, pos: int, end: int) -> tuple[int, int] | None:
+    """(value, position after) of the varint at ``pos``; None past ``end`` or 10 bytes."""
+    value = shift = 0
+    for at in range(pos, min(pos + 10, end)):
+        byte = raw[at]
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at + 1
+        shift += 7
+    return None
+
+
+def _scalar_tensor_element(raw: bytes, start: int, end: int) -> tuple[int, int] | None:
     """(offset, width) of the one element of a rank-0 float32/float64 tensor, else None."""
     width_of = {1: 4, 2: 8}  # DT_FLOAT, DT_DOUBLE
     single = {(5, I32), (6, I64)}  # float_val, double_val written one element per field
     packed = {(5, LEN), (6, LEN), (_T_CONTENT, LEN)}
-    t = _fields_once(arr, start, end, {(_T_DTYPE, VARINT), (_T_SHAPE, LEN)} | single | packed)
+    t = _fields_once(raw, start, end, {(_T_DTYPE, VARINT), (_T_SHAPE, LEN)} | single | packed)
     if t is None or (_T_DTYPE, VARINT) not in t:
         return None
     dtype_from, dtype_to = t[_T_DTYPE, VARINT]
-    dtype = int(arr[dtype_from]) if dtype_to - dtype_from == 1 else 0
+    dtype = raw[dtype_from] if dtype_to - dtype_from == 1 else 0
     width = width_of.get(dtype)
     shape = t.get((_T_SHAPE, LEN))
     if width is None or (shape is not None and shape[0] != shape[1]):
