@@ -137,16 +137,17 @@ class _StreamReader:
     corrupt one that started at that file offset.
 
     Every block is read into the same ``bytearray`` (``buf`` is a view of it): a fresh
-    buffer per block would cost a page fault per 4 KiB touched, as much CPU as decoding a
-    file of plain scalars. Nothing decoded keeps a view of ``buf``.
+    buffer per block costs a page fault per 4 KiB touched, which on a small VM is as much CPU
+    as decoding a file of plain scalars. Nothing decoded keeps a view of ``buf``. The buffer
+    is as large as the first block read, so a small file never allocates a whole block.
     """
 
     def __init__(self, path: str, stream: BinaryIO, tags: TagTable, check_crc: bool) -> None:
         self.path, self.stream, self.tags, self.check_crc = path, stream, tags, check_crc
-        self._store = bytearray(BLOCK_BYTES)
-        self.buf = memoryview(self._store)[:0]
+        self._store = bytearray(_read_up_to(stream, BLOCK_BYTES))
+        self.buf = memoryview(self._store)
         self.base, self.pos = 0, 0
-        self.eof = False
+        self.eof = len(self._store) < BLOCK_BYTES
         self.skipping_from: int | None = None
         self.chunks: list[Chunk] = []
         self.problems: list[Problem] = []
@@ -155,7 +156,6 @@ class _StreamReader:
         self.first_crc_failure = -1
         self.gaps = 0  # corrupt headers skipped
         self.gap_bytes = 0
-        self._fill(BLOCK_BYTES)
 
     @property
     def consumed(self) -> int:
