@@ -789,7 +789,8 @@ def _rows_of(arr: np.ndarray, starts: np.ndarray, count: int, dtype: str) -> np.
 def _trimmed_rows(
     lim: np.ndarray, cnt: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_trimmed` for histograms of one bucket count at once.
+    """TensorBoard's edges for histograms of one bucket count: the empty buckets at both ends
+    dropped, then [min, inner limits..., max].
 
     Returns a matrix whose row ``i`` holds histogram i's edges at ``[first[i], last[i] + 2)``,
     and ``first``, ``last``: its first and last filled bucket (``last < first`` when none is).
@@ -814,12 +815,10 @@ def _trimmed_rows(
 def _trimmed(
     lim: np.ndarray, cnt: np.ndarray, lo: float, hi: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """TensorBoard's edges: empty end buckets dropped, then [min, inner limits..., max]."""
-    filled = np.flatnonzero(cnt > 0)
-    if not filled.size:
-        return np.zeros(0), np.zeros(0)
-    first, last = int(filled[0]), int(filled[-1])
-    return np.concatenate(([lo], lim[first:last], [hi])), cnt[first : last + 1].copy()
+    """(edges, counts) of one histogram, trimmed as :func:`_trimmed_rows` does."""
+    edges, first, last = _trimmed_rows(lim[None, :], cnt[None, :], np.array([lo]), np.array([hi]))
+    a, b = int(first[0]), int(last[0])
+    return (edges[0, a : b + 2], cnt[a : b + 1]) if b >= a else (_EMPTY, _EMPTY)
 
 
 def _histogram_tensors(
@@ -858,10 +857,11 @@ def _histogram_tensors(
 
 
 def _histograms_of_rows(rows: np.ndarray) -> list[Histogram]:
-    """:func:`_histogram_rows` for a stack of (k, 3) tensors (m, k, 3)."""
+    """Histograms from a stack of TF2 ``[k, 3]`` tensors (m, k, 3) of (left edge, right edge,
+    count) rows. TF2 histograms keep no sums: they are estimated from the bucket centres."""
     m, k, _ = rows.shape
     if k == 0:
-        return [_histogram_rows(np.zeros(0)) for _ in range(m)]  # type: ignore[misc]
+        return [Histogram(_EMPTY, _EMPTY, 0.0, 0.0, 0.0, 0.0, 0.0) for _ in range(m)]
     counts = rows[:, :, 2]
     edges = np.empty((m, k + 1))
     edges[:, :k] = rows[:, :, 0]
@@ -929,28 +929,10 @@ def _histogram_proto(arr: np.ndarray, start: int, end: int) -> Histogram | None:
 
 def _histogram_tensor(arr: np.ndarray, start: int, end: int) -> Histogram | None:
     """A TF2 histogram: a ``[k, 3]`` tensor of (left edge, right edge, count) rows."""
-    return _histogram_rows(_tensor_array(arr, start, end))
-
-
-def _histogram_rows(values: np.ndarray | None) -> Histogram | None:
-    """A histogram from the flattened (left edge, right edge, count) rows of a TF2 tensor."""
+    values = _tensor_array(arr, start, end)
     if values is None or values.size % 3:
         return None
-    rows = values.reshape(-1, 3)
-    counts = rows[:, 2].copy()
-    edges = np.concatenate([rows[:, 0], rows[-1:, 1]]) if rows.size else np.zeros(0)
-    centres = (rows[:, 0] + rows[:, 1]) / 2
-    num = float(counts.sum())
-    return Histogram(
-        edges=edges,
-        counts=counts,
-        num=num,
-        min=float(rows[0, 0]) if rows.size else 0.0,
-        max=float(rows[-1, 1]) if rows.size else 0.0,
-        # TF2 histograms keep no sums; estimate from bucket centres (documented as such).
-        sum=float((centres * counts).sum()),
-        sum_squares=float((centres**2 * counts).sum()),
-    )
+    return _histograms_of_rows(values.reshape(1, -1, 3))[0]
 
 
 def _tensor_array(arr: np.ndarray, start: int, end: int) -> np.ndarray | None:
