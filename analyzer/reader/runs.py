@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from fsspec.implementations.local import LocalFileSystem
 
+from ..errors import InputError
 from .decode import Chunk, Histogram, TagTable
 from .events import Problem, read_event_stream
 
@@ -30,10 +31,6 @@ HISTOGRAM_COLUMNS = (
 TEXT_COLUMNS = ("tag", "step", "wall_time", "text")
 _MAX_RESTARTS_LISTED = 100  # a file with steps in random order would list thousands
 HPARAMS_YAML = "hparams.yaml"  # PyTorch Lightning's TensorBoardLogger writes it per version
-
-
-class InputError(Exception):
-    """The input cannot be read at all (no event files, missing path, ...): one line."""
 
 
 @dataclass(frozen=True, slots=True)
