@@ -131,9 +131,9 @@ def unstable_metric(run: Run, t: Thresholds) -> Iterator[Finding]:
     variation >= 2x the net change: it goes up and down rather than somewhere.
 
     A reinforcement-learning run is judged by its reward: it collapsed when the reward
-    (median of 5 consecutive points, so one bad episode does not count) fell below its
-    starting level by more than it had gained from start to best (it gave back all its
-    learning, and as much again).
+    (median of 5 consecutive points, so one bad episode does not count), once it had learned
+    at least half of all it learned, fell below its starting level by more than it had gained
+    so far (it gave back all its learning, and as much again).
     """
     for role in QUALITY_METRICS:
         s = role_series(run, role)
@@ -178,15 +178,18 @@ def _reward_collapse(run: Run, t: Thresholds) -> Iterator[Finding]:
         return
     smooth = r.rolling(5, center=True, min_periods=1).median().to_numpy()
     start = float(np.median(smooth[: max(3, len(smooth) // 20)]))
-    best_i = int(np.argmax(smooth))
-    gain = float(smooth[best_i]) - start
-    if gain <= 0:
-        return
-    floor = start - t.reward_collapse * gain
-    low = np.flatnonzero(smooth[best_i:] < floor) + best_i
+    # The gain so far at each point (running best minus start): a collapse is judged against
+    # what the run had learned by then, whatever it reached later.
+    # Only once it had learned at least half of all it learned: early on, before the run has
+    # found its footing, one bad stretch of episodes is noise around the start.
+    gained = np.maximum.accumulate(smooth) - start
+    learned = gained >= 0.5 * max(float(gained[-1]), 0.0)
+    low = np.flatnonzero(learned & (gained > 0) & (smooth < start - t.reward_collapse * gained))
     if not low.size:
         return
     worst_i = int(low[np.argmin(smooth[low])])
+    best_i = int(np.argmax(smooth[: worst_i + 1]))
+    gain = float(gained[worst_i])
     tail = float(np.median(smooth[-max(3, len(smooth) // 20) :]))
     recovered = tail >= start + 0.5 * gain
     tag = run.roles["reward"]
