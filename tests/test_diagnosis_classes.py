@@ -151,11 +151,12 @@ def test_zero_gradient_norm_by_another_name(tmp_path: Path) -> None:
     assert f.series.endswith("discriminator")  # tensorboardX writes spaces as "_"
 
 
-# 9. Healthy minibatch noise is not oscillation.
+# 9. Healthy minibatch noise is not oscillation: a per-step cross-entropy on tiny batches
+# scatters like an exponential around its mean (values 0.02-0.9 on a loss of 0.5).
 def test_noisy_healthy_loss_is_not_oscillation(tmp_path: Path) -> None:
     n = 2000
-    loss = _decay(n, 2.3, 0.3, 4.0) * np.exp(rng.normal(0, 0.35, n))
-    _write(tmp_path / "r", {"train_loss": loss})
+    noise = np.random.default_rng(0).exponential(1.0, n)
+    _write(tmp_path / "r", {"train_loss": _decay(n, 1.0, 0.5, 4.0) * noise})
     assert "loss_oscillation" not in _alarms(_one(tmp_path))
 
 
