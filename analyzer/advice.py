@@ -302,10 +302,11 @@ def tune_optimizer(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
             "the swings and speeds progress along consistent directions.",
         )
     if opt.startswith("adam") and "loss_spikes" in found:
+        # The run already uses Adam: the change is its beta2, not the optimizer, so no value
+        # (which would read "set optimizer to adam" to a run that uses Adam).
         yield Advice(
             parameter="optimizer",
             action="set",
-            value="adamw" if opt == "adamw" else "adam",
             extra={"betas": (0.9, 0.95)},
             because=("loss_spikes",),
             rationale="Loss spikes with Adam: beta2 = 0.95 (instead of 0.999) lets the second "
