@@ -64,7 +64,41 @@ def summarize(run: Run, t: Thresholds) -> dict[str, EvidenceValue]:
     if lr is not None:
         out["initial_learning_rate"] = float(lr.iloc[0])
         out["final_learning_rate"] = float(lr.iloc[-1])
+    outcome = _outcome(out)
+    if outcome:
+        out["outcome"] = outcome
     return evidence(**out)
+
+
+# The quality signal a person reads first, in order, and its short name.
+_OUTCOME = (
+    ("val_accuracy", "val acc"),
+    ("val_metric", "val metric"),
+    ("val_f1", "val F1"),
+    ("val_loss", "val loss"),
+    ("reward", "reward"),
+    ("train_loss", "train loss"),
+)
+
+
+def _outcome(out: dict[str, object]) -> str | None:
+    """Where the run got, in words: why a run without findings is healthy, e.g. "val acc
+    0.918 at step 63,180, its best so far (the last evaluation)" or "val acc best 0.991 at step 23,
+    0.987 at the end"."""
+    last = out.get("steps")
+    for role, name in _OUTCOME:
+        best, step = out.get(f"best_{role}"), out.get(f"best_{role}_step")
+        final = out.get(f"final_{role}")
+        if not isinstance(best, float) or not isinstance(step, int) or not isinstance(final, float):
+            continue
+        if role == "train_loss":
+            at = f" at step {last:,}" if isinstance(last, int) else ""
+            still = ", still improving" if out.get("still_improving") == 1 else ""
+            return f"{name} {final:.4g}{at}{still}"
+        if best == final:
+            return f"{name} {best:.4g} at step {step:,}, its best so far (the last evaluation)"
+        return f"{name} best {best:.4g} at step {step:,}, {final:.4g} at the end"
+    return None
 
 
 def _computed_f1(run: Run, out: dict[str, object]) -> None:
