@@ -149,6 +149,10 @@ class Thresholds:
     # more than 1x what it had gained from start to best (all its learning given back, and
     # as much again); bounded rewards that merely stall never do.
     reward_collapse: float = 1.0
+    reward_window: int = 5  # points in the reward's moving median: one bad episode is noise
+    # Judged only once the run had gained this share of all it gained: before that, a bad
+    # stretch of episodes is noise around the start.
+    reward_learned_share: float = 0.5
 
     # --- throughput drop: the median of the last quarter at most 0.5x that of the first
     # quarter (halved: beyond the jitter evaluation, checkpointing or a shared machine cause;

@@ -176,14 +176,14 @@ def _reward_collapse(run: Run, t: Thresholds) -> Iterator[Finding]:
     r = role_series(run, "reward")
     if r is None or len(r) < 2 * t.min_points:
         return
-    smooth = r.rolling(5, center=True, min_periods=1).median().to_numpy()
+    smooth = r.rolling(t.reward_window, center=True, min_periods=1).median().to_numpy()
     start = float(np.median(smooth[: max(3, len(smooth) // 20)]))
     # The gain so far at each point (running best minus start): a collapse is judged against
     # what the run had learned by then, whatever it reached later.
     # Only once it had learned at least half of all it learned: early on, before the run has
     # found its footing, one bad stretch of episodes is noise around the start.
     gained = np.maximum.accumulate(smooth) - start
-    learned = gained >= 0.5 * max(float(gained[-1]), 0.0)
+    learned = gained >= t.reward_learned_share * max(float(gained[-1]), 0.0)
     low = np.flatnonzero(learned & (gained > 0) & (smooth < start - t.reward_collapse * gained))
     if not low.size:
         return
