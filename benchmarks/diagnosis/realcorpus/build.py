@@ -75,6 +75,37 @@ def labels(cfgs: list[dict]) -> dict[str, dict]:
     }
 
 
+def summary(cfgs: list[dict]) -> str:
+    """Markdown tables: runs per writer x family, and per condition, by split."""
+
+    def table(key, title):
+        keys = sorted({key(c) for c in cfgs})
+        rows = [
+            f"| {title} | dev healthy | dev sick | test healthy | test sick |",
+            "|---|---|---|---|---|",
+        ]
+        for k in keys:
+            n = Counter((c["split"], bool(c["expected"])) for c in cfgs if key(c) == k)
+            rows.append(
+                f"| {k} | {n['dev', False]} | {n['dev', True]} | {n['test', False]} | "
+                f"{n['test', True]} |"
+            )
+        n = Counter((c["split"], bool(c["expected"])) for c in cfgs)
+        rows.append(
+            f"| **all** | {n['dev', False]} | {n['dev', True]} | {n['test', False]} | "
+            f"{n['test', True]} |"
+        )
+        return "\n".join(rows)
+
+    return "\n\n".join(
+        [
+            table(lambda c: c["writer"], "writer"),
+            table(lambda c: c["family"], "family"),
+            table(lambda c: f"{c['condition']} {c['expected'] or ''}", "condition [label]"),
+        ]
+    )
+
+
 def train(cfgs: list[dict], log: Path) -> float:
     """Train the configs, one process per environment; returns the children's CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -112,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true", help="retrain even if built")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--labels-only", action="store_true")
+    ap.add_argument("--summary", action="store_true", help="Markdown run counts")
     ap.add_argument("--log", type=Path, default=HERE / "runs" / "build.log")
     args = ap.parse_args(argv)
     cfgs = all_configs()
@@ -119,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for c in cfgs:
             print(c["name"], c["expected"])
+        return 0
+    if args.summary:
+        print(summary(cfgs))
         return 0
     if args.labels_only:
         return 0

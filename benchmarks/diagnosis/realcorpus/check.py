@@ -55,7 +55,7 @@ def read_run(run: Path) -> tuple[dict[str, Series], dict[str, tuple[np.ndarray, 
         for tag in tags.get("tensors", []):
             ev = acc.Tensors(tag)
             vals = [tensor_util.make_ndarray(e.tensor_proto) for e in ev]
-            if vals and all(v.shape == () for v in vals):
+            if vals and all(v.shape == () and v.dtype.kind in "fiub" for v in vals):
                 scalars[prefix + tag] = (
                     np.array([e.step for e in ev]),
                     np.array([float(v) for v in vals]),

@@ -27,6 +27,8 @@ def _classification(name: str, rng: np.random.Generator, n: int) -> tuple[np.nda
         x, y = datasets.load_wine(return_X_y=True)
         x, y = np.tile(x, (5, 1)), np.tile(y, 5)
         x = x + rng.normal(0, 0.3 * x.std(0), x.shape)
+    elif name == "moons":
+        x, y = datasets.make_moons(n, noise=0.3, random_state=seed)
     elif name == "blobs5":
         x, y = datasets.make_blobs(n, n_features=10, centers=5, cluster_std=4.0, random_state=seed)
     elif name == "classif3":
@@ -47,7 +49,7 @@ def _classification(name: str, rng: np.random.Generator, n: int) -> tuple[np.nda
     elif name in ("seq_sum", "seq_sign"):
         x = rng.normal(0, 1, (n, SEQ_LEN))
         if name == "seq_sum":
-            y = (x[:, :4].sum(1) > 0).astype(int)
+            y = (x[:, -6:].sum(1) > 0).astype(int)
         else:
             s = x[:, -4:].sum(1)
             y = np.digitize(s, np.quantile(s, [1 / 3, 2 / 3]))

@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         for n, v in json.loads((HERE / "labels.json").read_text()).items()
         if v["split"] == args.split
     }
+    review = json.loads((HERE / "review.json").read_text())
+    excluded = sorted(n for n in labels if review.get(n, {}).get("verdict") == "exclude")
+    labels = {n: v for n, v in labels.items() if n not in excluded}
     root = HERE / "runs" / args.split
     labels = {n: v for n, v in labels.items() if (root / n / "config.json").is_file()}
     report = (
@@ -149,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     pred = per_run(report)
     s = score(labels, pred)
-    print(f"split {args.split}: {s['runs']} runs ({s['healthy']} healthy), analyzer {args.repo}\n")
+    print(
+        f"split {args.split}: {s['runs']} runs ({s['healthy']} healthy), analyzer {args.repo}; "
+        f"{len(excluded)} runs excluded by review.json\n"
+    )
     print(f"{'code':<22}{'P':>6}{'R':>6}{'F1':>6}{'tp':>5}{'fp':>5}{'fn':>5}{'healthy FA':>12}")
     for c, v in sorted(s["per_code"].items()):
         print(

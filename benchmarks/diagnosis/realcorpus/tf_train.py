@@ -42,11 +42,13 @@ class Feed:
         if cfg["augment"]:
             x = x + self.rng.normal(0, cfg["augment"], x.shape).astype(np.float32)
         k = cfg["corrupt_every"]
-        if k and step > 0 and step % k == k - 1:
+        if k and step > 0 and step % k == 0:
             perm = self.rng.permutation(len(y))
             x, y = 8 * x, (y[perm] if self.d["task"] != "reg" else -3 * y[perm])
         if cfg["nan_at"] > 0 and step == int(cfg["nan_at"] * cfg["steps"]):
             x = x * 1e4  # overflowing inputs: the hand-written cross-entropy takes log(0)
+            if self.d["task"] != "reg":
+                y = (y + 1) % self.d["n_out"]  # ... on a mislabelled batch
         return x.astype(np.float32), y
 
 

@@ -137,7 +137,7 @@ class Job:
         self.noise = torch.Generator().manual_seed(cfg["seed"] + 3)
         self.step_times: list[float] = []
 
-    def pretrain(self) -> None:
+    def pretrain(self, forward=None) -> None:
         """The "pretrained start" of a fine-tune: 300 unlogged steps on noisy labels."""
         opt = make_optimizer(self.cfg, self.model.parameters())
         y = self.ytr.clone()
@@ -147,12 +147,12 @@ class Job:
         for _ in range(300):
             idx = torch.as_tensor(next(self.order))
             opt.zero_grad()
-            self.loss(self.model(self.xtr[idx]), y[idx], -1).backward()
+            self.loss((forward or self.model)(self.xtr[idx]), y[idx], -1).backward()
             opt.step()
 
     def is_corrupt(self, step: int) -> bool:
         k = self.cfg["corrupt_every"]
-        return bool(k) and step > 0 and step % k == k - 1
+        return bool(k) and step > 0 and step % k == 0
 
     def is_nan_step(self, step: int) -> bool:
         return self.cfg["nan_at"] > 0 and step == int(self.cfg["nan_at"] * self.cfg["steps"])
@@ -180,6 +180,8 @@ class Job:
         logits2, y2 = logits.reshape(-1, logits.shape[-1]), y.reshape(-1)
         if cfg["nan_at"] > 0:  # a hand-written cross-entropy: log(softmax), no log-sum-exp
             scale = 1e4 if self.is_nan_step(step) else 1.0
+            if self.is_nan_step(step):  # a mislabelled batch whose logits overflow
+                y2 = (y2 + 1) % logits2.shape[-1]
             p = torch.softmax(logits2 * scale, -1).gather(1, y2[:, None])
             return -torch.log(p).mean()
         return nn.functional.cross_entropy(logits2, y2, label_smoothing=cfg["label_smoothing"])
@@ -226,7 +228,8 @@ class Job:
             self.model(x)
         for h in hooks:
             h.remove()
-        return got
+        finite = {k: v[torch.isfinite(v)] for k, v in got.items()}
+        return {k: v for k, v in finite.items() if v.numel()}  # NaN weights: nothing to draw
 
     def grad_norms(self) -> tuple[float, dict[str, float]]:
         per = {n: float(p.grad.norm()) for n, p in self.layer_params() if p.grad is not None}
@@ -445,7 +448,7 @@ def train_hf(cfg: dict[str, Any], run_dir: Path) -> None:
     else:
         forward_net = job.model
     if cfg["epochs3"]:
-        job.pretrain()
+        job.pretrain(forward_net)
 
     class Wrap(nn.Module):
         def __init__(self):
