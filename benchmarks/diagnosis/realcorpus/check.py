@@ -170,7 +170,8 @@ def oscillation(loss: Series | None):
     swing = float(np.mean(np.abs(d))) / max(abs(start), 1e-12)
     tv, net = float(np.abs(d).sum()), float(med[0] - med[-1])
     trend = tv / max(net, 1e-12) if net > 0 else math.inf
-    return swing >= 0.08 and trend >= 3, swing, f"swing {swing:.3g} of start, TV/net {trend:.3g}"
+    gated = swing if trend >= 3 else math.nan  # the quantity, where the other condition holds
+    return swing >= 0.08 and trend >= 3, gated, f"swing {swing:.3g} of start, TV/net {trend:.3g}"
 
 
 def spikes(loss: Series | None):
@@ -202,7 +203,8 @@ def slow(loss: Series | None):
     mid = _med(v[len(v) // 2 - max(len(v) // 20, 1) : len(v) // 2 + max(len(v) // 20, 1)])
     late_share = (mid - end) / (start - end) if start > end else 0.0
     fired = 0.01 <= drop < 0.4 and late_share >= 0.2
-    return fired, float(drop), f"dropped {drop:.3g} of start, second half {late_share:.2f} of it"
+    gated = float(drop) if late_share >= 0.2 and drop >= 0.01 else math.nan
+    return fired, gated, f"dropped {drop:.3g} of start, second half {late_share:.2f} of it"
 
 
 def plateau(loss: Series | None, lr: Series | None):
@@ -221,9 +223,10 @@ def plateau(loss: Series | None, lr: Series | None):
     if lr is not None and len(lr[1]):
         lr_ok = lr[1][-1] >= 0.5 * np.max(lr[1])
     fired = fell >= 0.3 and gain < 0.02 and gain > -0.1 and level >= 0.1 and lr_ok
+    gated = float(gain) if fell >= 0.3 and gain > -0.1 and level >= 0.1 and lr_ok else math.nan
     return (
         fired,
-        float(gain),
+        gated,
         f"fell {fell:.2f}, last-40% gain {gain:.3g}, level {level:.2f}, lr kept {lr_ok}",
     )
 
@@ -242,9 +245,10 @@ def overfitting(loss: Series | None, val: Series | None):
     late = _med(lv[-max(len(lv) // 10, 1) :])
     rise = final / best if best > 0 else math.nan
     fired = when <= 0.7 and rise >= 1.1 and late <= 0.9 * at_best
+    gated = float(rise) if when <= 0.7 and late <= 0.9 * at_best else math.nan
     return (
         fired,
-        float(rise),
+        gated,
         f"best at {when:.2f} of run, final/best {rise:.3g}, train {late:.3g} vs {at_best:.3g}",
     )
 
@@ -377,13 +381,21 @@ QUANTITIES = {
     "exploding_gradients": ("grad norm growth: max(max, late median) / early median", ">=", 100),
     "vanishing_gradients": ("grad norm collapse: late median / early median", "<=", 1e-3),
     "loss_divergence": ("train loss end / start (medians)", ">=", 1.5),
-    "loss_oscillation": ("mean block-median swing / start loss (2nd half)", ">=", 0.08),
+    "loss_oscillation": (
+        "mean block-median swing / start loss (2nd half), where TV >= 3x net",
+        ">=",
+        0.08,
+    ),
     "loss_spikes": ("count of 6-sigma spikes (>=2 alarms)", ">=", 2),
-    "slow_convergence": ("loss drop / start", "<", 0.4),
-    "plateau": ("gain over last 40% / start", "<", 0.02),
-    "overfitting": ("final / best validation loss", ">=", 1.1),
+    "slow_convergence": (
+        "loss drop / start, where still falling (2nd half >= 20% of drop)",
+        "<",
+        0.4,
+    ),
+    "plateau": ("gain over last 40% / start, where fell >= 30%, level >= 10%, lr kept", "<", 0.02),
+    "overfitting": ("final / best val loss, where best in first 70% and train fell", ">=", 1.1),
     "dead_units": ("share of last activation histogram at zero", ">=", 0.9),
-    "unstable_metric": ("mean |change| of val accuracy (2nd half)", ">=", 0.08),
+    "unstable_metric": ("mean abs change of val accuracy (2nd half)", ">=", 0.08),
     "throughput_drop": ("last / first quarter median throughput", "<=", 0.6),
 }
 
@@ -391,7 +403,15 @@ QUANTITIES = {
 def calibrate(out: dict[str, Any], labels: dict[str, Any], split: str = "dev") -> str:
     """Per code, on the healthy runs of a split: the quantity's spread, and the threshold at
     which at most 1% of them would alarm on the quantity alone (other conditions ignored)."""
-    healthy = [n for n in out if not labels[n]["expected"] and labels[n]["split"] == split]
+    review_file = HERE / "review.json"
+    review = json.loads(review_file.read_text()) if review_file.is_file() else {}
+    healthy = [
+        n
+        for n in out
+        if not labels[n]["expected"]
+        and labels[n]["split"] == split
+        and review.get(n, {}).get("verdict") != "exclude"
+    ]
     rows = [
         "| code | quantity | healthy runs with it | min | median | max | alarms at README number "
         "| threshold for <= 1% |",

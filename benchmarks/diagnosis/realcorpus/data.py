@@ -170,3 +170,25 @@ def lr_factor(cfg: dict[str, Any], step: int) -> float:
     if kind == "linear":
         return max(0.0, 1 - t)
     return 1.0
+
+
+def run_jobs(trainers: dict, jobs_file: str) -> int:
+    """Train each (config, run_dir) of a jobs file with the writer's trainer; one failure is
+    reported and skipped. ``config.json`` is written last: it marks a finished run."""
+    import copy
+    import json
+    import time
+    from pathlib import Path
+
+    for cfg, run_dir in json.loads(Path(jobs_file).read_text()):
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        t0 = time.process_time()
+        try:
+            trainers[cfg["writer"]](copy.deepcopy(cfg), run_dir)
+        except Exception as exc:  # one broken run must not stop the others
+            print(f"{cfg['name']}: FAILED {type(exc).__name__}: {exc}", flush=True)
+            continue
+        (run_dir / "config.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
+        print(f"{cfg['name']}: {time.process_time() - t0:.1f} s CPU", flush=True)
+    return 0

@@ -6,8 +6,6 @@ and a TF2 custom loop with ``tf.summary`` writers in ``train/`` and ``test/``.
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 import sys
 import time
@@ -231,18 +229,7 @@ TRAINERS = {"keras": train_keras, "tfsummary": train_tfsummary}
 
 
 def main(argv: list[str]) -> int:
-    for cfg, run_dir in json.loads(Path(argv[0]).read_text()):
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        t0 = time.process_time()
-        try:
-            TRAINERS[cfg["writer"]](copy.deepcopy(cfg), run_dir)
-        except Exception as exc:  # one broken run must not stop the others
-            print(f"{cfg['name']}: FAILED {type(exc).__name__}: {exc}", flush=True)
-            continue
-        (run_dir / "config.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
-        print(f"{cfg['name']}: {time.process_time() - t0:.1f} s CPU", flush=True)
-    return 0
+    return D.run_jobs(TRAINERS, argv[0])
 
 
 if __name__ == "__main__":

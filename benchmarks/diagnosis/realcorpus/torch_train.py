@@ -10,8 +10,6 @@ with its own library, under its own tag names (``table.WRITERS``).
 
 from __future__ import annotations
 
-import copy
-import json
 import math
 import os
 import sys
@@ -589,20 +587,8 @@ TRAINERS = {
 
 
 def main(argv: list[str]) -> int:
-    jobs = json.loads(Path(argv[0]).read_text())
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    for cfg, run_dir in jobs:
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        t0 = time.process_time()
-        try:
-            TRAINERS[cfg["writer"]](copy.deepcopy(cfg), run_dir)
-        except Exception as exc:  # one broken run must not stop the others
-            print(f"{cfg['name']}: FAILED {type(exc).__name__}: {exc}", flush=True)
-            continue
-        (run_dir / "config.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
-        print(f"{cfg['name']}: {time.process_time() - t0:.1f} s CPU", flush=True)
-    return 0
+    return D.run_jobs(TRAINERS, argv[0])
 
 
 if __name__ == "__main__":
