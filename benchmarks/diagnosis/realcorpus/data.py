@@ -192,3 +192,16 @@ def run_jobs(trainers: dict, jobs_file: str) -> int:
         (run_dir / "config.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
         print(f"{cfg['name']}: {time.process_time() - t0:.1f} s CPU", flush=True)
     return 0
+
+
+def injected_pause(cfg: dict[str, Any], step: int, times: list[float], spent: float) -> float:
+    """The slowdown pathology: from ``slowdown_at`` on, sleep 6x the median CPU time of the
+    steps so far (a wait that no CPU load can imitate, as throughput is CPU time + sleep)."""
+    import time
+
+    times.append(spent)
+    if cfg["slowdown_at"] and step >= cfg["slowdown_at"] * cfg["steps"]:
+        pause = 6 * float(np.median(times[: max(5, step // 2)]))
+        time.sleep(pause)
+        return pause
+    return 0.0

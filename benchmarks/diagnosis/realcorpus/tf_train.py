@@ -195,11 +195,7 @@ def train_tfsummary(cfg: dict[str, Any], run_dir: Path) -> None:
         x, y = feed.batch(step)
         loss, gnorm = step_fn(tf.constant(x), tf.constant(y))
         spent = time.thread_time() - t0
-        times.append(spent)
-        pause = 0.0
-        if cfg["slowdown_at"] and step >= cfg["slowdown_at"] * cfg["steps"]:
-            pause = 6 * float(np.median(times[: max(5, step // 2)]))
-            time.sleep(pause)
+        pause = D.injected_pause(cfg, step, times, spent)
         if step % cfg["log_every"] == 0:
             with train_w.as_default():
                 tf.summary.scalar("loss", loss, step=step)

@@ -197,13 +197,8 @@ class Job:
         return loss, acc
 
     def maybe_sleep(self, step: int, cpu_time: float) -> float:
-        """The injected slowdown: from slowdown_at on, sleep 6x the median step time so far."""
-        self.step_times.append(cpu_time)
-        if self.cfg["slowdown_at"] and step >= self.cfg["slowdown_at"] * self.cfg["steps"]:
-            pause = 6 * float(np.median(self.step_times[: max(5, step // 2)]))
-            time.sleep(pause)
-            return pause
-        return 0.0
+        """The injected slowdown (``data.injected_pause``)."""
+        return D.injected_pause(self.cfg, step, self.step_times, cpu_time)
 
     def layer_params(self) -> list[tuple[str, torch.Tensor]]:
         return [
@@ -328,11 +323,7 @@ def train_gan(cfg: dict[str, Any], run_dir: Path, SummaryWriter) -> None:
         lg.backward()
         og.step()
         spent = time.thread_time() - t0
-        times.append(spent)
-        pause = 0.0
-        if cfg["slowdown_at"] and step >= cfg["slowdown_at"] * cfg["steps"]:
-            pause = 6 * float(np.median(times[: max(5, step // 2)]))
-            time.sleep(pause)
+        pause = D.injected_pause(cfg, step, times, spent)
         if step % cfg["log_every"] == 0:
             tb.add_scalar("Loss/discriminator", float(ld), step)
             tb.add_scalar("Loss/generator", float(lg), step)
