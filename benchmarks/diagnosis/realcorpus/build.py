@@ -106,17 +106,18 @@ def summary(cfgs: list[dict]) -> str:
     )
 
 
-def train(cfgs: list[dict], log: Path) -> float:
+def train(cfgs: list[dict], log: Path, where=None) -> float:
     """Train the configs, one process per environment; returns the children's CPU seconds."""
+    where = where or run_dir
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for venv in ("torch", "tf"):
         todo = [c for c in cfgs if WRITERS[c["writer"]]["venv"] == venv]
         if not todo:
             continue
         for c in todo:
-            shutil.rmtree(run_dir(c), ignore_errors=True)
+            shutil.rmtree(where(c), ignore_errors=True)
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump([(c, str(run_dir(c))) for c in todo], f)
+            json.dump([(c, str(where(c))) for c in todo], f)
         print(f"{venv}: training {len(todo)} runs (log: {log})", flush=True)
         with log.open("a") as out:
             subprocess.run(

@@ -99,11 +99,15 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
 def optimizer(cfg: dict[str, Any]) -> keras.optimizers.Optimizer:
     o, lr = cfg["opt"], Schedule(cfg) if cfg["sched"] != "none" else cfg["opt"]["lr"]
+    extra = {"clipnorm": cfg["clip"]} if cfg.get("clip") else {}  # advice only
+    if "weight_decay" in o:
+        extra["weight_decay"] = o["weight_decay"]
     if o["name"] in ("sgd", "sgd_momentum"):
-        return keras.optimizers.SGD(lr, momentum=0.9 if o["name"] == "sgd_momentum" else 0.0)
+        m = o.get("momentum", 0.9) if o["name"] == "sgd_momentum" else 0.0
+        return keras.optimizers.SGD(lr, momentum=m, **extra)
     if o["name"] == "adamw":
-        return keras.optimizers.AdamW(lr)
-    return keras.optimizers.Adam(lr, beta_1=o.get("betas", [0.9])[0])
+        return keras.optimizers.AdamW(lr, **extra)
+    return keras.optimizers.Adam(lr, beta_1=o.get("betas", [0.9])[0], **extra)
 
 
 def loss_fn(cfg: dict[str, Any], task: str):
@@ -184,8 +188,11 @@ def train_tfsummary(cfg: dict[str, Any], run_dir: Path) -> None:
             logits = model(x, training=True)
             loss = tf.reduce_mean(lossf(y, logits))
         grads = tape.gradient(loss, model.trainable_variables)
+        norm = tf.linalg.global_norm(grads)
+        if cfg.get("clip"):
+            grads, _ = tf.clip_by_global_norm(grads, cfg["clip"], use_norm=norm)
         opt.apply_gradients(zip(grads, model.trainable_variables, strict=False))
-        return loss, tf.linalg.global_norm(grads)
+        return loss, norm
 
     train_w = tf.summary.create_file_writer(str(run_dir / "train"))
     test_w = tf.summary.create_file_writer(str(run_dir / "test"))

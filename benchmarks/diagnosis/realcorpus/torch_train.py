@@ -109,12 +109,13 @@ def build_model(cfg: dict[str, Any], n_in: int, n_out: int) -> nn.Module:
 
 def make_optimizer(cfg: dict[str, Any], params) -> torch.optim.Optimizer:
     o = cfg["opt"]
+    wd = {"weight_decay": o["weight_decay"]} if "weight_decay" in o else {}  # advice only
     if o["name"] == "sgd":
-        return torch.optim.SGD(params, lr=o["lr"])
+        return torch.optim.SGD(params, lr=o["lr"], **wd)
     if o["name"] == "sgd_momentum":
-        return torch.optim.SGD(params, lr=o["lr"], momentum=0.9)
+        return torch.optim.SGD(params, lr=o["lr"], momentum=o.get("momentum", 0.9), **wd)
     cls = torch.optim.AdamW if o["name"] == "adamw" else torch.optim.Adam
-    return cls(params, lr=o["lr"], betas=tuple(o.get("betas", (0.9, 0.999))))
+    return cls(params, lr=o["lr"], betas=tuple(o.get("betas", (0.9, 0.999))), **wd)
 
 
 # ------------------------------------------------------------------------------------- job
@@ -260,6 +261,8 @@ def train_custom(cfg: dict[str, Any], run_dir: Path) -> None:
         loss.backward()
         logging = step % cfg["log_every"] == 0
         total, per = job.grad_norms() if logging else (0.0, {})
+        if cfg.get("clip"):  # set only by advice; norms above are logged before clipping
+            nn.utils.clip_grad_norm_(job.model.parameters(), cfg["clip"])
         opt.step()
         pause = job.maybe_sleep(step, time.thread_time() - t0)
         if logging:
@@ -409,6 +412,7 @@ def train_lightning(cfg: dict[str, Any], run_dir: Path) -> None:
         enable_model_summary=False,
         enable_checkpointing=False,
         deterministic=True,
+        gradient_clip_val=cfg.get("clip"),
     )
     trainer.fit(Module())
 
@@ -499,6 +503,7 @@ def train_hf(cfg: dict[str, Any], run_dir: Path) -> None:
         seed=cfg["seed"],
         use_cpu=True,
         dataloader_num_workers=0,
+        max_grad_norm=cfg.get("clip", 1.0),
         disable_tqdm=True,
         learning_rate=cfg["opt"]["lr"],
         label_names=["labels"],
