@@ -8,8 +8,14 @@ hparams plugin summaries; TF2-style tensors are written with TensorBoard's proto
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+# The shared builders live in tests/helpers/; tests import them by module name
+# (``from event_builders import ...``), so the folder goes on the path before any test module
+# (and the imports below) load.
+sys.path.insert(0, str(Path(__file__).parent / "helpers"))
 
 import fsspec
 import fsspec.config
