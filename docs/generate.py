@@ -176,10 +176,12 @@ def _comments(module: ModuleType) -> dict[int, str]:
     }
 
 
-def sources(
-    cls: type = Thresholds, module: ModuleType = settings_module
-) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """field of ``cls`` -> (its source, the fields sharing that source, in order)."""
+def sources(cls: type = Thresholds, module: ModuleType = settings_module) -> dict[str, str]:
+    """field of ``cls`` -> where its number comes from.
+
+    ``field(metadata={"source": ...})`` when present; else the comment on the field's line;
+    else the comment block above it, which also covers the fields between it and this one.
+    """
     fields = {f.name: f for f in dataclasses.fields(cls)}
     lines = inspect.getsource(module).splitlines()
     comments = _comments(module)
@@ -192,17 +194,17 @@ def sources(
         m = re.match(r"\s+(\w+)\s*:", line)
         if m and m[1] in fields and m[1] not in field_line:
             field_line[m[1]] = i
-    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    out: dict[str, str] = {}
     for name, f in fields.items():
         meta = f.metadata.get("source") if f.metadata else None
         if meta:
-            out[name] = (" ".join(str(meta).split()), (name,))
+            out[name] = " ".join(str(meta).split())
             continue
         at = field_line.get(name)
         if at is None:
             raise LookupError(f"{cls.__name__}.{name}: no source (metadata) and no line to read")
         if at in comments:
-            out[name] = (comments[at], (name,))  # a comment of its own, on its line
+            out[name] = comments[at]  # a comment of its own, on its line
             continue
         # The comment block above: walk up over the fields it also introduces.
         i = at - 1
@@ -215,15 +217,7 @@ def sources(
         text = " ".join(_section_text(comments[j]) for j in block).strip()
         if not text:
             raise LookupError(f"{cls.__name__}.{name}: no source, in metadata or a comment")
-        out[name] = (text, ())
-    # Fields introduced by the same block share one row.
-    groups: dict[str, list[str]] = {}
-    for name, (text, own) in out.items():
-        if not own:
-            groups.setdefault(text, []).append(name)
-    for text, names in groups.items():
-        for name in names:
-            out[name] = (text, tuple(names))
+        out[name] = text
     return out
 
 
@@ -259,22 +253,24 @@ def block_diagnostics() -> str:
 def block_thresholds() -> str:
     src, used = sources(), readers()
     rows = ["| threshold | default | read by | source |", "| --- | ---: | --- | --- |"]
-    done: set[str] = set()
+    # Neighbouring fields with one source (one comment block, or one shared text) share a row.
+    groups: list[list[str]] = []
     for name in FIELDS:
-        if name in done:
-            continue
-        text, group = src[name]
-        group = group or (name,)
-        done.update(group)
+        if groups and src[groups[-1][0]] == src[name]:
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    for group in groups:
+        readers_ = dict.fromkeys(c for n in group for c in used[n])
         rows.append(
             "| "
             + "<br>".join(f"`{n}`" for n in group)
             + " | "
             + "<br>".join(fmt(getattr(DEFAULTS, n)) for n in group)
             + " | "
-            + (_codes(dict.fromkeys(c for n in group for c in used[n])) or "nothing")
+            + (_codes(readers_) or "nothing")
             + " | "
-            + text.replace("|", "\\|")
+            + src[group[0]].replace("|", "\\|")
             + " |"
         )
     return "\n".join(rows) + "\n"

@@ -84,11 +84,11 @@ def test_every_threshold_has_a_source() -> None:
     """Each field has a source: its metadata, its own comment, or the comment block above."""
     src = gen.sources()
     assert set(src) == set(Thresholds.__dataclass_fields__)
-    for name, (text, _) in src.items():
+    for name, text in src.items():
         assert len(text) > 10, name
-    # Fields introduced by one comment block share it.
+    # Fields introduced by one comment block (or given one text) share it.
     assert src["layer_ratio_vanishing"] == src["layer_ratio_exploding"]
-    assert "AutoTrainer" in src["first_layer_norm_vanishing"][0]
+    assert "AutoTrainer" in src["first_layer_norm_vanishing"]
 
 
 def test_sources_read_field_metadata_before_comments(tmp_path: Path) -> None:
@@ -125,11 +125,13 @@ def test_sources_read_field_metadata_before_comments(tmp_path: Path) -> None:
         src = gen.sources(module.Limits, module)
     finally:
         del sys.modules["fake_settings"]
-    assert src["a"] == ("Shared by the two fields below it.", ("a", "b"))
-    assert src["b"] == src["a"]
-    assert src["c"] == ("its own comment", ("c",))
-    assert src["d"] == ("from metadata", ("d",))
-    assert src["e"] == ("metadata again", ("e",))
+    assert src == {
+        "a": "Shared by the two fields below it.",
+        "b": "Shared by the two fields below it.",
+        "c": "its own comment",
+        "d": "from metadata",
+        "e": "metadata again",
+    }
 
 
 def test_placeholders_in_docstrings_take_the_defaults() -> None:
