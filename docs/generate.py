@@ -19,6 +19,7 @@ The blocks:
   finding codes it reads (code literals in the rule, the module-level code tuples it names,
   and the same-module helpers it calls).
 - ``help-dlreport``, ``help-analyze``: ``dlreport --help`` and ``dlreport analyze --help``.
+- ``md-excerpt``: the start of the Markdown report of ``sample_logs/``, from its golden file.
 """
 
 from __future__ import annotations
@@ -321,7 +322,25 @@ def _help(args: list[str]) -> str:
     return "```text\n" + result.output.rstrip() + "\n```\n"
 
 
+SAMPLE_MD = ROOT / "tests" / "golden" / "sample_logs" / "report.md"
+
+
+def block_md_excerpt(rows: int = 3) -> str:
+    """The start of ``dlreport analyze sample_logs -f md``: the heading, the first rows of the
+    run table, the first run's heading and top advice. Taken from the golden file, which
+    tests/test_golden.py holds to the code."""
+    lines = SAMPLE_MD.read_text(encoding="utf-8").splitlines()
+    table = [i for i, line in enumerate(lines) if line.startswith("|")]
+    first_run = next(i for i, line in enumerate(lines) if line.startswith("### "))
+    advice = next((line for line in lines[first_run:] if line.startswith("**Top advice:**")), None)
+    out = [lines[0], "", *lines[table[0] : table[0] + 2 + rows], "", lines[first_run]]
+    if advice is not None:
+        out += ["", advice]
+    return "```markdown\n" + "\n".join(out) + "\n```\n"
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
+    "md-excerpt": block_md_excerpt,
     "diagnostics": block_diagnostics,
     "thresholds": block_thresholds,
     "advice": block_advice,
