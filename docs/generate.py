@@ -151,17 +151,22 @@ def readers() -> dict[str, list[str]]:
     for code, spec in REGISTRY.items():
         for name in thresholds_read(spec.func):  # type: ignore[arg-type]
             out[name].append(code)
+    for name in FIELDS:
+        out[name].extend(_modules_reading(name))
+    return out
+
+
+def _modules_reading(name: str) -> list[str]:
+    """Modules outside diagnostics/ and settings.py that read attribute ``name``."""
     package = ROOT / "analyzer"
+    found = []
     for path in sorted(package.rglob("*.py")):
         rel = path.relative_to(package)
         if rel.parts[0] == "diagnostics" or rel.name == "settings.py":
             continue
-        text = path.read_text(encoding="utf-8")
-        module = ".".join(rel.with_suffix("").parts)
-        for name in FIELDS:
-            if re.search(rf"\.{name}\b", text):
-                out[name].append(module)
-    return out
+        if re.search(rf"\.{name}\b", path.read_text(encoding="utf-8")):
+            found.append(".".join(rel.with_suffix("").parts))
+    return found
 
 
 # --- where each threshold comes from ------------------------------------------------------
@@ -253,10 +258,18 @@ def block_diagnostics() -> str:
 
 def block_thresholds() -> str:
     src, used = sources(), readers()
+    # The advice's own limits (when settings has them) are listed after the thresholds.
+    limits = getattr(settings_module, "AdviceLimits", None)
+    values: dict[str, object] = {n: getattr(DEFAULTS, n) for n in FIELDS}
+    if limits is not None:
+        src.update(sources(limits, settings_module))
+        for name in (f.name for f in dataclasses.fields(limits)):
+            values[name] = getattr(limits(), name)
+            used[name] = _modules_reading(name)
     rows = ["| threshold | default | read by | source |", "| --- | ---: | --- | --- |"]
     # Neighbouring fields with one source (one comment block, or one shared text) share a row.
     groups: list[list[str]] = []
-    for name in FIELDS:
+    for name in values:
         if groups and src[groups[-1][0]] == src[name]:
             groups[-1].append(name)
         else:
@@ -267,7 +280,7 @@ def block_thresholds() -> str:
             "| "
             + "<br>".join(f"`{n}`" for n in group)
             + " | "
-            + "<br>".join(fmt(getattr(DEFAULTS, n)) for n in group)
+            + "<br>".join(fmt(values[n]) for n in group)
             + " | "
             + (_codes(readers_) or "nothing")
             + " | "
