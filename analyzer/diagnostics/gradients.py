@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..measures import finite, head_median, start_level, tail_median
-from ..model import Finding, Run, evidence
+from ..model import Finding, Run, Severity, evidence
 from ..settings import Thresholds
 from . import diagnostic
 
@@ -71,6 +71,7 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
     peak = float(values[peak_i])
     growth = peak / early if early > 0 else float("inf")
     late_growth = late / early if early > 0 else float("inf")
+    severity: Severity
     if peak >= t.grad_norm_abs_error or (growth >= t.grad_growth and late_growth >= t.grad_growth):
         severity = "error"
     elif growth >= t.grad_growth or peak >= t.grad_norm_abs_warning:
