@@ -71,9 +71,8 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
     peak = float(values[peak_i])
     growth = peak / early if early > 0 else float("inf")
     late_growth = late / early if early > 0 else float("inf")
-    severity: Severity
     if peak >= t.grad_norm_abs_error or (growth >= t.grad_growth and late_growth >= t.grad_growth):
-        severity = "error"
+        severity: Severity = "error"
     elif growth >= t.grad_growth or peak >= t.grad_norm_abs_warning:
         severity = "warning"
     else:
