@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,7 @@ class Run:
 
     def _rows(self) -> dict[str, np.ndarray]:
         """tag -> rows of ``scalars`` (built once: diagnostics ask for series many times)."""
-        rows = self._cache.get("rows")
+        rows = cast("dict[str, np.ndarray] | None", self._cache.get("rows"))
         if rows is None:
             rows = {}
             if len(self.scalars):
@@ -66,7 +66,7 @@ class Run:
                 for i, name in enumerate(names):
                     rows[str(name)] = order[bounds[i] : bounds[i + 1]]
             self._cache["rows"] = rows
-        return rows  # type: ignore[return-value]
+        return rows
 
     def _tag_rows(self, tag: str) -> pd.DataFrame:
         """The tag's rows in step order, one per step.

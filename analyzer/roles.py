@@ -206,10 +206,10 @@ def infer_roles(
             choices.append(choice)
             taken.add(choice.tag)
     layers: dict[str, tuple[str, ...]] = {}
-    for role, patterns in LAYER_PATTERNS.items():
+    for role, layer_patterns in LAYER_PATTERNS.items():
         # Per-layer norms need two layers to compare; a part of a model is checked alone.
         layers[role] = _layer_family(
-            patterns, scalar_points, taken, min_members=2 if role == "grad_norm_layers" else 1
+            layer_patterns, scalar_points, taken, min_members=2 if role == "grad_norm_layers" else 1
         )
         taken.update(layers[role])  # a tag belongs to one family
     layers.update(

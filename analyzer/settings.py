@@ -11,6 +11,7 @@ import posixpath
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import fsspec
 
@@ -172,7 +173,8 @@ def with_overrides(base: Thresholds, overrides: Mapping[str, float]) -> Threshol
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ConfigError(f"unknown threshold(s): {', '.join(unknown)}")
-    return replace(base, **dict(overrides))
+    changes: dict[str, Any] = dict(overrides)  # each field's own type is checked at run time
+    return replace(base, **changes)
 
 # ---------------------------------------------------------------------------------------------
 # User settings: pinned roles and threshold overrides, from the command line or a file.

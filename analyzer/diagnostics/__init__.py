@@ -98,7 +98,7 @@ def run_diagnostics(run: Run, t: Thresholds, *, strict: bool = False) -> Outcome
             errors.append(f"{spec.code}: {type(exc).__name__}: {exc}")
     findings = _without_explained(findings)
     findings.extend(_no_signal(run, t, findings, available))
-    notes = ()
+    notes: tuple[str, ...] = ()
     if skipped and "train_loss" in available:
         missing = sorted(
             {role for spec in skipped for option in spec.requires for role in option} - available

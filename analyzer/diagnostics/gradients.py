@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..measures import clean, finite, head_median, role_series, start_level, tail_median
-from ..model import Finding, Run, evidence
+from ..model import Finding, Run, Severity, evidence
 from ..settings import Thresholds
 from . import diagnostic
 
@@ -88,7 +88,7 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
     growth = peak / early if early > 0 else 0.0
     late_growth = late / early if early > 0 else 0.0
     if peak >= t.grad_norm_abs_error or (growth >= t.grad_growth and late_growth >= t.grad_growth):
-        severity = "error"
+        severity: Severity = "error"
     elif growth >= t.grad_growth or peak >= t.grad_norm_abs_warning:
         severity = "warning"
     else:
