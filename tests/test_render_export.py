@@ -70,6 +70,7 @@ def test_batches_and_awkward_names(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     ]
     write_event_file(run / "events.out.tfevents.1", events)
     monkeypatch.setattr(export, "BATCH_ROWS", 7)
+    monkeypatch.setattr(export, "CSV_BATCH_ROWS", 6)
     assert _export_text(_runs(tmp_path)) == _reference_csv(tmp_path)
     out = tmp_path / "x.parquet"
     export_scalars(iter(_runs(tmp_path)), str(out), stdout=io.StringIO())

@@ -27,7 +27,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..reader import RunData
 
 COLUMNS = ("run", "tag", "step", "wall_time", "value")
-BATCH_ROWS = 1 << 20  # rows per Parquet row group and per CSV write: bounds the extra memory
+# Rows per Parquet row group, and per CSV write: each bounds the memory beyond the run's own
+# columns. The CSV text of a batch is several times its numbers, and fresh memory is dear
+# here (about 2 CPU-ms per MB), so CSV goes in smaller batches: 1M-event export 1.0 CPU-s
+# against 1.5 with batches of 1M rows.
+BATCH_ROWS = 1 << 20
+CSV_BATCH_ROWS = 1 << 17
 
 
 def export_scalars(runs: Iterable[RunData], output: str, *, stdout: TextIO) -> int:
@@ -54,8 +59,9 @@ def export_scalars(runs: Iterable[RunData], output: str, *, stdout: TextIO) -> i
             if writer is None:
                 writer = _open(kind, output, stdout, pa is not None)
             frame = run.scalars
-            for start in range(0, len(frame), BATCH_ROWS):
-                writer.write(run.name, frame.iloc[start : start + BATCH_ROWS])
+            size = BATCH_ROWS if kind == "parquet" else CSV_BATCH_ROWS
+            for start in range(0, len(frame), size):
+                writer.write(run.name, frame.iloc[start : start + size])
             rows += len(frame)
         if writer is None:  # no run at all: still a table with its header
             writer = _open(kind, output, stdout, pa is not None)
