@@ -111,7 +111,7 @@ def _arrow_batch(run: str, frame: pd.DataFrame, *, csv_text: bool) -> Any:
             pa.array(codes.astype(np.int32, copy=False)), pa.array(names, pa.string())
         )
     else:
-        tags = pa.array(tag.astype(str).to_numpy(dtype=object), pa.string())
+        tags = pa.array(tag.astype(str).to_numpy(dtype=object), pa.string()).dictionary_encode()
     runs = pa.DictionaryArray.from_arrays(
         pa.array(np.zeros(n, dtype=np.int32)), pa.array([run], pa.string())
     )
@@ -126,8 +126,8 @@ def _arrow_batch(run: str, frame: pd.DataFrame, *, csv_text: bool) -> Any:
             _python_float_text(wall),
             _python_float_text(value),
         ]
-    else:
-        columns = [runs.cast(pa.string()), tags.cast(pa.string()), step, wall, value]
+    else:  # Parquet stores strings dictionary-encoded anyway: no string is ever built
+        columns = [runs, tags, step, wall, value]
     return pa.table(columns, names=list(COLUMNS))
 
 
@@ -237,17 +237,20 @@ class _ParquetWriter(_Writer):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        words = pa.dictionary(pa.int32(), pa.string())
         schema = pa.schema(
             [
-                ("run", pa.string()),
-                ("tag", pa.string()),
+                ("run", words),
+                ("tag", words),
                 ("step", pa.int64()),
                 ("wall_time", pa.float64()),
                 ("value", pa.float64()),
             ]
         )
         try:
-            self.writer = pq.ParquetWriter(output, schema)
+            # Without the Arrow schema stored, readers see plain string columns (pandas: str,
+            # as when pandas wrote the file), though they are written from dictionaries.
+            self.writer = pq.ParquetWriter(output, schema, store_schema=False)
         except OSError as exc:
             raise OutputError(f"{output}: cannot be written ({exc})") from None
 
