@@ -77,32 +77,30 @@ def _read(logdir: str) -> Logdir:
 
 
 def _runs_one_by_one(logdir: str) -> Iterator[RunData]:
-    """Each run of ``logdir``, read when asked for (so one run is in memory at a time), its
-    problems told on stderr; as :func:`~analyzer.reader.read_logdir`, an error when no file
-    at all could be read (raised before anything is yielded only if the first run fails)."""
+    """Each run of ``logdir``, read when asked for (one run in memory at a time), its problems
+    told on stderr as it is handed on. As :func:`~analyzer.reader.read_logdir`: when no file at
+    all can be read, one error line and nothing else (unreadable runs are held back until a
+    readable one shows up)."""
     from .errors import InputError
     from .reader import discover_runs, read_run
     from .render.safetext import visible
 
-    reasons: list[str] = []
+    held: list[RunData] = []
     readable = False
-    pending: list[RunData] = []
     for source in discover_runs(logdir):
         run = read_run(source)
-        for problem in run.problems:
-            click.echo(f"warning: {visible(problem)}", err=True)
-        if not run.readable:
-            reasons.extend(str(p) for p in run.problems[:1])
-            # Hold unreadable runs back until a readable one is seen: if none is, nothing has
-            # been written and the command fails as a whole.
-            pending.append(run)
+        held.append(run)
+        if not run.readable and not readable:
             continue
         readable = True
-        yield from pending
-        pending.clear()
-        yield run
+        for ready in held:
+            for problem in ready.problems:
+                click.echo(f"warning: {visible(problem)}", err=True)
+            yield ready
+        held.clear()
     if not readable:
-        raise InputError(f"{logdir}: no readable event file ({'; '.join(reasons)})")
+        reasons = "; ".join(str(p) for run in held for p in run.problems[:1])
+        raise InputError(f"{logdir}: no readable event file ({reasons})")
 
 
 @cli.command()
