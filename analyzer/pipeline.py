@@ -10,7 +10,7 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
@@ -213,6 +213,11 @@ WORK_PER_MB_S = 0.011
 WORK_PER_CHARTED_RUN_S = 0.18
 
 
+def _is_cluster(executor: Executor) -> bool:
+    """Whether ``executor`` is Dask's (``--scheduler``) rather than a local process pool."""
+    return type(executor).__module__.split(".")[0] == "distributed"
+
+
 def worth_a_pool(plans: Sequence[RunPlan], *, charts: bool) -> bool:
     """Whether ``plans`` hold enough work for a local process pool (see POOL_MIN_WORK_S).
 
@@ -322,8 +327,7 @@ def build_analysis(
     )
     # A cluster the user named always gets the work; a local pool only when it pays off.
     use_pool = executor is not None and (
-        not isinstance(executor, ProcessPoolExecutor)
-        or worth_a_pool(plans, charts=per_run is not None)
+        _is_cluster(executor) or worth_a_pool(plans, charts=per_run is not None)
     )
     outcomes_iter = (executor.map if use_pool else map)(task, plans)  # type: ignore[union-attr]
     outcomes: list[RunOutcome] = []

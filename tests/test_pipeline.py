@@ -128,3 +128,16 @@ def test_many_runs_or_big_files_get_a_pool(tmp_path: Path) -> None:
            for i in range(2)]  # fmt: skip
     assert worth_a_pool(two, charts=False)
     assert not worth_a_pool(two[:1], charts=False)
+
+
+def test_a_dask_executor_always_gets_the_work() -> None:
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    from analyzer.pipeline import _is_cluster
+
+    class ClientExecutor(ThreadPoolExecutor):  # named and placed as Dask's
+        __module__ = "distributed.cfexecutor"
+
+    with ClientExecutor(1) as dask_like, ProcessPoolExecutor(1) as pool:
+        assert _is_cluster(dask_like)
+        assert not _is_cluster(pool)
