@@ -25,7 +25,7 @@ from .diagnostics import run_diagnostics
 from .errors import InputError, RoleError
 from .model import SCHEMA_VERSION, Report, Run, RunReport, sort_findings, worst
 from .reader import Logdir, RunData, RunSource, discover_runs, read_run
-from .roles import SIDE_FOLDERS, Roles, infer_roles
+from .roles import HELDOUT_FOLDERS, SIDE_FOLDERS, Roles, infer_roles
 from .settings import Settings, Thresholds, with_overrides
 from .summary import summarize
 
@@ -63,19 +63,23 @@ _TIMESTAMP_CHILD = re.compile(r"\d{9,11}(?:\.\d+)?")
 def plan_runs(sources: Sequence[RunSource]) -> list[RunPlan]:
     """Group the reader's runs into analysed runs.
 
-    ``X/train`` and ``X/validation`` (also ``val``, ``eval``) become run ``X`` with tags
-    prefixed ``train/`` and ``validation/``; a run at ``X`` itself (hparams) joins them. A child
+    ``X/train`` and ``X/validation`` (also ``val``, ``eval``; and ``test``, ``valid``, ``dev``
+    beside a ``train``) become run ``X`` with tags prefixed ``train/`` and ``validation/``
+    (``test/``); a run at ``X`` itself (hparams) joins them. A child
     named by a timestamp (``X/1731490564.51``) lends its hparams to ``X``.
     """
     names = {src.name for src in sources}
     sides: dict[str, list[tuple[str, RunSource]]] = {}
     lent: dict[str, list[RunSource]] = {}
     plain: list[RunSource] = []
+    trained = {posixpath.dirname(n) or "." for n in names if posixpath.basename(n) == "train"}
     for src in sources:
         parent, leaf = posixpath.split(src.name) if src.name != "." else ("", ".")
         parent = parent or "."
         if leaf in SIDE_FOLDERS:
             sides.setdefault(parent, []).append((SIDE_FOLDERS[leaf], src))
+        elif leaf in HELDOUT_FOLDERS and parent in trained:
+            sides.setdefault(parent, []).append((HELDOUT_FOLDERS[leaf], src))
         elif _TIMESTAMP_CHILD.fullmatch(leaf) and parent in names and src.name != ".":
             lent.setdefault(parent, []).append(src)
         else:
@@ -195,7 +199,7 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
         findings=findings,
         advice=advise(run, findings),
         layer_tags=dict(run.layer_tags),
-        notes=run.notes,
+        notes=run.notes + outcome.notes,
         errors=outcome.errors,
         hparams=dict(run.hparams),
     )
