@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from .engine import SCHEDULER_ENV
 from .errors import DlreportError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .reader import Logdir
+    from .reader import Logdir, RunData
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
@@ -76,12 +76,31 @@ def _read(logdir: str) -> Logdir:
     return read_logdir(logdir)
 
 
-def _warn_problems(data: Logdir) -> None:
+def _runs_one_by_one(logdir: str) -> Iterator[RunData]:
+    """Each run of ``logdir``, read when asked for (one run in memory at a time), its problems
+    told on stderr as it is handed on. As :func:`~analyzer.reader.read_logdir`: when no file at
+    all can be read, one error line and nothing else (unreadable runs are held back until a
+    readable one shows up)."""
+    from .errors import InputError
+    from .reader import discover_runs, read_run
     from .render.safetext import visible
 
-    for run in data.runs:
-        for problem in run.problems:
-            click.echo(f"warning: {visible(problem)}", err=True)
+    held: list[RunData] = []
+    readable = False
+    for source in discover_runs(logdir):
+        run = read_run(source)
+        held.append(run)
+        if not run.readable and not readable:
+            continue
+        readable = True
+        for ready in held:
+            for problem in ready.problems:
+                click.echo(f"warning: {visible(problem)}", err=True)
+            yield ready
+        held.clear()
+    if not readable:
+        reasons = "; ".join(str(p) for run in held for p in run.problems[:1])
+        raise InputError(f"{logdir}: no readable event file ({reasons})")
 
 
 @cli.command()
@@ -131,9 +150,7 @@ def export(logdir: str, output: str) -> None:
     """
     from .render.export import export_scalars
 
-    data = _read(logdir)
-    _warn_problems(data)
-    rows = export_scalars(data, output, stdout=sys.stdout)
+    rows = export_scalars(_runs_one_by_one(logdir), output, stdout=sys.stdout)
     if output != "-":
         click.echo(f"wrote {rows} points to {output}", err=True)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .model import Run
+from .spectral import welch
 
 
 def finite(s: pd.Series) -> pd.Series:
@@ -162,12 +163,10 @@ def spectrum(values: np.ndarray, trend_window: int) -> Spectrum:
     a quarter of the sampling rate) and its differences have lag-1 autocorrelation -0.5. A
     periodic pattern (epoch boundaries, unshuffled data) puts a large share into one peak.
     """
-    from scipy import signal  # imported here: scipy.signal costs ~1 s of start-up
-
     trend = pd.Series(values).rolling(trend_window, center=True, min_periods=1).median()
     resid = values - trend.to_numpy()
     nper = min(256, len(resid))
-    freqs, power = signal.welch(resid, nperseg=nper, detrend="linear")
+    freqs, power = welch(resid, nperseg=nper)
     power, freqs = power[1:], freqs[1:]  # drop the DC bin
     total = float(power.sum())
     d = np.diff(values)

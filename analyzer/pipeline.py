@@ -5,6 +5,8 @@ Renderers take the :class:`~analyzer.model.Report` this builds; they compute not
 
 from __future__ import annotations
 
+import contextlib
+import os
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -203,7 +205,39 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
     )
 
 
-MIN_RUNS_FOR_POOL = 4
+# A local process pool pays off only when the work is worth more than starting it: forking
+# two workers from a parent holding pandas (and matplotlib for charts), copying their pages
+# on write and passing the reports back cost about 0.2-0.4 CPU-s, and 11 small runs take
+# 0.2 CPU-s in all (the default -j was slower than -j 1 on them). The work is estimated from
+# what is known before reading, measured on this project's benchmarks (bench_cli.py):
+# about 20 ms per run, 11 ms per MB of event files, and 180 ms per run's charts or page.
+POOL_MIN_WORK_S = 1.0
+WORK_PER_RUN_S = 0.02
+WORK_PER_MB_S = 0.011
+WORK_PER_CHARTED_RUN_S = 0.18
+
+
+def _is_cluster(executor: Executor) -> bool:
+    """Whether ``executor`` is Dask's (``--scheduler``) rather than a local process pool."""
+    return type(executor).__module__.split(".")[0] == "distributed"
+
+
+def worth_a_pool(plans: Sequence[RunPlan], *, charts: bool) -> bool:
+    """Whether ``plans`` hold enough work for a local process pool (see POOL_MIN_WORK_S).
+
+    Sizes are known for local files only; remote runs count by number alone.
+    """
+    if len(plans) < 2:
+        return False
+    size = 0
+    for plan in plans:
+        for _, source in plan.parts:
+            for path in source.files:
+                if "://" not in path:
+                    with contextlib.suppress(OSError):  # an unreadable file is told later
+                        size += os.path.getsize(path)
+    per_run = WORK_PER_RUN_S + (WORK_PER_CHARTED_RUN_S if charts else 0.0)
+    return len(plans) * per_run + size / 1e6 * WORK_PER_MB_S >= POOL_MIN_WORK_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,8 +329,10 @@ def build_analysis(
         keep_run=keep_runs,
         per_run=per_run,
     )
-    # A pool costs a second or so to start: not worth it for a handful of runs.
-    use_pool = executor is not None and len(plans) >= MIN_RUNS_FOR_POOL
+    # A cluster the user named always gets the work; a local pool only when it pays off.
+    use_pool = executor is not None and (
+        _is_cluster(executor) or worth_a_pool(plans, charts=per_run is not None)
+    )
     outcomes_iter = (executor.map if use_pool else map)(task, plans)  # type: ignore[union-attr]
     outcomes: list[RunOutcome] = []
     for outcome in outcomes_iter:
