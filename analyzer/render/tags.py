@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from ..reader import Logdir, RunData
 from ..roles import Roles
-from .safetext import visible
+from .json import finite_values
+from .safetext import strict_json, visible
 
 _HPARAMS_SHOWN = 12  # HF Trainer logs ~100 arguments; --json has them all
 
@@ -22,7 +22,7 @@ def render_tags(
             "runs": [_run_dict(run) for run in data.runs],
             "roles": {name: _roles_dict(r) for name, r in roles.items()},
         }
-        return json.dumps(out, indent=2) + "\n"
+        return strict_json(out) + "\n"
     text = "".join(_run_text(run) for run in data.runs) + "".join(
         _roles_text(name, r) for name, r in roles.items()
     )
@@ -63,7 +63,7 @@ def _run_dict(run: RunData) -> dict[str, object]:
             }
             for t in run.tags
         ],
-        "hparams": dict(run.hparams),
+        "hparams": finite_values(run.hparams),
         "restarts": [
             {"file": r.file, "from_step": r.from_step, "to_step": r.to_step, "tags": r.tags}
             for r in run.restarts
