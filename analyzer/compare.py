@@ -143,19 +143,22 @@ def _seed_spread(report: Report) -> Mapping[str, float]:
 
 
 def _outcome(b: RunReport, c: RunReport) -> tuple[str | None, bool]:
-    """The outcome key both sides have, and whether the candidate lost it to NaN.
+    """The outcome key the verdict is on, and whether the candidate lost an outcome to NaN.
 
-    The first key in :data:`OUTCOMES` where the baseline is finite and the candidate is finite
-    too, or logs the role with no finite value at all (a NaN loss: the candidate lost it).
+    The key is the first in :data:`OUTCOMES` finite on both sides. The candidate lost an
+    outcome when the baseline's is finite while the candidate logs the role with no finite
+    value at all (a NaN loss): then the verdict is ``regressed`` whatever the other outcome
+    says, and the key is the lost one if no key is finite on both sides.
     """
+    both = lost = None
     for key in OUTCOMES:
         if finite_number(b.summary.get(key)) is None:
             continue
         if finite_number(c.summary.get(key)) is not None:
-            return key, False
-        if _OUTCOME_ROLE[key] in c.roles:
-            return key, True
-    return None, False
+            both = both or key
+        elif _OUTCOME_ROLE[key] in c.roles:
+            lost = lost or key
+    return both or lost, lost is not None
 
 
 def _compare_run(

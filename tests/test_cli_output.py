@@ -114,9 +114,11 @@ def test_unwritable_output_is_one_line_naming_the_path(
         path = str(tmp_path / "full.csv")
         os.symlink("/dev/full", path)
         message = "No space left on device"
-    result = _invoke(*[a.format(logdir=logdir) for a in args], path, "-j", "1") if (
-        args[0] == "analyze"
-    ) else _invoke(*[a.format(logdir=logdir) for a in args], path)
+    result = (
+        _invoke(*[a.format(logdir=logdir) for a in args], path, "-j", "1")
+        if (args[0] == "analyze")
+        else _invoke(*[a.format(logdir=logdir) for a in args], path)
+    )
     one_line_error(result, path.rstrip("/"), message)
 
 

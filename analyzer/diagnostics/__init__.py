@@ -72,11 +72,19 @@ def run_diagnostics(run: Run, t: Thresholds, *, strict: bool = False) -> Outcome
     """Run every registered diagnostic that the run's roles allow."""
     available = set(run.roles) | {k for k, v in run.layer_tags.items() if v}
     train_loss = run.series("train_loss")
-    if train_loss is not None and np.isfinite(train_loss.to_numpy(float)).sum() < t.min_points:
-        available.discard("train_loss")  # a handful of points says nothing about training
+    # A loss logged at many steps but NaN/Inf at (nearly) all of them diverged: that is an
+    # error, not missing data (issue #14: it was a warning, and --fail-on error passed).
+    nonfinite_loss = False
+    if train_loss is not None:
+        finite_points = int(np.isfinite(train_loss.to_numpy(float)).sum())
+        if finite_points < t.min_points:
+            available.discard("train_loss")  # a handful of points says nothing about training
+            nonfinite_loss = finite_points < len(train_loss)
     findings: list[Finding] = []
     errors: list[str] = []
     skipped: list[Spec] = []
+    if nonfinite_loss:
+        findings.extend(REGISTRY["loss_divergence"].func(run, t))
     for spec in REGISTRY.values():
         if not spec.runnable(available):
             skipped.append(spec)

@@ -39,6 +39,20 @@ def visible(text: object) -> str:
     return encodable(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
 
 
+# The longest text shown in a page or on the terminal: a tag name of 1 MiB (any writer accepts
+# one) would otherwise be repeated in full by every table and caption that names the tag.
+# JSON and export keep names whole.
+DISPLAY_LIMIT = 1000
+NAME_LIMIT = 200  # a name in an aligned terminal column
+
+
+def shorten(text: str, limit: int = DISPLAY_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (+{len(text) - limit} characters)"
+
+
 def strict_json(data: object, *, indent: int | None = 2) -> str:
     """``data`` as strict JSON text (RFC 8259): no NaN, no lone surrogate, valid UTF-8.
 
