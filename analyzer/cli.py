@@ -425,11 +425,23 @@ def analyze(
 
 
 def _exit_for(report: Any, fail_on: str | None) -> None:
-    """Exit 1 when a run reached ``--fail-on``, saying on stderr which runs and findings did
-    (a CI log must show why the job failed), else 0."""
+    """Exit 3 when a diagnostic crashed, 1 when a run reached ``--fail-on`` (saying on stderr
+    which runs and findings did: a CI log must show why the job failed), else 0."""
     from .model import at_least, exit_code
     from .render.safetext import visible
 
+    crashed = [(r.run, e) for r in report.runs for e in r.errors]
+    if crashed:
+        # A diagnostic that raised is a bug, and its check is missing from the report: never a
+        # silent pass (issue #12: a crash in loss_spikes still exited 0).
+        run, error = crashed[0]
+        click.echo(
+            f"internal error: {len(crashed)} diagnostic(s) crashed (first: run "
+            f"{visible(_short(run))}: {visible(_short(error))}); the report was written "
+            "without them. This is a bug in dlreport; please report it.",
+            err=True,
+        )
+        sys.exit(EXIT_BUG)
     code = exit_code(report, fail_on)
     if code and fail_on is not None:
         failed = [r for r in report.runs if at_least(r.status, fail_on)]

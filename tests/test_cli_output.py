@@ -335,3 +335,25 @@ def test_a_url_without_its_optional_package_is_one_line(
     }[command]
     result = _invoke(command, *args)
     one_line_error(result, url, f"install dlreport[{extra}]", f"pip install 'dlreport[{extra}]'")
+
+
+def test_a_crashed_diagnostic_is_exit_3_not_a_silent_pass(
+    logdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue #12: a diagnostic that raised (loss_spikes on a float window) still exited 0.
+    from dataclasses import replace
+
+    from analyzer.diagnostics import REGISTRY
+
+    def boom(run: object, t: object) -> list:
+        raise ValueError("window must be an integer")
+
+    monkeypatch.setitem(REGISTRY, "loss_spikes", replace(REGISTRY["loss_spikes"], func=boom))
+    out = tmp_path / "r.json"
+    result = _invoke("analyze", str(logdir), "-f", "json", "-o", str(out), "-j", "1")
+    assert result.exit_code == 3
+    assert "internal error: 2 diagnostic(s) crashed (first: run a: loss_spikes: ValueError" in (
+        result.stderr
+    )
+    assert "please report" in result.stderr
+    assert json.loads(out.read_text())["runs"][0]["errors"]  # the report is still written
