@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from .safetext import DISPLAY_LIMIT, shorten, visible
 
@@ -157,9 +158,15 @@ def md_escape(value: object) -> str:
 
 
 def _bounded(value: object) -> object:
-    """Every ``{{ value }}`` of a template: text longer than the display limit is cut (the
-    charts' data URIs excepted), so a page stays small whatever the names in the logs."""
-    if isinstance(value, str) and len(value) > DISPLAY_LIMIT and not value.startswith("data:"):
+    """Every ``{{ value }}`` of a template: text longer than the display limit is cut, so a page
+    stays small whatever the names in the logs. Markup (a macro's or ``caller()``'s output,
+    whose own ``{{ }}`` were cut already) and the charts' data URIs are kept whole."""
+    if (
+        isinstance(value, str)
+        and len(value) > DISPLAY_LIMIT
+        and not isinstance(value, Markup)
+        and not value.startswith("data:")
+    ):
         return shorten(value)
     return value
 
