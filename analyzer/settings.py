@@ -314,7 +314,7 @@ def with_overrides(base: Thresholds, overrides: Mapping[str, object]) -> Thresho
     Raises :class:`ConfigError` naming an unknown field or a value it cannot take.
     """
     values = {name: coerce_threshold(name, v, "threshold") for name, v in overrides.items()}
-    return replace(base, **values)
+    return replace(base, **values)  # type: ignore[arg-type]  # each value has its field's type
 
 
 def describe_thresholds() -> list[dict[str, object]]:
