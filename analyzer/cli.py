@@ -57,7 +57,21 @@ class _Group(click.Group):
             ctx.exit(EXIT_OK)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except Exception as exc:  # a bug: say so, and keep the traceback for --debug
+        except Exception as exc:
+            if _from_storage(exc):
+                from .render.safetext import visible
+
+                # No credentials, no network, a bucket that is not there: the user's
+                # environment, not a bug in dlreport.
+                if ctx.obj and ctx.obj.get("debug"):
+                    import traceback
+
+                    traceback.print_exc()
+                reason = str(exc).splitlines()[0] if str(exc) else ""
+                raise InputFailure(
+                    visible(f"cannot read from storage: {type(exc).__name__}: {reason}")
+                ) from None
+            # a bug: say so, and keep the traceback for --debug
             if ctx.obj and ctx.obj.get("debug"):
                 import traceback  # only here: it costs 25 ms of every start-up
 
@@ -69,6 +83,16 @@ class _Group(click.Group):
                     err=True,
                 )
             ctx.exit(EXIT_BUG)
+
+
+# Packages that reach remote storage for fsspec: their errors (credentials, network, missing
+# buckets) come from the user's environment, not from dlreport.
+_STORAGE_MODULES = ("botocore", "aiobotocore", "s3fs", "gcsfs", "google", "aiohttp", "requests")
+
+
+def _from_storage(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in _STORAGE_MODULES
 
 
 @click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)

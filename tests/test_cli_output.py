@@ -355,3 +355,18 @@ def test_a_crashed_diagnostic_is_exit_3_not_a_silent_pass(
     )
     assert "please report" in result.stderr
     assert json.loads(out.read_text())["runs"][0]["errors"]  # the report is still written
+
+
+def test_a_storage_error_is_the_environment_not_a_bug(
+    logdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # s3:// without credentials ended as "internal error: NoCredentialsError ... bug".
+    botocore = pytest.importorskip("botocore.exceptions")
+    import analyzer.pipeline
+
+    def no_credentials(*args: object, **kwargs: object) -> None:
+        raise botocore.NoCredentialsError()
+
+    monkeypatch.setattr(analyzer.pipeline, "build_analysis", no_credentials)
+    result = _invoke("analyze", "s3://bucket/logs", "-f", "json")
+    one_line_error(result, "cannot read from storage: NoCredentialsError", "credentials")
