@@ -23,6 +23,7 @@ import numpy as np
 
 from .measures import finite
 from .model import Advice, Finding, Run
+from .settings import ADVICE
 
 AdviceRule = Callable[[Run, Mapping[str, Finding]], Iterable[Advice]]
 
@@ -79,13 +80,9 @@ def _early(finding: Finding, run: Run, share: float = 0.1) -> bool:
     return finding.steps[0] - first <= share * max(1, last - first)
 
 
-# A global gradient norm whose median over the first 10% of steps is already this large was
-# never small: healthy runs start around 0.1-10 (clipping defaults to 1.0). 30 catches the
-# corpus's ReLU RNN with recurrent gain 1.8 (early median 42), which re-initialising fixed.
-_BORN_EXPLODED_NORM = 30.0
-# Below this, gradients are too small for clipping to matter: a threshold computed there comes
-# from a model that had already memorised its data, and clipping at it only stalls training.
-_MIN_CLIP = 1e-3
+# The numbers the rules decide with, and their sources: analyzer/settings.py (AdviceLimits).
+_BORN_EXPLODED_NORM = ADVICE.born_exploded_norm
+_MIN_CLIP = ADVICE.min_clip
 
 
 def _born_exploded(run: Run, found: Mapping[str, Finding]) -> bool:
@@ -269,7 +266,7 @@ def clip_gradients(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
         healthy = values[values <= 10 * early]
     threshold = float(np.percentile(healthy.to_numpy(dtype=float), 90))
     clipped_share = float(np.mean(values.to_numpy(dtype=float) > threshold))
-    if threshold < _MIN_CLIP or clipped_share > 0.5:
+    if threshold < _MIN_CLIP or clipped_share > ADVICE.max_clipped_share:
         return
     yield Advice(
         parameter="gradient_clipping",

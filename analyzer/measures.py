@@ -308,7 +308,8 @@ def _step_rate(run: Run) -> pd.Series | None:
     if wall is None or len(wall) < 3:
         return None
     w = wall.to_numpy(dtype=float)
-    st = wall.index.to_numpy(dtype=float)
+    steps = wall.index.to_numpy()  # int64; a float copy for the differences only (2^63 - 1
+    st = steps.astype(float)  # does not survive a round trip through float)
     # Rates over spans of at least MIN_RATE_SPAN_S: between points logged milliseconds apart
     # the rate is mostly wall-clock jitter.
     gaps = np.diff(w)
@@ -316,13 +317,13 @@ def _step_rate(run: Run) -> pd.Series | None:
     if gaps.size:
         every = max(1, int(np.ceil(MIN_RATE_SPAN_S / float(np.median(gaps)))))
         if len(w) // every >= 4:
-            w, st = w[::every], st[::every]
+            w, st, steps = w[::every], st[::every], steps[::every]
     dt = np.diff(w)
     ds = np.diff(st)
     ok = (dt > 0) & (ds > 0)
     if ok.sum() < 3:
         return None
-    return pd.Series(ds[ok] / dt[ok], index=st[1:][ok].astype(np.int64))
+    return pd.Series(ds[ok] / dt[ok], index=steps[1:][ok])
 
 
 MIN_RATE_SPAN_S = 1.0

@@ -356,12 +356,12 @@ def build_analysis(
         pins = ", ".join(f"{r}={settings.roles[r]}" for r in missing)
         raise RoleError(f"pinned role(s) {pins}: no run has such a scalar tag")
     run_reports = [o.report for o in outcomes]
-    evidence = cross_run(run_reports)
+    evidence = cross_run(run_reports, thresholds)
     report = Report(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
         generated_at=generated_at or now(),
-        runs=tuple(cite_in_advice(r, evidence) for r in run_reports),
+        runs=tuple(cite_in_advice(r, evidence, thresholds) for r in run_reports),
         cross_run=evidence,
     )
     return Analysis(

@@ -133,7 +133,8 @@ def _convergence(run: Run, out: dict[str, object]) -> None:
     fit = loss_fit(run)
     if fit is None:
         return
-    span = float(loss.index[-1] - loss.index[0] + 1)
+    # Python ints: a step span near the int64 limit overflows numpy's int64 (issue #14).
+    span = float(int(loss.index[-1]) - int(loss.index[0]) + 1)
     now, later = fit.at(span), fit.at(2 * span)
     out["convergence_model"] = fit.model
     out["convergence_rate"] = fit.c

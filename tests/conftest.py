@@ -125,7 +125,7 @@ SLOW_TESTS = (
     "test_render_site.py::test_cli_suggests_a_folder_for_many_runs",
     "test_engine.py::test_dask_cluster_on_loopback_gives_the_same_report",
     "test_engine.py::test_unreachable_scheduler_is_a_clear_error",
-    "test_fuzz.py::test_fuzz_reader_short_run",
+    "test_fuzz.py::test_fuzz_short_run",
     "test_browser.py::*",
 )
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import importlib.util
 import sys
 import textwrap
+from dataclasses import fields
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from analyzer.diagnostics import REGISTRY
-from analyzer.settings import Thresholds
+from analyzer.settings import AdviceLimits, Thresholds
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -157,3 +158,12 @@ def test_advice_table_lists_every_rule_with_the_codes_it_reads() -> None:
         assert f"| `{rule.__name__}` |" in README
         assert gen.codes_read(rule), rule.__name__  # every rule reacts to some finding
     assert gen.codes_read(decay_on_plateau) == ["plateau"]
+
+
+def test_every_threshold_says_where_it_comes_from_as_data() -> None:
+    # The source is field metadata (printed by `dlreport thresholds`), not a comment: a field
+    # added the old way, with only a comment, fails here.
+    for cls in (Thresholds, AdviceLimits):
+        for f in fields(cls):
+            assert len(f.metadata.get("source", "")) > 20, f.name
+            assert "minimum" in f.metadata, f.name

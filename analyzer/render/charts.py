@@ -181,7 +181,8 @@ def chart_figure(chart: Chart) -> Figure:
         right = ax.twinx() if any(line.axis == "right" for line in chart.lines) else None
         all_steps = [np.asarray(line.steps) for line in chart.lines if len(line.steps)]
         width = (
-            float(max(s.max() for s in all_steps) - min(s.min() for s in all_steps))
+            # Python ints: a span of int64 steps can overflow int64 itself (issue #14).
+            float(max(int(s.max()) for s in all_steps) - min(int(s.min()) for s in all_steps))
             if all_steps
             else 0.0
         )

@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from ..errors import OutputError
+from .safetext import encodable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -61,7 +62,9 @@ def export_scalars(runs: Iterable[RunData], output: str, *, stdout: TextIO) -> i
             frame = run.scalars
             size = BATCH_ROWS if kind == "parquet" else CSV_BATCH_ROWS
             for start in range(0, len(frame), size):
-                writer.write(run.name, frame.iloc[start : start + size])
+                # A name read from undecodable bytes holds lone surrogates, which no writer
+                # accepts: they are shown as \xNN, as everywhere else.
+                writer.write(encodable(run.name), frame.iloc[start : start + size])
             rows += len(frame)
         if writer is None:  # no run at all: still a table with its header
             writer = _open(kind, output, stdout, pa is not None)
