@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from .errors import DlreportError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .reader import Logdir
+    from .selection import Selection
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
@@ -70,10 +72,55 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-def _read(logdir: str) -> Logdir:
-    from .reader import read_logdir
+F = Callable[..., Any]
 
-    return read_logdir(logdir)
+
+def _selection_options(func: F) -> F:
+    """--include / --exclude: which runs, by name (the same in every command)."""
+    func = click.option(
+        "--exclude",
+        multiple=True,
+        metavar="GLOB",
+        help="Leave out the runs whose name matches (repeatable).",
+    )(func)
+    return click.option(
+        "--include",
+        multiple=True,
+        metavar="GLOB",
+        help="Only the runs whose name matches, e.g. 'sweep/*' or 'lr*' (a pattern without '/' "
+        "also matches the name's last part; repeatable).",
+    )(func)
+
+
+def _tags_option(func: F) -> F:
+    return click.option(
+        "--tags",
+        "tag_pattern",
+        default=None,
+        metavar="REGEX",
+        help="Only the tags this regular expression finds (re.search), e.g. 'loss|lr'.",
+    )(func)
+
+
+def _open_option(func: F) -> F:
+    return click.option(
+        "--open", "open_", is_flag=True, help="Open the written report in the default browser."
+    )(func)
+
+
+def _select(
+    include: tuple[str, ...], exclude: tuple[str, ...], tags: str | None = None
+) -> Selection:
+    from .selection import Selection
+
+    return Selection(include=include, exclude=exclude, tags=tags)
+
+
+def _open(path: str | Path) -> None:
+    """Show a written report in the default browser (``--open``)."""
+    import webbrowser
+
+    webbrowser.open(Path(path).resolve().as_uri())
 
 
 def _warn_problems(data: Logdir) -> None:
@@ -85,61 +132,84 @@ def _warn_problems(data: Logdir) -> None:
 
 
 @cli.command()
-@click.argument("logdir")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("logdirs", metavar="LOGDIR...", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Output as JSON (docs/tags-json.md).")
 @click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
-def tags(logdir: str, as_json: bool, roles: tuple[str, ...]) -> None:
+@_selection_options
+@_tags_option
+def tags(
+    logdirs: tuple[str, ...],
+    as_json: bool,
+    roles: tuple[str, ...],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    tag_pattern: str | None,
+) -> None:
     """List the runs and tags under LOGDIR: kind, points, steps, problems, and roles.
 
     The roles section says which tag dlreport takes for the training loss, learning rate, ...
-    of each analysed run, and why (the writer convention it recognised).
+    of each analysed run, and why (the writer convention it recognised). Runs are named as
+    `analyze` names them.
 
     LOGDIR is a directory (every folder holding *tfevents* files is a run), one event file,
-    or an fsspec URL such as s3://bucket/logs.
+    or an fsspec URL such as s3://bucket/logs; with several, run names start with their LOGDIR.
 
     \b
     Example:
-        dlreport tags runs/
+        dlreport tags runs/ --tags 'loss|lr'
     """
-    from .pipeline import roles_by_run
+    from .pipeline import read_runs, roles_by_run, selected_tags
     from .render.tags import render_tags
     from .settings import load_settings, merged, parse_pairs
 
-    data = _read(logdir)
-    settings = merged(load_settings(logdir), parse_pairs(roles, "role"), {})
-    chosen = roles_by_run(data, settings.roles)
-    click.echo(render_tags(data, chosen, as_json=as_json), nl=False)
+    select = _select(include, exclude, tag_pattern)
+    with _progress("reading runs") as progress:
+        data = read_runs(logdirs, select, progress=progress)
+    settings = merged(load_settings(logdirs[0]), parse_pairs(roles, "role"), {})
+    chosen = roles_by_run(data, settings.roles)  # on every tag, before --tags narrows the list
+    click.echo(render_tags(selected_tags(data, select.tags), chosen, as_json=as_json), nl=False)
 
 
 @cli.command()
-@click.argument("logdir")
+@click.argument("logdirs", metavar="LOGDIR...", nargs=-1, required=True)
 @click.option(
     "-o",
     "--output",
     required=True,
     help="File to write: .csv, .parquet (needs pyarrow), or '-' for CSV on stdout.",
 )
-def export(logdir: str, output: str) -> None:
+@_selection_options
+@_tags_option
+def export(
+    logdirs: tuple[str, ...],
+    output: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    tag_pattern: str | None,
+) -> None:
     """Export every scalar point of every run under LOGDIR as one tidy table.
 
     Columns: run, tag, step, wall_time, value (after restarts are resolved: the latest write
-    of each step wins).
+    of each step wins). Runs are named as `analyze` names them.
 
     \b
     Example:
-        dlreport export runs/ -o scalars.parquet
+        dlreport export runs/ -o scalars.parquet --tags loss
     """
+    from .pipeline import read_runs, selected_tags
     from .render.export import export_scalars
 
-    data = _read(logdir)
+    select = _select(include, exclude, tag_pattern)
+    with _progress("reading runs") as progress:
+        data = read_runs(logdirs, select, progress=progress)
     _warn_problems(data)
-    rows = export_scalars(data, output, stdout=sys.stdout)
+    rows = export_scalars(selected_tags(data, select.tags), output, stdout=sys.stdout)
     if output != "-":
         click.echo(f"wrote {rows} points to {output}", err=True)
 
 
 @cli.command()
-@click.argument("logdir")
+@click.argument("logdirs", metavar="LOGDIR...", nargs=-1, required=True)
 @click.option(
     "-f",
     "--format",
@@ -181,8 +251,18 @@ def export(logdir: str, output: str) -> None:
     help=f"A Dask scheduler (tcp://host:8786) to run the analysis on; also ${SCHEDULER_ENV}. "
     "Needs dlreport[dask].",
 )
+@_selection_options
+@click.option(
+    "--group-by",
+    default="parent",
+    show_default=True,
+    metavar="parent|top|none|hparam:NAME",
+    help="How runs are grouped into experiments; cross-run evidence compares runs within one: "
+    "parent folder, top folder, all runs together, or the value of a hyperparameter.",
+)
+@_open_option
 def analyze(
-    logdir: str,
+    logdirs: tuple[str, ...],
     fmt: str,
     output: str | None,
     roles: tuple[str, ...],
@@ -190,8 +270,15 @@ def analyze(
     fail_on: str | None,
     jobs: int | None,
     scheduler: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    group_by: str,
+    open_: bool,
 ) -> None:
-    """Diagnose every run under LOGDIR and write a report.
+    """Diagnose every run under each LOGDIR and write a report.
+
+    With several LOGDIRs, each run's name starts with its LOGDIR. Runs are grouped into
+    experiments (by parent folder): evidence across runs compares runs of one experiment.
 
     Roles (which tag is the training loss, the learning rate, ...) are inferred from the
     conventions of common writers; pin them with --role or a dlreport.toml beside the logs.
@@ -203,20 +290,24 @@ def analyze(
         dlreport analyze runs/ -f json -o report.json
         dlreport analyze runs/ -f md >> "$GITHUB_STEP_SUMMARY"
         dlreport analyze runs/ --role train_loss=my/loss --fail-on error
+        dlreport analyze runs/a runs/b --include 'lr*' --exclude '*debug*' --open
     """
     from .engine import executor_for
     from .model import exit_code
     from .pipeline import build_analysis, now
     from .render import renderer
     from .render.safetext import visible
+    from .selection import check_group_by
     from .settings import load_settings, merged, parse_pairs
 
     fmt = "md" if fmt == "markdown" else fmt
+    select = _select(include, exclude)
+    check_group_by(group_by)
     folder = output is not None and _is_folder(output)
     if folder and fmt != "html":
         raise InputFailure(f"-o {output}: a folder is written for -f html only")
     settings = merged(
-        load_settings(logdir),
+        load_settings(logdirs[0]),
         parse_pairs(roles, "role"),
         parse_pairs(thresholds, "threshold"),
     )
@@ -224,18 +315,20 @@ def analyze(
     # Each run is read, diagnosed and (for HTML) charted in a worker, which sends back only its
     # report and charts (or, for a folder, its whole page): memory is bounded by the runs in
     # flight.
-    with executor_for(jobs, scheduler) as executor:
+    with executor_for(jobs, scheduler) as executor, _progress("analysing runs") as progress:
 
         def run_analysis(per_run: Any, receive: Any = None) -> Any:
             return build_analysis(
-                logdir,
+                logdirs,
                 settings,
+                select=select,
+                group_by=group_by,
                 generated_at=generated_at,
                 keep_runs=False,
                 per_run=per_run,
                 receive=receive,
                 executor=executor,
-                progress=_progress_bar(),
+                progress=progress,
             )
 
         if folder:
@@ -258,6 +351,8 @@ def analyze(
             f"{'' if len(site.pages) == 1 else 's'} ({_kilobytes(site.bytes)})",
             err=True,
         )
+        if open_:
+            _open(site.index)
         sys.exit(exit_code(analysis.report, fail_on))
     text = renderer(fmt)(analysis.report, analysis.extras)
     if output is None:
@@ -268,6 +363,8 @@ def analyze(
         Path(output).write_text(text, encoding="utf-8")
         size = len(text.encode("utf-8"))
         click.echo(f"wrote {output} ({_kilobytes(size)})", err=True)
+        if open_:
+            _open(output)
     runs = len(analysis.report.runs)
     if fmt == "html" and runs > LARGE_REPORT_RUNS:
         click.echo(
@@ -288,24 +385,32 @@ def _is_folder(output: str) -> bool:
     return output != "-" and (output.endswith(("/", os.sep)) or Path(output).is_dir())
 
 
-def _progress_bar() -> Callable[[int, int], None] | None:
-    """A progress bar on stderr when it is a terminal (and the work takes a while)."""
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback (runs done, runs in all) drawing a bar on stderr.
+
+    Only on a terminal, and only once the work has taken a second (a few runs need none). The
+    bar is ``click.progressbar`` used as a context manager, closed when the block ends.
+    """
     if not sys.stderr.isatty():
-        return None
+        yield None
+        return
     started = time.monotonic()
-    bar: list[Any] = []
+    with ExitStack() as stack:
+        bars: list[Any] = []
 
-    def update(done: int, total: int) -> None:
-        if not bar and time.monotonic() - started > 1.0 and done < total:
-            bar.append(click.progressbar(length=total, label="analysing runs", file=sys.stderr))
-            bar[0].__enter__()
-            bar[0].update(done)
-        elif bar:
-            bar[0].update(1)
-        if bar and done == total:
-            bar[0].__exit__(None, None, None)
+        def update(done: int, total: int) -> None:
+            if not bars:
+                if time.monotonic() - started <= 1.0 or done >= total:
+                    return
+                bars.append(
+                    stack.enter_context(
+                        click.progressbar(length=total, label=label, file=sys.stderr)
+                    )
+                )
+            bars[0].update(done - bars[0].pos)
 
-    return update
+        yield update
 
 
 def _kilobytes(size: int) -> str:
@@ -338,6 +443,8 @@ def _kilobytes(size: int) -> str:
     default=None,
     help="Exit 1 if the candidate regressed.",
 )
+@_selection_options
+@_open_option
 def compare(
     baseline: str,
     candidate: str,
@@ -345,6 +452,9 @@ def compare(
     output: str | None,
     roles: tuple[str, ...],
     fail_on: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    open_: bool,
 ) -> None:
     """Compare a CANDIDATE run (or tree of runs) against a BASELINE, run by run.
 
@@ -365,11 +475,23 @@ def compare(
 
     fmt = "md" if fmt == "markdown" else fmt
     pins = parse_pairs(roles, "role")
+    select = _select(include, exclude)
     # The page overlays the baseline's curves too: keep its runs' data for html.
-    base = build_analysis(
-        baseline, merged(load_settings(baseline), pins, {}), keep_runs=fmt == "html"
-    )
-    cand = build_analysis(candidate, merged(load_settings(candidate), pins, {}))
+    with _progress("analysing the baseline") as progress:
+        base = build_analysis(
+            baseline,
+            merged(load_settings(baseline), pins, {}),
+            select=select,
+            keep_runs=fmt == "html",
+            progress=progress,
+        )
+    with _progress("analysing the candidate") as progress:
+        cand = build_analysis(
+            candidate,
+            merged(load_settings(candidate), pins, {}),
+            select=select,
+            progress=progress,
+        )
     result = compare_reports(
         base.report,
         cand.report,
@@ -387,6 +509,8 @@ def compare(
     else:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+        if open_:
+            _open(output)
     sys.exit(EXIT_FINDINGS if fail_on == "regression" and result.verdict == "regressed" else 0)
 
 
