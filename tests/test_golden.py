@@ -9,12 +9,14 @@ a whole-page gold file would break on every change of style.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from report_logs import write_report_logs
+from schema import validate_report
 
 from analyzer.pipeline import build_analysis
 from analyzer.render import markdown
@@ -70,4 +72,5 @@ def test_golden_json_and_markdown(case: str, tmp_path: Path) -> None:
         str(logdir), generated_at=GENERATED_AT, strict=True, keep_runs=False
     ).report
     check_gold(case, "report.json", dumps(report))
+    validate_report(json.loads(dumps(report)))  # docs/report.schema.json
     check_gold(case, "report.md", markdown.render(report))
