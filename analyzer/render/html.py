@@ -239,8 +239,26 @@ def _plot(
     )
 
 
+# TensorBoard's default smoothing weight, applied to loss curves long enough to be noisy.
+SMOOTHING = 0.6
+_SMOOTHED_ROLES = ("train_loss",)
+_MIN_POINTS_SMOOTHED = 50
+
+
+def _smoothed(s: _Series) -> bool:
+    return s.role in _SMOOTHED_ROLES and s.values.size >= _MIN_POINTS_SMOOTHED
+
+
 def _lines(series: Sequence[_Series]) -> list[Line]:
-    return [Line(s.steps, s.values, "right" if s.axis == "right" else "left") for s in series]
+    return [
+        Line(
+            s.steps,
+            s.values,
+            "right" if s.axis == "right" else "left",
+            smooth=SMOOTHING if _smoothed(s) else 0.0,
+        )
+        for s in series
+    ]
 
 
 def finding_plot(run: Run, f: Finding) -> Plot | None:
@@ -274,7 +292,10 @@ def overview_plot(run: Run, summary: Mapping[str, object]) -> Plot | None:
         [("best_val_step", best)] if isinstance(best, int) and not isinstance(best, bool) else []
     )
     what = f"; dashed: best validation step {fmt_step(best)}" if marks else ""
-    chart = Chart(lines=_lines(series), marks=[step for _, step in marks])
+    if any(_smoothed(s) for s in series):
+        what += f"; training loss smoothed (EMA, weight {SMOOTHING}) over the faint raw values"
+    ylabel = "loss" if series[0].role in ("train_loss", "val_loss") else "accuracy"
+    chart = Chart(lines=_lines(series), marks=[step for _, step in marks], ylabel=ylabel)
     return _plot(series, chart, what, marks)
 
 
