@@ -36,6 +36,7 @@ def build_site(
     strict: bool = False,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    group_by: str = DEFAULT_GROUP_BY,
 ) -> tuple[Analysis, Site]:
     """Analyse ``logdir`` and write the report folder ``out``: an index and a page per run."""
     stamp = generated_at or now()
@@ -46,6 +47,7 @@ def build_site(
             settings,
             generated_at=stamp,
             strict=strict,
+            group_by=group_by,
             keep_runs=False,
             per_run=per_run,
             executor=executor,

@@ -177,3 +177,18 @@ def test_several_seeds_means_different_seeds(tmp_path: Path) -> None:
     two_seeds = [report(f"r{i}", lr, i, 0.5 + i / 10) for i, lr in enumerate((0.1, 0.1, 0.01))]
     (e,) = experiments(two_seeds)
     assert e.seed_groups == 1
+
+
+def test_html_has_one_cross_run_section_per_experiment(tmp_path: Path) -> None:
+    from bs4 import BeautifulSoup
+
+    from analyzer.render.html import render
+
+    _two_tasks(tmp_path)
+    analysis = build_analysis(str(tmp_path), keep_runs=False)
+    soup = BeautifulSoup(render(analysis.report, None), "html.parser")
+    sections = soup.select("section.crossrun")
+    assert [s["id"] for s in sections] == ["cross-run", "cross-run-2"]
+    assert [s.h2.get_text() for s in sections] == ["Across runs: taskA", "Across runs: taskB"]
+    for s in sections:
+        assert "of 3 runs" in s.select_one(".lead").get_text()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from .safetext import visible
 
@@ -156,6 +157,19 @@ def md_escape(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+_BREAK_AFTER = re.compile(r"([/_.=-])")
+
+
+def breakable(value: object) -> Markup:
+    """A tag or run name, escaped, that may wrap after ``/ _ . = -`` (``<wbr>``) only.
+
+    A narrow screen then wraps ``metrics/accuracy`` at the slash instead of letter by letter
+    (what ``overflow-wrap: anywhere`` does to a table column).
+    """
+    # Escaping first: the characters broken after never occur inside an HTML entity.
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape("" if value is None else str(value)))))
+
+
 def build_environment() -> Environment:
     """The one jinja environment: HTML templates autoescaped, undefined names an error."""
     env = Environment(
@@ -178,6 +192,7 @@ def build_environment() -> Environment:
         label=label,
         severity_class=severity_class,
         md_escape=md_escape,
+        breakable=breakable,
     )
     return env
 

@@ -524,6 +524,8 @@ class CrossRunView:
 
     evidence: CrossRun
     sweeps: tuple[SweepView, ...]
+    anchor: str = "cross-run"  # the section's id (one per experiment)
+    titled: bool = False  # several experiments: each section names its own
 
 
 def sweep_scale(name: str, values: Sequence[float | str]) -> Scale:
@@ -538,17 +540,34 @@ def sweep_scale(name: str, values: Sequence[float | str]) -> Scale:
     return "linear"
 
 
-def cross_run_view(report: Report, hrefs: Mapping[str, str]) -> CrossRunView | None:
+def experiment_views(report: Report, hrefs: Mapping[str, str]) -> tuple[CrossRunView, ...]:
+    """One cross-run section per experiment with evidence (runs compared within it only)."""
+    found = report.experiments or ((report.cross_run,) if report.cross_run else ())
+    views = []
+    for i, evidence in enumerate(found):
+        view = cross_run_view(report, hrefs, evidence)
+        if view is not None:
+            anchor = "cross-run" if i == 0 else f"cross-run-{i + 1}"
+            views.append(replace(view, anchor=anchor, titled=len(found) > 1))
+    return tuple(views)
+
+
+def cross_run_view(
+    report: Report, hrefs: Mapping[str, str], evidence: CrossRun | None = None
+) -> CrossRunView | None:
     """The cross-run section's charts and tables (``hrefs``: run name -> link to it)."""
-    evidence = report.cross_run
+    evidence = evidence or report.cross_run
     if evidence is None:
         return None
+    members = set(evidence.members)
     sweeps = []
     for name, points in evidence.by_hparam.items():
         values = [p.value for p in points]
         known = set(values)
         dots = []
         for r in report.runs:
+            if members and r.run not in members:
+                continue  # another experiment's run
             # The run's value under any alias, as the cross-run evidence read it.
             value = hparam(r.hparams, name)
             outcome = r.summary.get(evidence.outcome)
@@ -610,7 +629,7 @@ def page_data(
         "totals": totals,
         "orderings": orderings(views) if len(views) > 1 else (),
         "severities": SEVERITIES,
-        "cross_run": cross_run_view(report, {v.report.run: v.href for v in views}),
+        "experiments": experiment_views(report, {v.report.run: v.href for v in views}),
         "slots": False,
     }
 
@@ -639,7 +658,7 @@ def index_data(report: Report, hrefs: Mapping[str, str]) -> dict[str, object]:
         # One run still gets its table row here: the table is the only way to its page.
         "orderings": orderings(views),
         "severities": SEVERITIES,
-        "cross_run": cross_run_view(report, hrefs),
+        "experiments": experiment_views(report, hrefs),
     }
 
 
