@@ -43,6 +43,7 @@ class Run:
     layer_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     hparams: Mapping[str, float | str | bool] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the reader noticed (restarts, corrupt records), for info
+    texts: Mapping[str, str] = field(default_factory=dict)  # text tag -> its last text (HF args)
     # tag -> rows of ``scalars`` (built once: diagnostics ask for series many times)
     _rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 

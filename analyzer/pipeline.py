@@ -207,8 +207,13 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
     roles = infer_roles({str(k): int(v) for k, v in points.items()}, hist_tags, overrides)
     hparams: dict[str, float | str | bool] = {}
     notes: list[str] = []
-    for _, r in group.parts:
+    texts: dict[str, str] = {}
+    for prefix, r in group.parts:
         hparams.update(r.hparams)
+        if not r.texts.empty:  # the last text of each tag (Hugging Face's training arguments)
+            last = r.texts.groupby("tag", sort=True, observed=True)["text"].last()
+            for tag, text in last.items():
+                texts[f"{prefix}/{tag}" if prefix else str(tag)] = str(text)
         notes += [
             f"restart in {posixpath.basename(x.file)}: step went back from {x.from_step} to "
             f"{x.to_step} ({x.tags} tags); the latest write of each step is kept"
@@ -223,6 +228,7 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
         layer_tags=dict(roles.layers),
         hparams=hparams,
         notes=tuple(notes),
+        texts=texts,
     )
     return run, roles
 

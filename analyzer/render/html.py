@@ -101,6 +101,7 @@ class RunView:
     tiles: tuple[Tile, ...]
     has_data: bool  # the tidy frames were given (plots and hparams can be shown)
     href: str = ""  # where the run table links: "#<anchor>" on one page, the run's own page
+    texts: tuple[tuple[str, str], ...] = ()  # text tags (HF training arguments) and their text
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +400,7 @@ class RunPlots:
     findings: tuple[Plot | None, ...]  # one per finding of the run's report, in order
     tiles: tuple[Tile, ...]
     hparams: tuple[tuple[str, object], ...]
+    texts: tuple[tuple[str, str], ...] = ()  # text tags and their last text
 
 
 def run_plots(report: RunReport, run: Run) -> RunPlots:
@@ -408,7 +410,15 @@ def run_plots(report: RunReport, run: Run) -> RunPlots:
         findings=tuple(finding_plot(run, f) for f in report.findings),
         tiles=tiles(run),
         hparams=tuple(sorted(run.hparams.items())),
+        texts=tuple((tag, _clip(text)) for tag, text in sorted(run.texts.items())),
     )
+
+
+MAX_TEXT = 20_000  # characters of one logged text shown (HF's arguments are ~5,000)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}\n… ({len(text):,} characters)"
 
 
 def run_view(index: int, r: RunReport, plots: RunPlots | None) -> RunView:
@@ -438,6 +448,7 @@ def run_view(index: int, r: RunReport, plots: RunPlots | None) -> RunView:
         findings=findings,
         finding_anchors={fv.finding.code: fv.anchor for fv in reversed(findings)},
         hparams=plots.hparams if plots is not None else (),
+        texts=plots.texts if plots is not None else (),
         tiles=plots.tiles if plots is not None else (),
         has_data=plots is not None,
         href=f"#{anchor}",
