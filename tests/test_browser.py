@@ -250,3 +250,15 @@ def test_layout_at_desktop_and_phone_width(
         ):
             assert table <= article + 0.5, name
     page.close()
+
+
+def test_hparam_table_sorts_by_click_without_script(browser: object, site_dir: Path) -> None:
+    page = browser.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
+    page.goto((site_dir / "index.html").as_uri())
+    assert page.locator("#hparams-by-outcome").is_visible()
+    assert not page.locator("#hparams-by-h0").is_visible()
+    page.locator('#hparams-by-outcome th a[href="#hparams-by-h0"]').click()
+    assert page.locator("#hparams-by-h0").is_visible()
+    assert not page.locator("#hparams-by-outcome").is_visible()
+    assert page.locator("#runs-by-status").is_visible()  # the run table keeps its own order
+    page.close()

@@ -30,6 +30,7 @@ from ..measures import step_rate
 from ..model import Advice, CrossRun, Finding, Point, Report, Run, RunReport
 from .charts import Chart, Line, Scale, Sweep, chart_uri, sparkline, sweep_uri
 from .environment import ENV, SEVERITIES, fmt_num, fmt_step, fmt_steps, label
+from .hparams_table import hparam_table
 
 # ---------------------------------------------------------------------------------------------
 # Template-ready records.
@@ -641,6 +642,7 @@ def page_data(
         "orderings": orderings(views) if len(views) > 1 else (),
         "severities": SEVERITIES,
         "experiments": experiment_views(report, {v.report.run: v.href for v in views}),
+        "hparam_table": hparam_table(report, {v.report.run: v.href for v in views}),
         "slots": False,
     }
 
@@ -670,6 +672,7 @@ def index_data(report: Report, hrefs: Mapping[str, str]) -> dict[str, object]:
         "orderings": orderings(views),
         "severities": SEVERITIES,
         "experiments": experiment_views(report, hrefs),
+        "hparam_table": hparam_table(report, hrefs),
     }
 
 
