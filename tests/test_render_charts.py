@@ -207,3 +207,36 @@ def test_smoothed_line_over_faint_raw_and_y_label() -> None:
     # the smoothed line is smoother: smaller total variation than the raw one
     assert np.abs(np.diff(smooth.get_ydata())).sum() < 0.5 * np.abs(np.diff(raw.get_ydata())).sum()
     assert ax.get_ylabel() == "loss"
+
+
+def test_histogram_quantiles_interpolate_within_buckets() -> None:
+    from analyzer.render.charts import DISTRIBUTION_BPS, histogram_quantiles
+
+    edges = np.linspace(0.0, 10.0, 11)
+    q = histogram_quantiles(edges, np.ones(10))  # uniform on [0, 10]
+    assert q == pytest.approx([b / 1000 for b in DISTRIBUTION_BPS])
+    # empty buckets in between: no interpolation across the gap's flat cumulative count
+    q = histogram_quantiles(np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 0.0, 1.0]))
+    assert q[0] == 0.0
+    assert q[-1] == 3.0
+    assert 0.0 <= q[4] <= 2.0
+    assert np.isnan(histogram_quantiles(edges, np.zeros(10))).all()
+
+
+def test_weight_histograms_become_distribution_bands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bs4 import BeautifulSoup
+    from tensorboardX import SummaryWriter
+
+    import dlreport
+
+    rng = np.random.default_rng(0)
+    with SummaryWriter(str(tmp_path / "r")) as w:
+        for step in range(0, 100, 10):
+            w.add_scalar("train/loss", 1.0 / (step + 1), step)
+            w.add_histogram("weights/fc", rng.normal(0, 1 + step / 10, 2000), step)
+        w.add_histogram("once/only", rng.normal(size=100), 0)  # one step: no band to draw
+    soup = BeautifulSoup(dlreport.analyze(tmp_path).to_html(), "html.parser")
+    (fig,) = soup.select("figure.distribution")
+    assert fig.select_one(".tag").get_text() == "weights/fc"
+    assert "10 steps, steps 0–90" in fig.figcaption.get_text()
+    assert fig.img["src"].startswith("data:image/svg+xml;base64,")

@@ -517,3 +517,51 @@ def sweep_figure(sweep: Sweep) -> Figure:
 def sweep_uri(sweep: Sweep) -> str:
     """:func:`sweep_svg` as a data URI."""
     return data_uri(sweep_svg(sweep))
+
+
+# ---------------------------------------------------------------------------------------------
+# Distributions: a histogram tag (weights, gradients, activations) over steps as nested bands,
+# TensorBoard's "distributions" view. The percentiles are TensorBoard's (in basis points).
+
+DISTRIBUTION_BPS = (0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000)
+MAX_DISTRIBUTION_STEPS = 200  # steps drawn per chart; more are thinned evenly
+
+
+def histogram_quantiles(edges: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The values at :data:`DISTRIBUTION_BPS` of one histogram (linear within a bucket)."""
+    edges = np.asarray(edges, dtype=float)
+    counts = np.clip(np.nan_to_num(np.asarray(counts, dtype=float)), 0, None)
+    total = counts.sum()
+    if total <= 0 or edges.size != counts.size + 1:
+        return np.full(len(DISTRIBUTION_BPS), np.nan)
+    cum = np.concatenate([[0.0], np.cumsum(counts)]) / total
+    cum, first = np.unique(cum, return_index=True)  # interp needs increasing x: empty buckets
+    return np.interp(np.array(DISTRIBUTION_BPS) / 1e4, cum, edges[first])
+
+
+def distribution_svg(steps: np.ndarray, quantiles: np.ndarray) -> bytes:
+    """Nested bands (min-max, 7-93%, 16-84%, 31-69%) and the median, by step."""
+    steps = np.asarray(steps)
+    if steps.size > MAX_DISTRIBUTION_STEPS:
+        keep = np.unique(np.linspace(0, steps.size - 1, MAX_DISTRIBUTION_STEPS).round().astype(int))
+        steps, quantiles = steps[keep], quantiles[keep]
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(3.6, 1.6))
+        fig.subplots_adjust(left=0.16, right=0.97, bottom=0.16, top=0.92)
+        fig.patch.set_visible(False)
+        ax = fig.add_subplot()
+        ax.patch.set_visible(False)
+        n = len(DISTRIBUTION_BPS)
+        for i in range(n // 2):
+            ax.fill_between(
+                steps, quantiles[:, i], quantiles[:, n - 1 - i],
+                color=PALETTE[0], alpha=0.15 + 0.12 * i, lw=0,
+            )  # fmt: skip
+        ax.plot(steps, quantiles[:, n // 2], color=PALETTE[0], lw=0.9)
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+        ax.tick_params(labelsize=6.5, length=2.5)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return render_svg(fig)

@@ -28,7 +28,18 @@ from ..crossrun import hparam
 from ..diagnostics import REGISTRY
 from ..measures import step_rate
 from ..model import Advice, CrossRun, Finding, Point, Report, Run, RunReport
-from .charts import Chart, Line, Scale, Sweep, chart_uri, sparkline, sweep_uri
+from .charts import (
+    Chart,
+    Line,
+    Scale,
+    Sweep,
+    chart_uri,
+    data_uri,
+    distribution_svg,
+    histogram_quantiles,
+    sparkline,
+    sweep_uri,
+)
 from .environment import ENV, SEVERITIES, fmt_num, fmt_step, fmt_steps, label
 from .hparams_table import hparam_table
 
@@ -103,6 +114,7 @@ class RunView:
     has_data: bool  # the tidy frames were given (plots and hparams can be shown)
     href: str = ""  # where the run table links: "#<anchor>" on one page, the run's own page
     texts: tuple[tuple[str, str], ...] = ()  # text tags (HF training arguments) and their text
+    distributions: tuple[Distribution, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +402,49 @@ def summary_tables(
 
 
 @dataclass(frozen=True, slots=True)
+class Distribution:
+    """A histogram tag over steps as nested percentile bands (TensorBoard's distributions)."""
+
+    tag: str
+    steps: int
+    first_step: int
+    last_step: int
+    uri: str
+
+
+MAX_DISTRIBUTIONS = 12  # charts per run; a model logs one histogram per layer and kind
+
+
+def distributions(run: Run) -> tuple[Distribution, ...]:
+    """Every histogram tag logged at two steps or more, as distribution bands."""
+    h = run.histograms
+    if h.empty:
+        return ()
+    out = []
+    groups = dict(list(h.groupby("tag", sort=False, observed=True)))
+    for tag in sorted(groups, key=str)[:MAX_DISTRIBUTIONS]:
+        rows = groups[tag].sort_values("step", kind="stable")
+        if len(rows) < 2:
+            continue
+        pairs = zip(rows["edges"], rows["counts"], strict=True)
+        q = np.array([histogram_quantiles(e, c) for e, c in pairs])
+        steps = rows["step"].to_numpy()
+        ok = np.isfinite(q).all(axis=1)
+        if ok.sum() < 2:
+            continue
+        out.append(
+            Distribution(
+                tag=str(tag),
+                steps=int(ok.sum()),
+                first_step=int(steps[ok][0]),
+                last_step=int(steps[ok][-1]),
+                uri=data_uri(distribution_svg(steps[ok], q[ok])),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class RunPlots:
     """What the HTML report draws from a run's tidy frames: small, picklable, data-free.
 
@@ -402,6 +457,7 @@ class RunPlots:
     tiles: tuple[Tile, ...]
     hparams: tuple[tuple[str, object], ...]
     texts: tuple[tuple[str, str], ...] = ()  # text tags and their last text
+    distributions: tuple[Distribution, ...] = ()
 
 
 def run_plots(report: RunReport, run: Run) -> RunPlots:
@@ -412,6 +468,7 @@ def run_plots(report: RunReport, run: Run) -> RunPlots:
         tiles=tiles(run),
         hparams=tuple(sorted(run.hparams.items())),
         texts=tuple((tag, _clip(text)) for tag, text in sorted(run.texts.items())),
+        distributions=distributions(run),
     )
 
 
@@ -450,6 +507,7 @@ def run_view(index: int, r: RunReport, plots: RunPlots | None) -> RunView:
         finding_anchors={fv.finding.code: fv.anchor for fv in reversed(findings)},
         hparams=plots.hparams if plots is not None else (),
         texts=plots.texts if plots is not None else (),
+        distributions=plots.distributions if plots is not None else (),
         tiles=plots.tiles if plots is not None else (),
         has_data=plots is not None,
         href=f"#{anchor}",
