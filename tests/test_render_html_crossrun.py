@@ -49,9 +49,10 @@ def test_sweep_has_the_expected_evidence(analysis: Analysis) -> None:
 def test_section_sits_between_the_run_table_and_the_runs(soup: BeautifulSoup) -> None:
     main = soup.find("main")
     order = [s["id"] for s in main.find_all("section", recursive=False)]
-    assert order[:2] == ["runs", "cross-run"]
-    assert all(i.startswith("run-") for i in order[2:])
-    assert len(order) == 2 + 10
+    # then the runs × hyperparameters table, then the runs
+    assert order[:3] == ["runs", "cross-run", "hparams"]
+    assert all(i.startswith("run-") for i in order[3:])
+    assert len(order) == 3 + 10
 
 
 def test_one_chart_and_table_per_hyperparameter(analysis: Analysis, soup: BeautifulSoup) -> None:
