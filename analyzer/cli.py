@@ -25,7 +25,7 @@ from .engine import SCHEDULER_ENV
 from .errors import DlreportError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .reader import Logdir
+    from .reader import RunData
     from .selection import Selection
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -123,12 +123,40 @@ def _open(path: str | Path) -> None:
     webbrowser.open(Path(path).resolve().as_uri())
 
 
-def _warn_problems(data: Logdir) -> None:
+def _runs_one_by_one(
+    logdirs: tuple[str, ...],
+    select: Selection,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[RunData]:
+    """Each selected run, named as ``analyze`` names it and read when asked for (one run in
+    memory at a time), its problems told on stderr as it is handed on, its tags narrowed by
+    ``--tags``. As :func:`~analyzer.reader.read_logdir`: when no file at all can be read, one
+    error line and nothing else (unreadable runs are held back until a readable one shows
+    up)."""
+    from .errors import InputError
+    from .pipeline import flat_run, plan_logdirs
     from .render.safetext import visible
+    from .selection import keep_tags
 
-    for run in data.runs:
-        for problem in run.problems:
-            click.echo(f"warning: {visible(problem)}", err=True)
+    plans = plan_logdirs(logdirs, select)
+    held: list[RunData] = []
+    readable = False
+    for i, plan in enumerate(plans, start=1):
+        run = flat_run(plan)
+        if progress is not None:
+            progress(i, len(plans))
+        held.append(run)
+        if not run.readable and not readable:
+            continue
+        readable = True
+        for ready in held:
+            for problem in ready.problems:
+                click.echo(f"warning: {visible(problem)}", err=True)
+            yield keep_tags(ready, select.tags)
+        held.clear()
+    if not readable:
+        reasons = "; ".join(str(p) for run in held for p in run.problems[:1])
+        raise InputError(f"{', '.join(logdirs)}: no readable event file ({reasons})")
 
 
 @cli.command()
@@ -196,14 +224,12 @@ def export(
     Example:
         dlreport export runs/ -o scalars.parquet --tags loss
     """
-    from .pipeline import read_runs, selected_tags
     from .render.export import export_scalars
 
     select = _select(include, exclude, tag_pattern)
     with _progress("reading runs") as progress:
-        data = read_runs(logdirs, select, progress=progress)
-    _warn_problems(data)
-    rows = export_scalars(selected_tags(data, select.tags), output, stdout=sys.stdout)
+        runs = _runs_one_by_one(logdirs, select, progress)
+        rows = export_scalars(runs, output, stdout=sys.stdout)
     if output != "-":
         click.echo(f"wrote {rows} points to {output}", err=True)
 

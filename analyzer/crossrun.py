@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .model import Advice, CrossRun, Point, RunReport, finite_number
+from .model import Action, Advice, CrossRun, Point, RunReport, finite_number
 from .selection import DEFAULT_GROUP_BY, experiment_of
 
 # hparam names that mean the same thing in different writers (first found wins)
@@ -172,7 +172,7 @@ def cite_in_advice(report: RunReport, evidence: CrossRun | None) -> RunReport:
         evidence, "learning_rate", best_point.mean
     ):
         return report
-    action = "increase" if ratio > 1 else "decrease"
+    action: Action = "increase" if ratio > 1 else "decrease"
     sentence = (
         f"Among {evidence.runs} runs, lr={best_lr:.3g} reached the lowest "
         f"{evidence.outcome.replace('_', ' ')} ({best_point.mean:.4g}"

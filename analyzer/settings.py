@@ -11,6 +11,7 @@ import posixpath
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import fsspec
 
@@ -40,6 +41,9 @@ class Thresholds:
     # at least 100x the run's own early median (first 10%). Scale-free, so it holds for any
     # loss scale; two orders of magnitude is where the growth is no longer noise.
     grad_growth: float = 100.0
+    # ... held for 2 consecutive logged points: one spike of the norm is a spike
+    # (loss_spikes), not exploding gradients, unless the norm stays up.
+    grad_sustain: int = 2
     # AutoTrainer (Zhang et al., ICSE 2021): first/last layer gradient ratio above 70 is
     # exploding; below 1e-3 with a first-layer norm under 1e-4 is vanishing.
     layer_ratio_exploding: float = 70.0
@@ -75,6 +79,12 @@ class Thresholds:
     # A periodic pattern: one frequency of the detrended loss holds at least this share of
     # the Welch periodogram's power (white minibatch noise spreads it evenly).
     periodic_power_share: float = 0.3
+    # ... and, where blocks hold several points, the swings at least 3x those that the run's
+    # own minibatch noise gives block medians (1.6 sigma / sqrt(block size), sigma from the
+    # spread of the points around their block's median): healthy noise on small batches is
+    # not oscillation. With one point per block (short runs, epoch means) noise cannot be
+    # told from swings this way and the rule does not apply.
+    oscillation_noise: float = 3.0
 
     # --- loss spikes
     # Large-model practice (PaLM, OPT logbooks; "6 sigma over the previous 128 steps"):
@@ -86,7 +96,12 @@ class Thresholds:
     # ... and high against the run's own scale: at least half the starting loss above the
     # local median (a jump from 0.01 to 0.09 late in training is noise on a run that started
     # at 2.3). One such spike is reported as info; two or more are a warning.
+    # The height required is spike_min_height x max(local median, spike_floor_share x start).
     spike_min_height: float = 0.5
+    # ... where "the loss" is its local level, but never less than 10% of the start: a
+    # cross-entropy that starts at ln(vocab) = 10.8 and spikes by 1.5 nats at loss 3 is a
+    # serious spike, although small next to its start (was: half the start, at any level).
+    spike_floor_share: float = 0.1
     spike_warning_count: int = 2
     spike_baseline: int = 10  # points in the local median a spike is measured against
 
@@ -107,6 +122,12 @@ class Thresholds:
     plateau_floor: float = 0.1
     plateau_window: float = 0.4
     plateau_lr_kept: float = 0.5
+    # Never learned (plateau from the start): the loss lost less than plateau_progress and is
+    # flat. A loss at ln C within 0.5% (relative) for C <= 32 is named as chance for C
+    # classes (neighbouring ln C differ by 1/(C ln C), over 0.9% up to 32); with only 3-4
+    # points, the run must sit at chance at every point and move less than 1%.
+    chance_tolerance: float = 0.005
+    chance_moved: float = 0.01
 
     # --- overfitting
     # The best validation loss comes in the first 70% of the run, the final one is at least
@@ -125,12 +146,23 @@ class Thresholds:
     # metric's [0, 1] range, and total variation at least 2x the net change.
     unstable_swing: float = 0.08
     unstable_trend: float = 2.0
+    # A reinforcement-learning reward collapsed: its 5-point median fell below its start by
+    # more than 1x what it had gained from start to best (all its learning given back, and
+    # as much again); bounded rewards that merely stall never do.
+    reward_collapse: float = 1.0
+    reward_window: int = 5  # points in the reward's moving median: one bad episode is noise
+    # Judged only once the run had gained this share of all it gained: before that, a bad
+    # stretch of episodes is noise around the start.
+    reward_learned_share: float = 0.5
 
     # --- throughput drop: the median of the last quarter at most 0.5x that of the first
     # quarter (halved: beyond the jitter evaluation, checkpointing or a shared machine cause;
     # CPU runs here vary by up to 40% with no cause). The first 2 points (warm-up) are skipped.
     throughput_drop: float = 0.5
     throughput_warmup_points: int = 2
+    # ... and the fall at least 3x the jitter of the first quarter (1.4826 x its MAD): a
+    # drop must stand out of the machine's own noise.
+    throughput_noise: float = 3.0
     # A stall: a gap between consecutive logged points more than 10x the median gap.
     stall_gap: float = 10.0
 
@@ -141,7 +173,8 @@ def with_overrides(base: Thresholds, overrides: Mapping[str, float]) -> Threshol
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ConfigError(f"unknown threshold(s): {', '.join(unknown)}")
-    return replace(base, **dict(overrides))
+    changes: dict[str, Any] = dict(overrides)  # each field's own type is checked at run time
+    return replace(base, **changes)
 
 # ---------------------------------------------------------------------------------------------
 # User settings: pinned roles and threshold overrides, from the command line or a file.

@@ -269,7 +269,7 @@ def _decode_general(
     )
     h_keep = [i for i, h in enumerate(histograms) if h is not None]
     hist_which = hist_which[h_keep]
-    histograms_kept = [histograms[i] for i in h_keep]
+    histograms_kept = [h for h in histograms if h is not None]
     h_ev = v_event[hist_which]
 
     texts = []

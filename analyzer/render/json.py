@@ -74,13 +74,16 @@ def _run(r: RunReport) -> dict[str, Any]:
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "code": f.code,
         "severity": f.severity,
         "title": f.title,
         "steps": list(f.steps) if f.steps is not None else None,
         "evidence": dict(f.evidence),
     }
+    if f.series is not None:
+        out["series"] = f.series  # an added field: the tag the verdict judged
+    return out
 
 
 def _advice(a: Advice) -> dict[str, Any]:
