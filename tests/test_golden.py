@@ -123,6 +123,9 @@ def html_text(page: str) -> str:
     soup = BeautifulSoup(page, "html.parser")
     for tag in soup(["head", "style", "script", "template"]):
         tag.decompose()
+    for wbr in soup.find_all("wbr"):  # a place a line may wrap: no text, no space
+        wbr.decompose()
+    soup = BeautifulSoup(str(soup), "html.parser")  # join the text either side of it
     for img in soup.find_all("img"):
         img.replace_with(f"[image: {img.get('alt', '')}]")
     for row in soup.find_all("tr"):
