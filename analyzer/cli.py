@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,8 @@ from .engine import SCHEDULER_ENV, SCHEDULER_TIMEOUT
 from .errors import DlreportError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .reader import Logdir, RunData
+    from .reader import RunData
+    from .selection import Selection
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
@@ -104,25 +106,79 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-def _read(logdir: str) -> Logdir:
-    from .reader import read_logdir
-
-    return read_logdir(logdir)
+F = Callable[..., Any]
 
 
-def _runs_one_by_one(logdir: str) -> Iterator[RunData]:
-    """Each run of ``logdir``, read when asked for (one run in memory at a time), its problems
-    told on stderr as it is handed on. As :func:`~analyzer.reader.read_logdir`: when no file at
-    all can be read, one error line and nothing else (unreadable runs are held back until a
-    readable one shows up)."""
+def _selection_options(func: F) -> F:
+    """--include / --exclude: which runs, by name (the same in every command)."""
+    func = click.option(
+        "--exclude",
+        multiple=True,
+        metavar="GLOB",
+        help="Leave out the runs whose name matches (repeatable).",
+    )(func)
+    return click.option(
+        "--include",
+        multiple=True,
+        metavar="GLOB",
+        help="Only the runs whose name matches, e.g. 'sweep/*' or 'lr*' (a pattern without '/' "
+        "also matches the name's last part; repeatable).",
+    )(func)
+
+
+def _tags_option(func: F) -> F:
+    return click.option(
+        "--tags",
+        "tag_pattern",
+        default=None,
+        metavar="REGEX",
+        help="Only the tags this regular expression finds (re.search), e.g. 'loss|lr'.",
+    )(func)
+
+
+def _open_option(func: F) -> F:
+    return click.option(
+        "--open", "open_", is_flag=True, help="Open the written report in the default browser."
+    )(func)
+
+
+def _select(
+    include: tuple[str, ...], exclude: tuple[str, ...], tags: str | None = None
+) -> Selection:
+    from .selection import Selection
+
+    return Selection(include=include, exclude=exclude, tags=tags)
+
+
+def _open(path: str | Path) -> None:
+    """Show a written report in the default browser (``--open``)."""
+    import webbrowser
+
+    webbrowser.open(Path(path).resolve().as_uri())
+
+
+def _runs_one_by_one(
+    logdirs: tuple[str, ...],
+    select: Selection,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[RunData]:
+    """Each selected run, named as ``analyze`` names it and read when asked for (one run in
+    memory at a time), its problems told on stderr as it is handed on, its tags narrowed by
+    ``--tags``. As :func:`~analyzer.reader.read_logdir`: when no file at all can be read, one
+    error line and nothing else (unreadable runs are held back until a readable one shows
+    up)."""
     from .errors import InputError
-    from .reader import discover_runs, read_run
+    from .pipeline import flat_run, plan_logdirs
     from .render.safetext import visible
+    from .selection import keep_tags
 
+    plans = plan_logdirs(logdirs, select)
     held: list[RunData] = []
     readable = False
-    for source in discover_runs(logdir):
-        run = read_run(source)
+    for i, plan in enumerate(plans, start=1):
+        run = flat_run(plan)
+        if progress is not None:
+            progress(i, len(plans))
         held.append(run)
         if not run.readable and not readable:
             continue
@@ -130,11 +186,11 @@ def _runs_one_by_one(logdir: str) -> Iterator[RunData]:
         for ready in held:
             for problem in ready.problems:
                 click.echo(f"warning: {visible(problem)}", err=True)
-            yield ready
+            yield keep_tags(ready, select.tags)
         held.clear()
     if not readable:
         reasons = "; ".join(str(p) for run in held for p in run.problems[:1])
-        raise InputError(f"{logdir}: no readable event file ({reasons})")
+        raise InputError(f"{', '.join(logdirs)}: no readable event file ({reasons})")
 
 
 def _silence_stdout() -> None:
@@ -244,61 +300,87 @@ def _config_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @cli.command()
-@click.argument("logdir")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("logdirs", metavar="LOGDIR...", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Output as JSON (docs/tags-json.md).")
 @click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
 @_config_option
-def tags(logdir: str, as_json: bool, roles: tuple[str, ...], config: str | None) -> None:
+@_selection_options
+@_tags_option
+def tags(
+    logdirs: tuple[str, ...],
+    as_json: bool,
+    roles: tuple[str, ...],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    tag_pattern: str | None,
+    config: str | None,
+) -> None:
     """List the runs and tags under LOGDIR: kind, points, steps, problems, and roles.
 
     The roles section says which tag dlreport takes for the training loss, learning rate, ...
-    of each analysed run, and why (the writer convention it recognised).
+    of each analysed run, and why (the writer convention it recognised). Runs are named as
+    `analyze` names them.
 
     LOGDIR is a directory (every folder holding *tfevents* files is a run), one event file,
-    or an fsspec URL such as s3://bucket/logs.
+    or an fsspec URL such as s3://bucket/logs; with several, run names start with their LOGDIR.
 
     \b
     Example:
-        dlreport tags runs/
+        dlreport tags runs/ --tags 'loss|lr'
     """
-    from .pipeline import roles_by_run
+    from .pipeline import read_runs, roles_by_run, selected_tags
     from .render.tags import render_tags
     from .settings import load_settings, merged, parse_pairs
 
-    _check_logdir(logdir)
-    settings = merged(load_settings(logdir, config), parse_pairs(roles, "role"), {})
-    data = _read(logdir)
-    chosen = roles_by_run(data, settings.roles)
-    _stdout(render_tags(data, chosen, as_json=as_json))
+    for logdir in logdirs:
+        _check_logdir(logdir)
+    select = _select(include, exclude, tag_pattern)
+    with _progress("reading runs") as progress:
+        data = read_runs(logdirs, select, progress=progress)
+    settings = merged(load_settings(logdirs[0], config), parse_pairs(roles, "role"), {})
+    chosen = roles_by_run(data, settings.roles)  # on every tag, before --tags narrows the list
+    _stdout(render_tags(selected_tags(data, select.tags), chosen, as_json=as_json))
 
 
 @cli.command()
-@click.argument("logdir")
+@click.argument("logdirs", metavar="LOGDIR...", nargs=-1, required=True)
 @click.option(
     "-o",
     "--output",
     required=True,
     help="File to write: .csv, .parquet (needs pyarrow), or '-' for CSV on stdout.",
 )
-def export(logdir: str, output: str) -> None:
+@_selection_options
+@_tags_option
+def export(
+    logdirs: tuple[str, ...],
+    output: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    tag_pattern: str | None,
+) -> None:
     """Export every scalar point of every run under LOGDIR as one tidy table.
 
     Columns: run, tag, step, wall_time, value (after restarts are resolved: the latest write
-    of each step wins).
+    of each step wins). Runs are named as `analyze` names them.
 
     \b
     Example:
-        dlreport export runs/ -o scalars.parquet
+        dlreport export runs/ -o scalars.parquet --tags loss
     """
     from .errors import OutputError
     from .render.export import export_scalars
     from .render.safetext import visible
 
-    _check_logdir(logdir)
+    for logdir in logdirs:
+        _check_logdir(logdir)
     if output != "-":
         _prepare(output)
+    select = _select(include, exclude, tag_pattern)
     try:
-        rows = export_scalars(_runs_one_by_one(logdir), output, stdout=sys.stdout)
+        with _progress("reading runs") as progress:
+            runs = _runs_one_by_one(logdirs, select, progress)
+            rows = export_scalars(runs, output, stdout=sys.stdout)
         if output == "-":
             sys.stdout.flush()
     except (BrokenPipeError, DlreportError):  # OutputError is an OSError too
@@ -313,7 +395,7 @@ def export(logdir: str, output: str) -> None:
 
 
 @cli.command()
-@click.argument("logdir")
+@click.argument("logdirs", metavar="LOGDIR...", nargs=-1, required=True)
 @click.option(
     "-f",
     "--format",
@@ -365,8 +447,18 @@ def export(logdir: str, output: str) -> None:
     help="How long connecting to the --scheduler (and its handshake) may take.",
 )
 @_config_option
+@_selection_options
+@click.option(
+    "--group-by",
+    default="parent",
+    show_default=True,
+    metavar="parent|top|none|hparam:NAME",
+    help="How runs are grouped into experiments; cross-run evidence compares runs within one: "
+    "parent folder, top folder, all runs together, or the value of a hyperparameter.",
+)
+@_open_option
 def analyze(
-    logdir: str,
+    logdirs: tuple[str, ...],
     fmt: str,
     output: str | None,
     roles: tuple[str, ...],
@@ -376,8 +468,15 @@ def analyze(
     scheduler: str | None,
     scheduler_timeout: float,
     config: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    group_by: str,
+    open_: bool,
 ) -> None:
-    """Diagnose every run under LOGDIR and write a report.
+    """Diagnose every run under each LOGDIR and write a report.
+
+    With several LOGDIRs, each run's name starts with its LOGDIR. Runs are grouped into
+    experiments (by parent folder): evidence across runs compares runs of one experiment.
 
     Roles (which tag is the training loss, the learning rate, ...) are inferred from the
     conventions of common writers; pin them with --role or a dlreport.toml beside the logs.
@@ -389,20 +488,25 @@ def analyze(
         dlreport analyze runs/ -f json -o report.json
         dlreport analyze runs/ -f md >> "$GITHUB_STEP_SUMMARY"
         dlreport analyze runs/ --role train_loss=my/loss --fail-on error
+        dlreport analyze runs/a runs/b --include 'lr*' --exclude '*debug*' --open
     """
     from .engine import executor_for, max_jobs
     from .pipeline import build_analysis, now
     from .render import renderer
     from .render.safetext import visible
+    from .selection import check_group_by
     from .settings import load_settings, merged, parse_pairs
 
     fmt = "md" if fmt == "markdown" else fmt
+    select = _select(include, exclude)
+    check_group_by(group_by)
     folder = output is not None and _is_folder(output)
     if folder and fmt != "html":
         raise InputFailure(f"-o {visible(output)}: a folder is written for -f html only")
-    _check_logdir(logdir)
+    for logdir in logdirs:
+        _check_logdir(logdir)
     settings = merged(
-        load_settings(logdir, config),
+        load_settings(logdirs[0], config),
         parse_pairs(roles, "role"),
         parse_pairs(thresholds, "threshold"),
     )
@@ -414,18 +518,22 @@ def analyze(
     # Each run is read, diagnosed and (for HTML) charted in a worker, which sends back only its
     # report and charts (or, for a folder, its whole page): memory is bounded by the runs in
     # flight.
-    with executor_for(jobs, scheduler, timeout=scheduler_timeout) as executor:
+    with executor_for(
+        jobs, scheduler, timeout=scheduler_timeout
+    ) as executor, _progress("analysing runs") as progress:
 
         def run_analysis(per_run: Any, receive: Any = None) -> Any:
             return build_analysis(
-                logdir,
+                logdirs,
                 settings,
+                select=select,
+                group_by=group_by,
                 generated_at=generated_at,
                 keep_runs=False,
                 per_run=per_run,
                 receive=receive,
                 executor=executor,
-                progress=_progress_bar(),
+                progress=progress,
             )
 
         if folder:
@@ -448,6 +556,8 @@ def analyze(
             f"{'' if len(site.pages) == 1 else 's'} ({_kilobytes(site.bytes)})",
             err=True,
         )
+        if open_:
+            _open(site.index)
         _exit_for(analysis.report, fail_on)
     text = renderer(fmt)(analysis.report, analysis.extras)
     if output is None:
@@ -455,6 +565,8 @@ def analyze(
     size = _emit(output, text)
     if size is not None:
         click.echo(f"wrote {visible(output)} ({_kilobytes(size)})", err=True)
+        if open_:
+            _open(output)
     runs = len(analysis.report.runs)
     if fmt == "html" and runs > LARGE_REPORT_RUNS:
         click.echo(
@@ -517,24 +629,32 @@ def _is_folder(output: str) -> bool:
     return output != "-" and (output.endswith(("/", os.sep)) or Path(output).is_dir())
 
 
-def _progress_bar() -> Callable[[int, int], None] | None:
-    """A progress bar on stderr when it is a terminal (and the work takes a while)."""
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback (runs done, runs in all) drawing a bar on stderr.
+
+    Only on a terminal, and only once the work has taken a second (a few runs need none). The
+    bar is ``click.progressbar`` used as a context manager, closed when the block ends.
+    """
     if not sys.stderr.isatty():
-        return None
+        yield None
+        return
     started = time.monotonic()
-    bar: list[Any] = []
+    with ExitStack() as stack:
+        bars: list[Any] = []
 
-    def update(done: int, total: int) -> None:
-        if not bar and time.monotonic() - started > 1.0 and done < total:
-            bar.append(click.progressbar(length=total, label="analysing runs", file=sys.stderr))
-            bar[0].__enter__()
-            bar[0].update(done)
-        elif bar:
-            bar[0].update(1)
-        if bar and done == total:
-            bar[0].__exit__(None, None, None)
+        def update(done: int, total: int) -> None:
+            if not bars:
+                if time.monotonic() - started <= 1.0 or done >= total:
+                    return
+                bars.append(
+                    stack.enter_context(
+                        click.progressbar(length=total, label=label, file=sys.stderr)
+                    )
+                )
+            bars[0].update(done - bars[0].pos)
 
-    return update
+        yield update
 
 
 def _kilobytes(size: int) -> str:
@@ -571,6 +691,8 @@ def _kilobytes(size: int) -> str:
     help="Exit 1 if the candidate regressed.",
 )
 @_config_option
+@_selection_options
+@_open_option
 def compare(
     baseline: str,
     candidate: str,
@@ -580,6 +702,9 @@ def compare(
     thresholds: tuple[str, ...],
     fail_on: str | None,
     config: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    open_: bool,
 ) -> None:
     """Compare a CANDIDATE run (or tree of runs) against a BASELINE, run by run.
 
@@ -601,6 +726,7 @@ def compare(
 
     fmt = "md" if fmt == "markdown" else fmt
     pins = parse_pairs(roles, "role")
+    select = _select(include, exclude)
     overrides = parse_pairs(thresholds, "threshold")
     for side in (baseline, candidate):
         _check_logdir(side)
@@ -610,8 +736,21 @@ def compare(
         _prepare(output)
     base_settings = merged(load_settings(baseline, config), pins, overrides)
     # The page overlays the baseline's curves too: keep its runs' data for html.
-    base = build_analysis(baseline, base_settings, keep_runs=fmt == "html")
-    cand = build_analysis(candidate, merged(load_settings(candidate, config), pins, overrides))
+    with _progress("analysing the baseline") as progress:
+        base = build_analysis(
+            baseline,
+            base_settings,
+            select=select,
+            keep_runs=fmt == "html",
+            progress=progress,
+        )
+    with _progress("analysing the candidate") as progress:
+        cand = build_analysis(
+            candidate,
+            merged(load_settings(candidate, config), pins, overrides),
+            select=select,
+            progress=progress,
+        )
     result = compare_reports(
         base.report,
         cand.report,
@@ -625,6 +764,8 @@ def compare(
     text = compare_renderer(fmt)(result, base.runs, cand.runs)
     if _emit(output, text) is not None:
         click.echo(f"wrote {visible(output)}", err=True)
+        if open_:
+            _open(output)
     regressed = [r for r in result.runs if r.verdict == "regressed"]
     if fail_on == "regression" and result.verdict == "regressed":
         click.echo(f"--fail-on regression: {len(regressed)} run(s) regressed:", err=True)

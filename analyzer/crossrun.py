@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from .model import Action, Advice, CrossRun, Point, RunReport, finite_number
+from .selection import DEFAULT_GROUP_BY, experiment_of
 from .settings import DEFAULTS, Thresholds
 
 # hparam names that mean the same thing in different writers (first found wins)
@@ -48,6 +49,27 @@ def hparam(h: Mapping[str, float | str | bool], name: str) -> float | str | None
     return None
 
 
+def experiments(
+    reports: Sequence[RunReport], group_by: str = DEFAULT_GROUP_BY, t: Thresholds = DEFAULTS
+) -> list[CrossRun]:
+    """The evidence of each experiment (runs grouped by ``group_by``) that has any.
+
+    Runs are compared only within their experiment: a sweep is not pooled with unrelated runs
+    of other tasks that happen to sit under the same LOGDIR.
+    """
+    groups: dict[str, list[RunReport]] = {}
+    for r in reports:
+        groups.setdefault(experiment_of(r.run, r.hparams, group_by), []).append(r)
+    found = []
+    for name in sorted(groups):
+        evidence = cross_run(groups[name], t)
+        if evidence is not None:
+            found.append(
+                replace(evidence, experiment=name, members=tuple(r.run for r in groups[name]))
+            )
+    return found
+
+
 def cross_run(reports: Sequence[RunReport], t: Thresholds = DEFAULTS) -> CrossRun | None:
     """The cross-run evidence, or None when fewer than 3 comparable runs vary at all."""
     counts = {
@@ -72,7 +94,8 @@ def cross_run(reports: Sequence[RunReport], t: Thresholds = DEFAULTS) -> CrossRu
         runs=len(rows),
         by_hparam=by_hparam,
         best=best,
-        seed_groups=sum(len(v) > 1 for v in configs.values()),
+        seed_groups=sum(len(_seeds(v)) > 1 for v in configs.values()),
+        members=tuple(r.run for r in reports),
     )
 
 
@@ -84,6 +107,18 @@ def _configs(rows: Sequence[RunReport]) -> dict[tuple[tuple[str, str], ...], lis
         if key:
             groups.setdefault(key, []).append(r)
     return groups
+
+
+def _seeds(runs: Sequence[RunReport]) -> set[tuple[tuple[str, str], ...]]:
+    """The different seeds among ``runs``: two runs with seed 0 are one seed, not two.
+
+    A run that records no seed adds none (its repeats cannot be told from copies).
+    """
+    seeds = {
+        tuple(sorted((k, str(v)) for k, v in r.hparams.items() if k in SEED_KEYS)) for r in runs
+    }
+    seeds.discard(())
+    return seeds
 
 
 def _points(rows: Sequence[RunReport], name: str, outcome: str) -> tuple[Point, ...]:

@@ -25,6 +25,7 @@ _RANK: dict[str, int] = {"ok": 0, "info": 1, "warning": 2, "error": 3}
 # field changes):
 #   1: first version. Added fields beyond the spec: runs[].layer_tags, runs[].notes,
 #      runs[].errors, runs[].hparams, advice[] extra parameters, top-level cross_run.
+#      Later: top-level experiments[] (cross_run per experiment, with experiment, members).
 SCHEMA_VERSION = 1
 
 
@@ -49,6 +50,7 @@ class Run:
     layer_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     hparams: Mapping[str, float | str | bool] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the reader noticed (restarts, corrupt records), for info
+    texts: Mapping[str, str] = field(default_factory=dict)  # text tag -> its last text (HF args)
     _cache: dict[object, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -179,7 +181,9 @@ class CrossRun:
     runs: int
     by_hparam: Mapping[str, tuple[Point, ...]]
     best: Mapping[str, float | str]  # the value with the best mean outcome, per hyperparameter
-    seed_groups: int  # configurations run with several seeds
+    seed_groups: int  # configurations run with several different seeds
+    experiment: str = "all runs"  # the group of runs compared (see analyzer.selection)
+    members: tuple[str, ...] = ()  # the runs of that experiment, by name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,7 +194,8 @@ class Report:
     tool_version: str
     generated_at: str
     runs: tuple[RunReport, ...]
-    cross_run: CrossRun | None = None
+    cross_run: CrossRun | None = None  # the evidence when exactly one experiment has some
+    experiments: tuple[CrossRun, ...] = ()  # the evidence of every experiment that has some
 
 
 def worst(findings: Iterable[Finding]) -> Status:

@@ -20,12 +20,13 @@ from pandas.api.types import union_categoricals
 
 from . import __version__
 from .advice import advise
-from .crossrun import cite_in_advice, cross_run
+from .crossrun import cite_in_advice, experiments
 from .diagnostics import run_diagnostics
 from .errors import InputError, RoleError
 from .model import SCHEMA_VERSION, Report, Run, RunReport, sort_findings, worst
-from .reader import Logdir, RunData, RunSource, discover_runs, read_run
+from .reader import Logdir, RunData, RunSource, read_run
 from .roles import HELDOUT_FOLDERS, SIDE_FOLDERS, Roles, infer_roles
+from .selection import DEFAULT_GROUP_BY, Selection, discover, keep_tags
 from .settings import Settings, Thresholds, with_overrides
 from .summary import summarize
 
@@ -98,6 +99,88 @@ def plan_runs(sources: Sequence[RunSource]) -> list[RunPlan]:
     return sorted(plans, key=lambda p: p.name)
 
 
+def plan_logdirs(logdirs: str | Sequence[str], select: Selection | None = None) -> list[RunPlan]:
+    """The analysed runs under one or several LOGDIRs, named and selected as every command does."""
+    roots = [logdirs] if isinstance(logdirs, str) else list(logdirs)
+    plans = plan_runs(discover(roots))
+    if select is not None and (select.include or select.exclude):
+        plans = [p for p in plans if select.wants(p.name)]
+        if not plans:
+            raise InputError(f"{', '.join(roots)}: no run matches {select.describe()}")
+    return plans
+
+
+def flat_run(plan: RunPlan, *, check_crc: bool = True) -> RunData:
+    """One analysed run as the reader's record (``tags``, ``export``): parts merged, tags prefixed.
+
+    Named as ``analyze`` names it: a Keras ``train/`` side's tags become ``train/...`` of the
+    parent run, and a timestamp child's hparams (and files) belong to its parent.
+    """
+    parts = [(prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts]
+    lent = [read_run(src, check_crc=check_crc) for src in plan.hparams_from]
+    (prefix, first), *_ = parts
+    if len(parts) == 1 and not prefix and not lent:
+        return replace(first, name=plan.name)
+    pieces = [(p, r) for p, r in parts] + [("", r) for r in lent]
+    hparams: dict[str, float | str | bool] = {}
+    for r in [*lent, *(r for _, r in parts)]:
+        hparams.update(r.hparams)
+
+    def tag(p: str, t: str) -> str:
+        return f"{p}/{t}" if p else t
+
+    return RunData(
+        name=plan.name,
+        path=first.path,
+        files=tuple(f for _, r in pieces for f in r.files),
+        scalars=_concat([_prefixed(r.scalars, p) for p, r in parts]),
+        histograms=_concat([_prefixed(r.histograms, p) for p, r in parts]),
+        texts=pd.concat(
+            [r.texts.assign(tag=[tag(p, str(t)) for t in r.texts["tag"]]) for p, r in pieces],
+            ignore_index=True,
+        ),
+        hparams=hparams,
+        restarts=tuple(x for _, r in pieces for x in r.restarts),
+        duplicates=tuple(
+            replace(d, tag=tag(p, d.tag)) for p, r in pieces for d in r.duplicates
+        ),
+        problems=tuple(x for _, r in pieces for x in r.problems),
+        tags=tuple(replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.tags),
+        records=sum(r.records for _, r in pieces),
+    )
+
+
+def read_runs(
+    logdirs: str | Sequence[str],
+    select: Selection | None = None,
+    *,
+    check_crc: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> Logdir:
+    """Every selected run, read and named as ``analyze`` names them (for ``tags``, ``export``).
+
+    Tags are not filtered here (roles are chosen on all of them): see :func:`keep_tags`.
+    """
+    roots = [logdirs] if isinstance(logdirs, str) else list(logdirs)
+    plans = plan_logdirs(roots, select)
+    runs: list[RunData] = []
+    for plan in plans:
+        runs.append(flat_run(plan, check_crc=check_crc))
+        if progress is not None:
+            progress(len(runs), len(plans))
+    if not any(run.readable for run in runs):
+        reasons = "; ".join(str(p) for run in runs for p in run.problems[:1])
+        raise InputError(f"{', '.join(roots)}: no readable event file ({reasons})")
+    return Logdir(root=", ".join(roots), runs=tuple(runs))
+
+
+def selected_tags(data: Logdir, pattern: str | None) -> Logdir:
+    """``data`` with only the tags ``pattern`` finds (``--tags``)."""
+    if pattern is None:
+        return data
+    return replace(data, runs=tuple(keep_tags(r, pattern) for r in data.runs))
+
+
 def read_plan(plan: RunPlan, *, check_crc: bool = True) -> RunGroup:
     """Read the files of one analysed run."""
     parts = tuple((prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts)
@@ -130,8 +213,13 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
     roles = infer_roles({str(k): int(v) for k, v in points.items()}, hist_tags, overrides)
     hparams: dict[str, float | str | bool] = {}
     notes: list[str] = []
-    for _, r in group.parts:
+    texts: dict[str, str] = {}
+    for prefix, r in group.parts:
         hparams.update(r.hparams)
+        if not r.texts.empty:  # the last text of each tag (Hugging Face's training arguments)
+            last = r.texts.groupby("tag", sort=True, observed=True)["text"].last()
+            for tag, text in last.items():
+                texts[f"{prefix}/{tag}" if prefix else str(tag)] = str(text)
         notes += [
             f"restart in {posixpath.basename(x.file)}: step went back from {x.from_step} to "
             f"{x.to_step} ({x.tags} tags); the latest write of each step is kept"
@@ -146,6 +234,7 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
         layer_tags=dict(roles.layers),
         hparams=hparams,
         notes=tuple(notes),
+        texts=texts,
     )
     return run, roles
 
@@ -288,9 +377,11 @@ class Analysis:
 
 
 def build_analysis(
-    logdir: str | Logdir,
+    logdir: str | Sequence[str] | Logdir,
     settings: Settings | None = None,
     *,
+    select: Selection | None = None,
+    group_by: str = DEFAULT_GROUP_BY,
     generated_at: str | None = None,
     strict: bool = False,
     check_crc: bool = True,
@@ -314,12 +405,17 @@ def build_analysis(
     """
     settings = settings or Settings()
     thresholds = with_overrides(Thresholds(), settings.thresholds)
-    if isinstance(logdir, str):
-        plans = plan_runs(discover_runs(logdir))
-        read: Callable[[RunPlan], RunGroup] = partial(read_plan, check_crc=check_crc)
-    else:  # already read: group the runs in memory
+    read: Callable[[RunPlan], RunGroup]
+    if isinstance(logdir, Logdir):  # already read: group the runs in memory
         plans = plan_runs([RunSource(r.name, r.path, r.files) for r in logdir.runs])
+        if select is not None:
+            plans = [p for p in plans if select.wants(p.name)]
         read, executor = partial(group_in_memory, data=logdir), None
+        where = logdir.root
+    else:
+        plans = plan_logdirs(logdir, select)
+        read = partial(read_plan, check_crc=check_crc)
+        where = logdir if isinstance(logdir, str) else ", ".join(logdir)
     task = partial(
         analyze_plan,
         settings=settings,
@@ -343,8 +439,7 @@ def build_analysis(
             progress(len(outcomes), len(plans))
     if not any(o.records for o in outcomes):
         reasons = "; ".join(o.problems[0] for o in outcomes if o.problems)
-        raise InputError(f"{logdir if isinstance(logdir, str) else logdir.root}: no readable "
-                         f"event file ({reasons or 'no records'})")  # fmt: skip
+        raise InputError(f"{where}: no readable event file ({reasons or 'no records'})")
     pinned_found = {
         role
         for o in outcomes
@@ -356,13 +451,16 @@ def build_analysis(
         pins = ", ".join(f"{r}={settings.roles[r]}" for r in missing)
         raise RoleError(f"pinned role(s) {pins}: no run has such a scalar tag")
     run_reports = [o.report for o in outcomes]
-    evidence = cross_run(run_reports, thresholds)
+    # Evidence across runs is drawn within an experiment only (a sweep, not unrelated runs).
+    found = experiments(run_reports, group_by, thresholds)
+    by_name = {run: e for e in found for run in e.members}
     report = Report(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
         generated_at=generated_at or now(),
-        runs=tuple(cite_in_advice(r, evidence, thresholds) for r in run_reports),
-        cross_run=evidence,
+        runs=tuple(cite_in_advice(r, by_name.get(r.run), thresholds) for r in run_reports),
+        cross_run=found[0] if len(found) == 1 else None,
+        experiments=tuple(found),
     )
     return Analysis(
         report=report,
@@ -373,7 +471,7 @@ def build_analysis(
 
 
 def build_report(
-    logdir: str | Logdir,
+    logdir: str | Sequence[str] | Logdir,
     settings: Settings | None = None,
     *,
     generated_at: str | None = None,

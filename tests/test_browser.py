@@ -214,3 +214,53 @@ def test_compare_page_offline(browser: object, compare_file: Path) -> None:
     assert not [m for m in console if m.startswith(("error", "warning"))], console
     assert [u for u in requests if not u.startswith("data:")] == [url]
     page.close()
+
+
+# Layout at two widths: a desktop and a phone (420 CSS pixels), with screenshots of each.
+_TAG_LINES = """els => els.map(e => {
+  const parts = e.textContent.split(/[\\/_.=-]/).length;
+  const lines = new Set([...e.getClientRects()].map(r => Math.round(r.top))).size;
+  return [e.textContent, lines, parts];
+})"""
+
+
+@pytest.mark.parametrize("width", [1200, 420])
+def test_layout_at_desktop_and_phone_width(
+    browser: object, report_file: Path, site_dir: Path, width: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900})  # type: ignore[attr-defined]
+    pages = (("report", report_file.as_uri()), ("index", (site_dir / "index.html").as_uri()))
+    for name, url in pages:
+        page.goto(url, wait_until="load")
+        ACTUAL.mkdir(exist_ok=True)
+        page.screenshot(path=str(ACTUAL / f"{name}-{width}.png"), full_page=True)
+        # Nothing wider than the screen: no sideways scrolling of the page.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+        # "What to look at first" is on screen in every row of the run table.
+        for box in page.eval_on_selector_all(
+            ".order--default td.top", "els => els.map(e => e.getBoundingClientRect().right)"
+        ):
+            assert box <= width, name
+        # Names wrap at / _ . = - only, never letter by letter.
+        for text, lines, parts in page.eval_on_selector_all("td .tag, th .tag", _TAG_LINES):
+            assert lines <= parts, (name, text, lines)
+        # The cross-run tables stay inside their own column.
+        for article, table in page.eval_on_selector_all(
+            "article.sweep",
+            "els => els.map(e => [e.getBoundingClientRect().right, "
+            "e.querySelector('table').getBoundingClientRect().right])",
+        ):
+            assert table <= article + 0.5, name
+    page.close()
+
+
+def test_hparam_table_sorts_by_click_without_script(browser: object, site_dir: Path) -> None:
+    page = browser.new_page(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
+    page.goto((site_dir / "index.html").as_uri())
+    assert page.locator("#hparams-by-outcome").is_visible()
+    assert not page.locator("#hparams-by-h0").is_visible()
+    page.locator('#hparams-by-outcome th a[href="#hparams-by-h0"]').click()
+    assert page.locator("#hparams-by-h0").is_visible()
+    assert not page.locator("#hparams-by-outcome").is_visible()
+    assert page.locator("#runs-by-status").is_visible()  # the run table keeps its own order
+    page.close()

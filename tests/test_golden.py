@@ -11,6 +11,7 @@ no markup, CSS or chart data); its structure is checked by parsing (test_render_
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from report_logs import write_report_logs
+from schema import validate_report
 
 from analyzer.pipeline import build_analysis
 from analyzer.render import html, markdown
@@ -76,6 +78,7 @@ def test_golden_json_and_markdown(case: str, tmp_path: Path) -> None:
         str(logdir), generated_at=GENERATED_AT, strict=True, keep_runs=False
     ).report
     check_gold(case, "report.json", dumps(report))
+    validate_report(json.loads(dumps(report)))  # docs/report.schema.json
     check_gold(case, "report.md", markdown.render(report))
 
 
@@ -120,6 +123,9 @@ def html_text(page: str) -> str:
     soup = BeautifulSoup(page, "html.parser")
     for tag in soup(["head", "style", "script", "template"]):
         tag.decompose()
+    for wbr in soup.find_all("wbr"):  # a place a line may wrap: no text, no space
+        wbr.decompose()
+    soup = BeautifulSoup(str(soup), "html.parser")  # join the text either side of it
     for img in soup.find_all("img"):
         img.replace_with(f"[image: {img.get('alt', '')}]")
     for row in soup.find_all("tr"):

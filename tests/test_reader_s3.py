@@ -101,9 +101,11 @@ def test_cli_tags_and_export_on_s3(s3: fsspec.AbstractFileSystem, local_logs: Pa
     result = runner.invoke(cli, ["tags", f"s3://{BUCKET}/cli"])
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "run train  (2 files, 9 records)" in lines
-    assert "run validation  (2 files, 9 records)" in lines
-    assert "  loss  scalar             4 points  steps 0..3" in lines
+    # named as analyze names it: the Keras train/ and validation/ sides are one run "."
+    assert "run .  (5 files, 21 records)" in lines
+    for side in ("train", "validation"):
+        (line,) = [x for x in lines if x.startswith(f"  {side}/loss ")]
+        assert line.split()[1:] == ["scalar", "4", "points", "steps", "0..3"]
     exported = runner.invoke(cli, ["export", f"s3://{BUCKET}/cli", "-o", "-"])
     local = runner.invoke(cli, ["export", str(local_logs), "-o", "-"])
     assert exported.exit_code == local.exit_code == 0

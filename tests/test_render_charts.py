@@ -158,3 +158,85 @@ def test_plots_never_import_pyplot() -> None:
         for alias in node.names
     }
     assert not any("pyplot" in name for name in imported)
+
+
+def test_ema_is_tensorboards_debiased_average() -> None:
+    from analyzer.render.charts import ema
+
+    values = np.array([1.0, 3.0, np.nan, 2.0])
+    out = ema(values, 0.6)
+    # TensorBoard: last = last * w + (1 - w) * v, divided by 1 - w**n (n finite points so far)
+    first = 0.4 * 1.0
+    second = first * 0.6 + 0.4 * 3.0
+    third = second * 0.6 + 0.4 * 2.0
+    assert out[0] == pytest.approx(first / 0.4)
+    assert out[1] == pytest.approx(second / (1 - 0.6**2))
+    assert np.isnan(out[2])
+    assert out[3] == pytest.approx(third / (1 - 0.6**3))
+    assert ema(values, 0.0)[[0, 1, 3]] == pytest.approx([1.0, 3.0, 2.0])
+
+
+def _scale_of(values: np.ndarray, log: bool | None = None) -> str:
+    from analyzer.render.charts import Chart, Line, chart_figure
+
+    fig = chart_figure(Chart(lines=[Line(np.arange(values.size), values)], log_left=log))
+    return fig.axes[0].get_yscale()
+
+
+def test_log_scale_tolerates_zeros_and_negatives() -> None:
+    stuck = np.geomspace(160, 0.01, 200)
+    assert _scale_of(stuck) == "log"
+    stuck[50] = 0.0  # one exact zero used to turn it linear and hide the plateau
+    assert _scale_of(stuck) == "symlog"
+    assert _scale_of(np.array([-1.0, 0.0, 1.0, 2.0]), log=True) == "symlog"
+    assert _scale_of(np.linspace(1, 2, 50)) == "linear"
+
+
+def test_smoothed_line_over_faint_raw_and_y_label() -> None:
+    from analyzer.render.charts import Chart, Line, chart_figure
+
+    rng = np.random.default_rng(0)
+    values = 1 / np.arange(1, 301) + 0.05 * rng.random(300)
+    fig = chart_figure(
+        Chart(lines=[Line(np.arange(300), values, smooth=0.6)], ylabel="loss")
+    )
+    ax = fig.axes[0]
+    raw, smooth = ax.get_lines()
+    assert raw.get_alpha() == pytest.approx(0.25)
+    assert smooth.get_alpha() is None
+    # the smoothed line is smoother: smaller total variation than the raw one
+    assert np.abs(np.diff(smooth.get_ydata())).sum() < 0.5 * np.abs(np.diff(raw.get_ydata())).sum()
+    assert ax.get_ylabel() == "loss"
+
+
+def test_histogram_quantiles_interpolate_within_buckets() -> None:
+    from analyzer.render.charts import DISTRIBUTION_BPS, histogram_quantiles
+
+    edges = np.linspace(0.0, 10.0, 11)
+    q = histogram_quantiles(edges, np.ones(10))  # uniform on [0, 10]
+    assert q == pytest.approx([b / 1000 for b in DISTRIBUTION_BPS])
+    # empty buckets in between: no interpolation across the gap's flat cumulative count
+    q = histogram_quantiles(np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 0.0, 1.0]))
+    assert q[0] == 0.0
+    assert q[-1] == 3.0
+    assert 0.0 <= q[4] <= 2.0
+    assert np.isnan(histogram_quantiles(edges, np.zeros(10))).all()
+
+
+def test_weight_histograms_become_distribution_bands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bs4 import BeautifulSoup
+    from tensorboardX import SummaryWriter
+
+    import dlreport
+
+    rng = np.random.default_rng(0)
+    with SummaryWriter(str(tmp_path / "r")) as w:
+        for step in range(0, 100, 10):
+            w.add_scalar("train/loss", 1.0 / (step + 1), step)
+            w.add_histogram("weights/fc", rng.normal(0, 1 + step / 10, 2000), step)
+        w.add_histogram("once/only", rng.normal(size=100), 0)  # one step: no band to draw
+    soup = BeautifulSoup(dlreport.analyze(tmp_path).to_html(), "html.parser")
+    (fig,) = soup.select("figure.distribution")
+    assert fig.select_one(".tag").get_text() == "weights/fc"
+    assert "10 steps, steps 0–90" in fig.figcaption.get_text()
+    assert fig.img["src"].startswith("data:image/svg+xml;base64,")

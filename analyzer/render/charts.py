@@ -76,6 +76,8 @@ class Line:
     axis: Literal["left", "right"] = "left"
     colour: int | None = None  # index into PALETTE; None: the line's position
     dashed: bool = False  # a reference (the baseline of a comparison), told apart without colour
+    # TensorBoard's smoothing weight (0: none): the raw series drawn faint, its EMA solid on top
+    smooth: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,7 @@ class Chart:
     size: Size = "wide"
     max_points: int | None = None  # None: by size
     levels: Sequence[float] = ()  # values marked by a dotted horizontal line (a target)
+    ylabel: str | None = None  # what the left axis measures ("loss"): fixed words, never a tag
 
 
 def decimate(
@@ -126,6 +129,24 @@ def decimate(
     out[np.repeat(empty, 2)[keep]] = np.nan  # all-NaN/Inf bucket: a gap in the line
     idx = idx[keep]
     return steps[idx], out
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's smoothing: an exponential moving average, debiased at the start.
+
+    ``weight`` is TensorBoard's slider (0.6 by default there). NaN/Inf points stay NaN and do
+    not enter the average, so a gap in the raw line is a gap in the smoothed one.
+    """
+    values = np.asarray(values, dtype=float)
+    out = np.full(values.size, np.nan)
+    last, n = 0.0, 0
+    for i, v in enumerate(values.tolist()):
+        if not np.isfinite(v):
+            continue
+        last = last * weight + (1 - weight) * v
+        n += 1
+        out[i] = last / (1 - weight**n)
+    return out
 
 
 def nonfinite_steps(
@@ -206,6 +227,11 @@ def chart_figure(chart: Chart) -> Figure:
             lw = 0.9 if chart.size == "wide" else 0.8
             marker = "o" if x.size <= 40 else None  # a few evaluations: show the points
             ls = (0, (4, 2)) if line.dashed else "-"
+            if line.smooth > 0:
+                # The raw series faint beneath, its EMA (computed on every point) on top.
+                target.plot(x, y, color=color, lw=lw * 0.8, ls=ls, alpha=0.25, zorder=2)
+                x, y = decimate(steps, ema(values, line.smooth), max_points)
+                marker = None
             target.plot(x, y, color=color, lw=lw, ls=ls, marker=marker, ms=2.5, zorder=2)
             bad = nonfinite_steps(steps, values, max_points)
             if bad.size:
@@ -231,7 +257,7 @@ def chart_figure(chart: Chart) -> Figure:
             a.xaxis.set_major_locator(MaxNLocator(6 if chart.size == "wide" else 3, integer=True))
             a.yaxis.set_major_locator(
                 a.yaxis.get_major_locator()
-                if a.get_yscale() == "log"
+                if a.get_yscale() in ("log", "symlog")
                 else MaxNLocator(5 if chart.size == "wide" else 3)
             )
             a.tick_params(labelsize=7 if chart.size == "wide" else 6.5, length=2.5)
@@ -241,6 +267,8 @@ def chart_figure(chart: Chart) -> Figure:
         if chart.size == "wide":
             ax.grid(True, color="#e9ecef", lw=0.5)
             ax.set_xlabel("step", fontsize=7, color="#495057")
+        if chart.ylabel:
+            ax.set_ylabel(chart.ylabel, fontsize=7, color="#495057")
         return fig
 
 
@@ -256,11 +284,18 @@ def _scale(ax: object, values: list[np.ndarray], log: bool | None) -> None:
     if not finite:
         return
     allv = np.concatenate(finite)
-    positive = bool((allv > 0).all())
+    positive = allv[allv > 0]
     if log is None:
-        log = _spans_decades(allv)
-    if log and positive:
+        # Decided on the positive values: one exact 0 (a stuck run) must not turn a chart
+        # spanning decades linear and hide its plateau.
+        log = _spans_decades(positive) and positive.size >= 0.5 * allv.size
+    if not log or not positive.size:
+        return
+    if positive.size == allv.size:
         ax.set_yscale("log")  # type: ignore[attr-defined]
+    else:
+        # Zeros or negatives: symlog, linear within the smallest positive value of zero.
+        ax.set_yscale("symlog", linthresh=float(positive.min()))  # type: ignore[attr-defined]
 
 
 def _spans_decades(finite: np.ndarray) -> bool:
@@ -483,3 +518,51 @@ def sweep_figure(sweep: Sweep) -> Figure:
 def sweep_uri(sweep: Sweep) -> str:
     """:func:`sweep_svg` as a data URI."""
     return data_uri(sweep_svg(sweep))
+
+
+# ---------------------------------------------------------------------------------------------
+# Distributions: a histogram tag (weights, gradients, activations) over steps as nested bands,
+# TensorBoard's "distributions" view. The percentiles are TensorBoard's (in basis points).
+
+DISTRIBUTION_BPS = (0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000)
+MAX_DISTRIBUTION_STEPS = 200  # steps drawn per chart; more are thinned evenly
+
+
+def histogram_quantiles(edges: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The values at :data:`DISTRIBUTION_BPS` of one histogram (linear within a bucket)."""
+    edges = np.asarray(edges, dtype=float)
+    counts = np.clip(np.nan_to_num(np.asarray(counts, dtype=float)), 0, None)
+    total = counts.sum()
+    if total <= 0 or edges.size != counts.size + 1:
+        return np.full(len(DISTRIBUTION_BPS), np.nan)
+    cum = np.concatenate([[0.0], np.cumsum(counts)]) / total
+    cum, first = np.unique(cum, return_index=True)  # interp needs increasing x: empty buckets
+    return np.interp(np.array(DISTRIBUTION_BPS) / 1e4, cum, edges[first])
+
+
+def distribution_svg(steps: np.ndarray, quantiles: np.ndarray) -> bytes:
+    """Nested bands (min-max, 7-93%, 16-84%, 31-69%) and the median, by step."""
+    steps = np.asarray(steps)
+    if steps.size > MAX_DISTRIBUTION_STEPS:
+        keep = np.unique(np.linspace(0, steps.size - 1, MAX_DISTRIBUTION_STEPS).round().astype(int))
+        steps, quantiles = steps[keep], quantiles[keep]
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(3.6, 1.6))
+        fig.subplots_adjust(left=0.16, right=0.97, bottom=0.16, top=0.92)
+        fig.patch.set_visible(False)
+        ax = fig.add_subplot()
+        ax.patch.set_visible(False)
+        n = len(DISTRIBUTION_BPS)
+        for i in range(n // 2):
+            ax.fill_between(
+                steps, quantiles[:, i], quantiles[:, n - 1 - i],
+                color=PALETTE[0], alpha=0.15 + 0.12 * i, lw=0,
+            )  # fmt: skip
+        ax.plot(steps, quantiles[:, n // 2], color=PALETTE[0], lw=0.9)
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+        ax.tick_params(labelsize=6.5, length=2.5)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return render_svg(fig)

@@ -16,7 +16,7 @@ from ..compare import Comparison, RunComparison
 from ..model import Run
 from .charts import Chart, Line, chart_uri
 from .environment import ENV, fmt_step
-from .html import Plot
+from .html import SMOOTHING, Plot
 
 # The candidate in the role's colour (as in the report), the baseline grey and dashed.
 _ROLE_COLOUR = {"train_loss": 0, "val_loss": 1}
@@ -59,8 +59,9 @@ def overlay_plot(
         s = run.series(role) if run is not None else None
         if s is None or s.empty:
             continue
+        # Smoothed as TensorBoard does, so the baseline is not hidden under the other's noise.
         lines.append(Line(s.index.to_numpy(), s.to_numpy(dtype=float), colour=colour,
-                          dashed=dashed))  # fmt: skip
+                          dashed=dashed, smooth=SMOOTHING if len(s) >= 50 else 0.0))  # fmt: skip
         legend.append((f"{side}: {run.roles[role]}", colour, "left"))  # type: ignore[union-attr]
     if not lines:
         return None
@@ -72,8 +73,13 @@ def overlay_plot(
         lines=lines,
         marks=[step for _, step in marks],
         levels=[c.baseline_value] if is_outcome and c.baseline_value is not None else [],
+        ylabel=what,
+        # Losses on a log axis: a candidate's spikes would squash the baseline's curve flat.
+        log_left=True if role.endswith("loss") else None,
     )
     alt = f"{what} by step, baseline (dashed) and candidate"
+    if any(line.smooth for line in lines):
+        alt += f", smoothed (EMA, weight {SMOOTHING}) over the faint raw values"
     if marks:
         alt += f"; candidate reaches the baseline's best at step {fmt_step(marks[0][1])}"
     return Plot(uri=chart_uri(chart), alt=alt, legend=tuple(legend), marks=tuple(marks))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .safetext import DISPLAY_LIMIT, shorten, visible
 
@@ -171,6 +171,32 @@ def _bounded(value: object) -> object:
     return value
 
 
+_BREAK_AFTER = re.compile(r"([/_.=-])")
+
+
+def breakable(value: object) -> Markup:
+    """A tag or run name, escaped, that may wrap after ``/ _ . = -`` (``<wbr>``) only.
+
+    A narrow screen then wraps ``metrics/accuracy`` at the slash instead of letter by letter
+    (what ``overflow-wrap: anywhere`` does to a table column).
+    """
+    # Escaping first: the characters broken after never occur inside an HTML entity.
+    # Cut first: the result is Markup, which the display bound of every {{ }} lets through.
+    text = shorten("" if value is None else str(value))
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(text))))
+
+
+# A text the run logged (Hugging Face's training arguments, a model configuration) is read
+# whole, unlike a name repeated in every table: a larger bound, still one that keeps the page
+# small whatever the logs hold.
+LOGGED_TEXT_LIMIT = 20_000
+
+
+def logged_text(value: object) -> Markup:
+    """A text summary of the run, escaped, cut at :data:`LOGGED_TEXT_LIMIT` characters."""
+    return Markup(escape(shorten("" if value is None else str(value), LOGGED_TEXT_LIMIT)))
+
+
 def build_environment() -> Environment:
     """The one jinja environment: HTML templates autoescaped, undefined names an error."""
     env = Environment(
@@ -194,6 +220,8 @@ def build_environment() -> Environment:
         label=label,
         severity_class=severity_class,
         md_escape=md_escape,
+        logged_text=logged_text,
+        breakable=breakable,
     )
     return env
 

@@ -28,8 +28,20 @@ from ..crossrun import hparam
 from ..diagnostics import REGISTRY
 from ..measures import step_rate
 from ..model import Advice, CrossRun, Finding, Point, Report, Run, RunReport
-from .charts import Chart, Line, Scale, Sweep, chart_uri, sparkline, sweep_uri
+from .charts import (
+    Chart,
+    Line,
+    Scale,
+    Sweep,
+    chart_uri,
+    data_uri,
+    distribution_svg,
+    histogram_quantiles,
+    sparkline,
+    sweep_uri,
+)
 from .environment import ENV, SEVERITIES, fmt_num, fmt_step, fmt_steps, label
+from .hparams_table import hparam_table
 
 # ---------------------------------------------------------------------------------------------
 # Template-ready records.
@@ -101,6 +113,8 @@ class RunView:
     tiles: tuple[Tile, ...]
     has_data: bool  # the tidy frames were given (plots and hparams can be shown)
     href: str = ""  # where the run table links: "#<anchor>" on one page, the run's own page
+    texts: tuple[tuple[str, str], ...] = ()  # text tags (HF training arguments) and their text
+    distributions: tuple[Distribution, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,8 +225,26 @@ def _plot(
     )
 
 
+# TensorBoard's default smoothing weight, applied to loss curves long enough to be noisy.
+SMOOTHING = 0.6
+_SMOOTHED_ROLES = ("train_loss",)
+_MIN_POINTS_SMOOTHED = 50
+
+
+def _smoothed(s: _Series) -> bool:
+    return s.role in _SMOOTHED_ROLES and s.values.size >= _MIN_POINTS_SMOOTHED
+
+
 def _lines(series: Sequence[_Series]) -> list[Line]:
-    return [Line(s.steps, s.values, "right" if s.axis == "right" else "left") for s in series]
+    return [
+        Line(
+            s.steps,
+            s.values,
+            "right" if s.axis == "right" else "left",
+            smooth=SMOOTHING if _smoothed(s) else 0.0,
+        )
+        for s in series
+    ]
 
 
 def finding_plot(run: Run, f: Finding) -> Plot | None:
@@ -246,7 +278,10 @@ def overview_plot(run: Run, summary: Mapping[str, object]) -> Plot | None:
         [("best_val_step", best)] if isinstance(best, int) and not isinstance(best, bool) else []
     )
     what = f"; dashed: best validation step {fmt_step(best)}" if marks else ""
-    chart = Chart(lines=_lines(series), marks=[step for _, step in marks])
+    if any(_smoothed(s) for s in series):
+        what += f"; training loss smoothed (EMA, weight {SMOOTHING}) over the faint raw values"
+    ylabel = "loss" if series[0].role in ("train_loss", "val_loss") else "accuracy"
+    chart = Chart(lines=_lines(series), marks=[step for _, step in marks], ylabel=ylabel)
     return _plot(series, chart, what, marks)
 
 
@@ -339,6 +374,49 @@ def summary_tables(
 
 
 @dataclass(frozen=True, slots=True)
+class Distribution:
+    """A histogram tag over steps as nested percentile bands (TensorBoard's distributions)."""
+
+    tag: str
+    steps: int
+    first_step: int
+    last_step: int
+    uri: str
+
+
+MAX_DISTRIBUTIONS = 12  # charts per run; a model logs one histogram per layer and kind
+
+
+def distributions(run: Run) -> tuple[Distribution, ...]:
+    """Every histogram tag logged at two steps or more, as distribution bands."""
+    h = run.histograms
+    if h.empty:
+        return ()
+    out = []
+    groups = dict(list(h.groupby("tag", sort=False, observed=True)))
+    for tag in sorted(groups, key=str)[:MAX_DISTRIBUTIONS]:
+        rows = groups[tag].sort_values("step", kind="stable")
+        if len(rows) < 2:
+            continue
+        pairs = zip(rows["edges"], rows["counts"], strict=True)
+        q = np.array([histogram_quantiles(e, c) for e, c in pairs])
+        steps = rows["step"].to_numpy()
+        ok = np.isfinite(q).all(axis=1)
+        if ok.sum() < 2:
+            continue
+        out.append(
+            Distribution(
+                tag=str(tag),
+                steps=int(ok.sum()),
+                first_step=int(steps[ok][0]),
+                last_step=int(steps[ok][-1]),
+                uri=data_uri(distribution_svg(steps[ok], q[ok])),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class RunPlots:
     """What the HTML report draws from a run's tidy frames: small, picklable, data-free.
 
@@ -350,6 +428,8 @@ class RunPlots:
     findings: tuple[Plot | None, ...]  # one per finding of the run's report, in order
     tiles: tuple[Tile, ...]
     hparams: tuple[tuple[str, object], ...]
+    texts: tuple[tuple[str, str], ...] = ()  # text tags and their last text
+    distributions: tuple[Distribution, ...] = ()
 
 
 def run_plots(report: RunReport, run: Run) -> RunPlots:
@@ -359,7 +439,16 @@ def run_plots(report: RunReport, run: Run) -> RunPlots:
         findings=tuple(finding_plot(run, f) for f in report.findings),
         tiles=tiles(run),
         hparams=tuple(sorted(run.hparams.items())),
+        texts=tuple((tag, _clip(text)) for tag, text in sorted(run.texts.items())),
+        distributions=distributions(run),
     )
+
+
+MAX_TEXT = 20_000  # characters of one logged text shown (HF's arguments are ~5,000)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}\n… ({len(text):,} characters)"
 
 
 def run_view(index: int, r: RunReport, plots: RunPlots | None) -> RunView:
@@ -389,6 +478,8 @@ def run_view(index: int, r: RunReport, plots: RunPlots | None) -> RunView:
         findings=findings,
         finding_anchors={fv.finding.code: fv.anchor for fv in reversed(findings)},
         hparams=plots.hparams if plots is not None else (),
+        texts=plots.texts if plots is not None else (),
+        distributions=plots.distributions if plots is not None else (),
         tiles=plots.tiles if plots is not None else (),
         has_data=plots is not None,
         href=f"#{anchor}",
@@ -475,6 +566,8 @@ class CrossRunView:
 
     evidence: CrossRun
     sweeps: tuple[SweepView, ...]
+    anchor: str = "cross-run"  # the section's id (one per experiment)
+    titled: bool = False  # several experiments: each section names its own
 
 
 def sweep_scale(name: str, values: Sequence[float | str]) -> Scale:
@@ -489,17 +582,34 @@ def sweep_scale(name: str, values: Sequence[float | str]) -> Scale:
     return "linear"
 
 
-def cross_run_view(report: Report, hrefs: Mapping[str, str]) -> CrossRunView | None:
+def experiment_views(report: Report, hrefs: Mapping[str, str]) -> tuple[CrossRunView, ...]:
+    """One cross-run section per experiment with evidence (runs compared within it only)."""
+    found = report.experiments or ((report.cross_run,) if report.cross_run else ())
+    views = []
+    for i, evidence in enumerate(found):
+        view = cross_run_view(report, hrefs, evidence)
+        if view is not None:
+            anchor = "cross-run" if i == 0 else f"cross-run-{i + 1}"
+            views.append(replace(view, anchor=anchor, titled=len(found) > 1))
+    return tuple(views)
+
+
+def cross_run_view(
+    report: Report, hrefs: Mapping[str, str], evidence: CrossRun | None = None
+) -> CrossRunView | None:
     """The cross-run section's charts and tables (``hrefs``: run name -> link to it)."""
-    evidence = report.cross_run
+    evidence = evidence or report.cross_run
     if evidence is None:
         return None
+    members = set(evidence.members)
     sweeps = []
     for name, points in evidence.by_hparam.items():
         values = [p.value for p in points]
         known = set(values)
         dots = []
         for r in report.runs:
+            if members and r.run not in members:
+                continue  # another experiment's run
             # The run's value under any alias, as the cross-run evidence read it.
             value = hparam(r.hparams, name)
             outcome = r.summary.get(evidence.outcome)
@@ -561,7 +671,8 @@ def page_data(
         "totals": totals,
         "orderings": orderings(views) if len(views) > 1 else (),
         "severities": SEVERITIES,
-        "cross_run": cross_run_view(report, {v.report.run: v.href for v in views}),
+        "experiments": experiment_views(report, {v.report.run: v.href for v in views}),
+        "hparam_table": hparam_table(report, {v.report.run: v.href for v in views}),
         "slots": False,
     }
 
@@ -590,7 +701,8 @@ def index_data(report: Report, hrefs: Mapping[str, str]) -> dict[str, object]:
         # One run still gets its table row here: the table is the only way to its page.
         "orderings": orderings(views),
         "severities": SEVERITIES,
-        "cross_run": cross_run_view(report, hrefs),
+        "experiments": experiment_views(report, hrefs),
+        "hparam_table": hparam_table(report, hrefs),
     }
 
 

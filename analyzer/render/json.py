@@ -21,11 +21,18 @@ def to_dict(report: Report) -> dict[str, Any]:
         "generated_at": report.generated_at,
         "runs": [_run(r) for r in report.runs],
         **({"cross_run": _cross_run(report.cross_run)} if report.cross_run else {}),
+        **(
+            {"experiments": [_cross_run(e) for e in report.experiments]}
+            if report.experiments
+            else {}
+        ),
     }
 
 
 def _cross_run(c: CrossRun) -> dict[str, Any]:
     return {
+        "experiment": c.experiment,
+        "members": list(c.members),
         "outcome": c.outcome,
         "runs": c.runs,
         "seed_groups": c.seed_groups,

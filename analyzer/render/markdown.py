@@ -41,7 +41,7 @@ def _render(report: Report, ordered: Sequence[RunReport], rows: int, detailed: i
     )
 
 
-def _largest(n: int, fits: Callable[[int], bool]) -> int:
+def largest(n: int, fits: Callable[[int], bool]) -> int:
     """The largest k in 0..n with fits(k), given that fits is monotone (True then False)."""
     lo, hi = 0, n  # fits(lo) is assumed; search (lo, hi]
     while lo < hi:
@@ -63,9 +63,9 @@ def render(
     if len(text) <= limit:
         return text
     # Detail fewer runs; the table still lists them all.
-    k = _largest(n, lambda k: len(_render(report, ordered, n, k)) <= limit)
+    k = largest(n, lambda k: len(_render(report, ordered, n, k)) <= limit)
     if k > 0 or len(_render(report, ordered, n, 0)) <= limit:
         return _render(report, ordered, n, k)
     # Even the table is too long (thousands of runs): list fewer.
-    rows = _largest(n, lambda m: len(_render(report, ordered, m, 0)) <= limit)
+    rows = largest(n, lambda m: len(_render(report, ordered, m, 0)) <= limit)
     return _render(report, ordered, rows, 0)

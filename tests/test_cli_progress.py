@@ -1,0 +1,70 @@
+"""The progress bar (a terminal only) and --open (the default browser)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from report_logs import write_report_logs
+
+from analyzer import cli as cli_module
+from analyzer.cli import cli
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_on_a_terminal_after_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    term = _Terminal()
+    monkeypatch.setattr(cli_module.sys, "stderr", term)
+    clock = iter([0.0, 0.5, 2.0, 2.1, 2.2, 2.3])
+    monkeypatch.setattr(cli_module.time, "monotonic", lambda: next(clock))
+    with cli_module._progress("reading runs") as update:
+        assert update is not None
+        update(1, 4)  # 0.5 s: too early for a bar
+        assert term.getvalue() == ""
+        for done in (2, 3, 4):
+            update(done, 4)
+    text = term.getvalue()
+    assert "reading runs" in text
+    assert "100%" in text
+
+
+def test_no_progress_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_module.sys, "stderr", io.StringIO())
+    with cli_module._progress("x") as update:
+        assert update is None
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_report_logs(tmp_path_factory.mktemp("logs"))
+
+
+def test_open_shows_the_written_report(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url, *a, **k: opened.append(url) or True)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["analyze", str(logs), "-o", str(out), "--open"])
+    assert result.exit_code == 0, result.output
+    assert opened == [out.resolve().as_uri()]
+    site = tmp_path / "site"
+    result = CliRunner().invoke(cli, ["analyze", str(logs), "-o", f"{site}/", "--open", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert opened[-1] == (site / "index.html").resolve().as_uri()
+
+
+def test_without_open_no_browser(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url, *a, **k: opened.append(url) or True)
+    result = CliRunner().invoke(cli, ["analyze", str(logs), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 0
+    assert opened == []
