@@ -20,9 +20,10 @@ import atheris
 with atheris.instrument_imports(include=["analyzer"]):
     import fsspec
 
-    from analyzer.reader.decode import TagTable
+    from analyzer.reader.discover import RunSource
     from analyzer.reader.events import read_event_bytes
-    from analyzer.reader.runs import RunSource, read_run
+    from analyzer.reader.runs import read_run
+    from analyzer.reader.tags import TagTable
 
 _FS = fsspec.filesystem("memory")
 _PATH = "memory://fuzz/run/events.out.tfevents.0"

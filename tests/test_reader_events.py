@@ -20,8 +20,8 @@ from event_builders import (
 )
 
 from analyzer.reader import events, framing, read_logdir
-from analyzer.reader.decode import TagTable
 from analyzer.reader.events import Problem, raw_scalars, read_event_stream
+from analyzer.reader.tags import TagTable
 
 N = 10  # points in the standard file
 

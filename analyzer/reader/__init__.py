@@ -1,10 +1,18 @@
 """The reader: the only code that touches event files.
 
 ``read_logdir(root)`` finds every run under ``root`` (a local path or an fsspec URL) and reads
-every point of it into tidy pandas frames. See :mod:`.runs` for runs and restarts,
-:mod:`.events` for one file and its problems, :mod:`.decode` and :mod:`.wire` for the bulk
-protobuf decoding, :mod:`.framing` for TFRecord frames and CRCs, and :mod:`.reference` for the
-simple per-record decoder the fast path is tested against.
+every point of it into tidy pandas frames. The modules, in the order the data flows:
+
+* :mod:`.discover`: the runs under a root, and their files;
+* :mod:`.events`: one file, read a block at a time, and its problems;
+* :mod:`.framing`: TFRecord frames and their CRCs, in bulk;
+* :mod:`.proto`: ``Event`` records decoded into columns, with :mod:`.wire` (the protobuf wire
+  format in bulk), :mod:`.layouts` (records that repeat a layout, read at fixed offsets),
+  :mod:`.tags` (tag names and plugins), :mod:`.tensors` and :mod:`.histograms`;
+* :mod:`.restarts`: restarts and rewritten steps resolved, once;
+* :mod:`.hparams`: hyperparameters (hparams plugin, Lightning's ``hparams.yaml``);
+* :mod:`.runs`: one run assembled into tidy frames;
+* :mod:`.reference`: the simple per-record decoder the fast path is tested against.
 """
 
 from __future__ import annotations
@@ -13,18 +21,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .discover import InputError, RunSource, discover_runs, is_event_file
 from .events import Problem
-from .runs import (
-    DuplicateSteps,
-    InputError,
-    Restart,
-    RunData,
-    RunSource,
-    TagInfo,
-    discover_runs,
-    is_event_file,
-    read_run,
-)
+from .restarts import DuplicateSteps, Restart
+from .runs import RunData, TagInfo, read_run
 
 __all__ = [
     "DuplicateSteps",

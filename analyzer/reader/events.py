@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from . import framing
-from .decode import Chunk, TagTable, decode
+from .proto import Chunk, decode
+from .tags import TagTable
 
 ProblemKind = Literal[
     "empty",
