@@ -341,8 +341,19 @@ def test_duplicate_steps_last_write_wins(tmp_path: Path) -> None:
     assert run.restarts == ()
     assert len(run.duplicates) == 1
     dup = run.duplicates[0]
-    assert (dup.tag, dup.first_step, dup.last_step, dup.count) == ("x", 2, 3, 2)
+    assert (dup.tag, dup.first_step, dup.last_step, dup.count, dup.steps) == ("x", 2, 3, 2, 2)
     assert run.superseded == 2
+
+
+def test_a_step_written_three_times_is_one_step_with_two_extra_writes(tmp_path: Path) -> None:
+    """Issue #14 case 17: 200 steps written 3 times each were "400 steps written twice"."""
+    events = [header_event()]
+    events += [scalar_event(s, 1.0 + s, {"x": float(k)}) for s in range(200) for k in range(3)]
+    write_event_file(tmp_path / "events.out.tfevents.1.x", events)
+    run = _runs(tmp_path)["."]
+    (dup,) = run.duplicates
+    assert (dup.steps, dup.count, dup.first_step, dup.last_step) == (200, 400, 0, 199)
+    assert _points(run, "x") == [(s, 2.0) for s in range(200)]
     assert not run.scalars.duplicated(["tag", "step"]).any()
 
 

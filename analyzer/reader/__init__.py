@@ -25,6 +25,7 @@ from .discover import InputError, RunSource, discover_runs, is_event_file
 from .events import Problem
 from .restarts import DuplicateSteps, Restart
 from .runs import RunData, TagInfo, read_run
+from .text import text_of_path
 
 __all__ = [
     "DuplicateSteps",
@@ -40,6 +41,7 @@ __all__ = [
     "read_logdir",
     "read_run",
     "scalars_frame",
+    "text_of_path",
 ]
 
 

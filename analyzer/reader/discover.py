@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
+
+from .text import distinct, text_of_path
 
 HPARAMS_YAML = "hparams.yaml"  # PyTorch Lightning's TensorBoardLogger writes it per version
 
@@ -24,7 +28,8 @@ class InputError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RunSource:
-    """Where a run's files are: ``name`` relative to the root ("." for the root itself)."""
+    """Where a run's files are: ``name`` relative to the root ("." for the root itself), as
+    text (:mod:`.text`); ``path`` and ``files`` as the filesystem needs them."""
 
     name: str
     path: str
@@ -65,8 +70,10 @@ def discover_runs(root: str) -> list[RunSource]:
     if not by_dir:
         raise InputError(f"{root}: no TensorBoard event files (*tfevents*) found")
     runs = []
+    names: set[str] = set()
     for directory in sorted(by_dir):
-        rel = _relative(fs, base, directory)
+        rel = distinct(text_of_path(_relative(fs, base, directory)), names)
+        names.add(rel)
         runs.append(
             RunSource(
                 name=rel,
@@ -113,3 +120,40 @@ def _relative(fs: fsspec.AbstractFileSystem, base: str, directory: str) -> str:
 def _unstrip(fs: fsspec.AbstractFileSystem, path: str) -> str:
     """A path as the user would write it (with the protocol for remote filesystems)."""
     return path if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(path)
+
+
+class SpecialFile(OSError):
+    """A path of the logdir that is not a regular file (a FIFO, a device, a socket)."""
+
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open a file of the logdir for reading, if it is a regular file.
+
+    Anything else is refused with :class:`SpecialFile`: a FIFO blocks forever (at open, or at
+    the first read), and a device such as ``/dev/zero`` or ``/dev/urandom`` never ends. A
+    local file is opened non-blocking and checked on the open descriptor, so a FIFO neither
+    blocks the open nor can replace the file between a check and the open.
+    """
+    fs, local = fsspec.core.url_to_fs(path)
+    if not isinstance(fs, LocalFileSystem):
+        return fs.open(local, "rb")  # object stores hold regular objects only
+    fd = os.open(local, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _SPECIAL_KINDS if test(mode)), "a special file")
+            raise SpecialFile(f"{kind}, not a regular file: not read")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

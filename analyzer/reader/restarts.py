@@ -37,7 +37,8 @@ class DuplicateSteps:
     tag: str
     first_step: int
     last_step: int
-    count: int  # extra writes
+    count: int  # extra writes (a step written 3 times counts 2)
+    steps: int  # distinct steps written more than once
 
 
 def resolve_restarts(
@@ -132,6 +133,7 @@ def _describe_regressions(
                 first_step=int(steps.min()),
                 last_step=int(steps.max()),
                 count=int(steps.size),
+                steps=int(np.unique(steps).size),
             )
         )
     # A restart event groups the regressions of different tags in one file; a tag going back

@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import fsspec
 import numpy as np
 import pandas as pd
 
-from .discover import RunSource
+from .discover import RunSource, SpecialFile, open_regular
 from .events import Problem, read_event_stream
 from .histograms import Histogram
 from .hparams import decode_hparams, read_hparams_yaml
 from .proto import Chunk
 from .restarts import DuplicateSteps, Restart, merge_restarts, resolve_restarts
 from .tags import TagTable
+from .text import text_of_path
 
 SCALAR_COLUMNS = ("tag", "step", "wall_time", "value")
 HISTOGRAM_COLUMNS = (
@@ -97,11 +97,15 @@ def read_run(source: RunSource, *, check_crc: bool = True) -> RunData:
     problems: list[Problem] = []
     records = 0
     for file_no, path in enumerate(source.files):
+        shown = text_of_path(path)  # in messages: valid text whatever the file's name
         try:
-            with fsspec.open(path, "rb") as stream:
-                read = read_event_stream(path, stream, tags, check_crc=check_crc)
+            with open_regular(path) as stream:
+                read = read_event_stream(shown, stream, tags, check_crc=check_crc)
+        except SpecialFile as exc:
+            problems.append(Problem(shown, "special_file", str(exc), True))
+            continue
         except OSError as exc:
-            problems.append(Problem(path, "unreadable", _os_reason(exc), True))
+            problems.append(Problem(shown, "unreadable", _os_reason(exc), True))
             continue
         records += read.records
         problems.extend(read.problems)
@@ -179,7 +183,7 @@ def _assemble(
     records: int,
     yaml_hparams: Mapping[str, float | str | bool],
 ) -> RunData:
-    files = list(source.files)
+    files = [text_of_path(f) for f in source.files]  # as restarts name them
     rank = _name_rank(tags.names)
 
     scalar_kept = _resolve(
@@ -224,7 +228,7 @@ def _assemble(
     return RunData(
         name=source.name,
         path=source.path,
-        files=tuple(files),
+        files=source.files,
         scalars=scalars,
         histograms=histograms,
         texts=texts,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .layouts import LayoutCache
+from .text import distinct, text_of_bytes
 from .wire import LEN, Fields, assign_last, scan
 
 # Summary.Value fields read here (the value itself is :mod:`.proto`'s business)
@@ -34,6 +35,7 @@ class TagTable:
     other_kind: list[str] = field(default_factory=list)
     layouts: LayoutCache = field(default_factory=LayoutCache)  # of the run's scalar records
     _ids: dict[bytes, int] = field(default_factory=dict)
+    _taken: set[str] = field(default_factory=set)  # names given (distinct bytes, distinct names)
 
     def ids(self, uniques: list[bytes]) -> np.ndarray:
         """Run-wide ids for a chunk's distinct tag names, adding the new ones."""
@@ -42,7 +44,9 @@ class TagTable:
             tag_id = self._ids.get(raw)
             if tag_id is None:
                 tag_id = self._ids[raw] = len(self.names)
-                self.names.append(raw.decode("utf-8", errors="replace"))
+                name = distinct(text_of_bytes(raw), self._taken)
+                self._taken.add(name)
+                self.names.append(name)
                 self.plugin.append("")
                 self.other_points.append(0)
                 self.other_kind.append("")
