@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..safetext import visible
 from .discover import InputError, RunSource, discover_runs, is_event_file
 from .events import Problem
 from .restarts import DuplicateSteps, Restart
@@ -58,7 +59,8 @@ def read_logdir(root: str, *, check_crc: bool = True) -> Logdir:
     runs = tuple(read_run(src, check_crc=check_crc) for src in discover_runs(str(root)))
     if not any(run.readable for run in runs):
         reasons = "; ".join(str(p) for run in runs for p in run.problems[:1])
-        raise InputError(f"{root}: no readable event file ({reasons})")
+        # One line, whatever the files are named (a name may hold a newline).
+        raise InputError(visible(f"{root}: no readable event file ({reasons})"))
     return Logdir(root=str(root), runs=runs)
 
 
