@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .measures import finite
 from .model import Advice, Finding, Run
-from .series import finite
 
 AdviceRule = Callable[[Run, Mapping[str, Finding]], Iterable[Advice]]
 

@@ -1,7 +1,11 @@
 """The command line: parse options, call the library, write, exit.
 
 Exit codes: 0 success, 1 findings at or above ``--fail-on`` (analyze), 2 unusable input or a
-usage error. Data goes to stdout, messages to stderr.
+usage error (any :class:`~analyzer.errors.DlreportError`, told in one line), 3 a bug in dlreport
+(with the traceback under ``--debug``). Data goes to stdout, messages to stderr.
+
+Only click is imported here at start-up: each command imports what it needs when it runs, so
+``dlreport --help`` does not pay for pandas, matplotlib or the reader.
 """
 
 from __future__ import annotations
@@ -11,26 +15,20 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from click._termui_impl import ProgressBar
 
-from . import __version__, comparehtml, comparereport, htmlreport, mdreport
-from .compare import compare as compare_reports
-from .config import ConfigError, load_settings, merged, parse_pairs
-from .engine import SCHEDULER_ENV, EngineError, executor_for
-from .exporting import ExportError, export_scalars
-from .htmlsite import SiteError, build_site
-from .jsonreport import dumps
-from .model import exit_code
-from .reader import InputError, Logdir, read_logdir
-from .report import Analysis, build_analysis, roles_by_run
-from .roles import RoleError
-from .safetext import visible
-from .tagsview import render_tags
+from . import __version__
+from .engine import SCHEDULER_ENV
+from .errors import DlreportError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .reader import Logdir
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
+FORMATS = ("html", "json", "md", "markdown")  # "markdown" is another name for "md"
 
 
 class InputFailure(click.ClickException):
@@ -39,20 +37,48 @@ class InputFailure(click.ClickException):
     exit_code = EXIT_INPUT
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+class _Group(click.Group):
+    """Turns a :class:`DlreportError` into one line and exit 2, anything else into exit 3."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DlreportError as exc:
+            raise InputFailure(str(exc)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug: say so, and keep the traceback for --debug
+            if ctx.obj and ctx.obj.get("debug"):
+                import traceback  # only here: it costs 25 ms of every start-up
+
+                traceback.print_exc()
+            else:
+                click.echo(
+                    f"internal error: {type(exc).__name__}: {exc}. This is a bug in dlreport; "
+                    "please report it with the output of --debug.",
+                    err=True,
+                )
+            ctx.exit(EXIT_BUG)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, package_name="dlreport")
-def cli() -> None:
+@click.option("--debug", is_flag=True, envvar="DLREPORT_DEBUG", help="Show tracebacks of bugs.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Diagnose deep-learning training runs from TensorBoard event files."""
+    ctx.obj = {"debug": debug}
 
 
 def _read(logdir: str) -> Logdir:
-    try:
-        return read_logdir(logdir)
-    except InputError as exc:
-        raise InputFailure(str(exc)) from None
+    from .reader import read_logdir
+
+    return read_logdir(logdir)
 
 
 def _warn_problems(data: Logdir) -> None:
+    from .render.safetext import visible
+
     for run in data.runs:
         for problem in run.problems:
             click.echo(f"warning: {visible(problem)}", err=True)
@@ -75,12 +101,13 @@ def tags(logdir: str, as_json: bool, roles: tuple[str, ...]) -> None:
     Example:
         dlreport tags runs/
     """
+    from .pipeline import roles_by_run
+    from .render.tags import render_tags
+    from .settings import load_settings, merged, parse_pairs
+
     data = _read(logdir)
-    try:
-        settings = merged(load_settings(logdir), parse_pairs(roles, "role"), {})
-        chosen = roles_by_run(data, settings.roles)
-    except (ConfigError, RoleError) as exc:
-        raise InputFailure(str(exc)) from None
+    settings = merged(load_settings(logdir), parse_pairs(roles, "role"), {})
+    chosen = roles_by_run(data, settings.roles)
     click.echo(render_tags(data, chosen, as_json=as_json), nl=False)
 
 
@@ -102,12 +129,11 @@ def export(logdir: str, output: str) -> None:
     Example:
         dlreport export runs/ -o scalars.parquet
     """
+    from .render.export import export_scalars
+
     data = _read(logdir)
     _warn_problems(data)
-    try:
-        rows = export_scalars(data, output, stdout=sys.stdout)
-    except ExportError as exc:
-        raise InputFailure(str(exc)) from None
+    rows = export_scalars(data, output, stdout=sys.stdout)
     if output != "-":
         click.echo(f"wrote {rows} points to {output}", err=True)
 
@@ -118,7 +144,7 @@ def export(logdir: str, output: str) -> None:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["html", "json", "md"]),
+    type=click.Choice(FORMATS),
     default="html",
     show_default=True,
     help="html: one self-contained page with charts; json: the published contract; "
@@ -178,35 +204,52 @@ def analyze(
         dlreport analyze runs/ -f md >> "$GITHUB_STEP_SUMMARY"
         dlreport analyze runs/ --role train_loss=my/loss --fail-on error
     """
+    from .engine import executor_for
+    from .model import exit_code
+    from .pipeline import build_analysis, now
+    from .render import renderer
+    from .render.safetext import visible
+    from .settings import load_settings, merged, parse_pairs
+
+    fmt = "md" if fmt == "markdown" else fmt
     folder = output is not None and _is_folder(output)
     if folder and fmt != "html":
         raise InputFailure(f"-o {output}: a folder is written for -f html only")
-    try:
-        settings = merged(
-            load_settings(logdir),
-            parse_pairs(roles, "role"),
-            parse_pairs(thresholds, "threshold"),
-        )
-        # Each run is read, diagnosed and (for HTML) charted in a worker, which sends back
-        # only its report and charts (or, for a folder, its whole page): memory is bounded by
-        # the runs in flight.
-        with executor_for(jobs, scheduler) as executor:
-            if folder:
-                site = build_site(
-                    logdir, Path(output), settings, executor=executor, progress=_progress_bar()
-                )
-                analysis = site.analysis
-            else:
-                analysis = build_analysis(
-                    logdir,
-                    settings,
-                    keep_runs=False,
-                    per_run=htmlreport.run_plots if fmt == "html" else None,
-                    executor=executor,
-                    progress=_progress_bar(),
-                )
-    except (InputError, ConfigError, RoleError, EngineError, SiteError, ValueError) as exc:
-        raise InputFailure(str(exc)) from None
+    settings = merged(
+        load_settings(logdir),
+        parse_pairs(roles, "role"),
+        parse_pairs(thresholds, "threshold"),
+    )
+    generated_at = now()
+    # Each run is read, diagnosed and (for HTML) charted in a worker, which sends back only its
+    # report and charts (or, for a folder, its whole page): memory is bounded by the runs in
+    # flight.
+    with executor_for(jobs, scheduler) as executor:
+
+        def run_analysis(per_run: Any, receive: Any = None) -> Any:
+            return build_analysis(
+                logdir,
+                settings,
+                generated_at=generated_at,
+                keep_runs=False,
+                per_run=per_run,
+                receive=receive,
+                executor=executor,
+                progress=_progress_bar(),
+            )
+
+        if folder:
+            from .render.site import write_site
+
+            assert output is not None
+            analysis, site = write_site(Path(output), run_analysis, generated_at=generated_at)
+        else:
+            plots = None
+            if fmt == "html":
+                from .render.html import run_plots
+
+                plots = run_plots
+            analysis = run_analysis(plots)
     for problem in analysis.problems:
         click.echo(f"warning: {visible(problem)}", err=True)
     if folder:
@@ -216,7 +259,7 @@ def analyze(
             err=True,
         )
         sys.exit(exit_code(analysis.report, fail_on))
-    text = RENDERERS[fmt](analysis)
+    text = renderer(fmt)(analysis.report, analysis.extras)
     if output is None:
         output = "dlreport.html" if fmt == "html" else "-"
     if output == "-":
@@ -250,7 +293,7 @@ def _progress_bar() -> Callable[[int, int], None] | None:
     if not sys.stderr.isatty():
         return None
     started = time.monotonic()
-    bar: list[ProgressBar[int]] = []
+    bar: list[Any] = []
 
     def update(done: int, total: int) -> None:
         if not bar and time.monotonic() - started > 1.0 and done < total:
@@ -269,15 +312,6 @@ def _kilobytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} KB"
 
 
-# format -> renderer of an Analysis (the HTML report plots the runs' series; the others need
-# only the report).
-RENDERERS: dict[str, Callable[[Analysis], str]] = {
-    "html": lambda a: htmlreport.render(a.report, a.extras),  # type: ignore[arg-type]
-    "json": lambda a: dumps(a.report),
-    "md": lambda a: mdreport.render(a.report),
-}
-
-
 @cli.command()
 @click.argument("baseline")
 @click.argument("candidate")
@@ -285,7 +319,7 @@ RENDERERS: dict[str, Callable[[Analysis], str]] = {
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["json", "md", "html"]),
+    type=click.Choice(FORMATS),
     default="md",
     show_default=True,
     help="json: docs/compare-json.md; md: GitHub Markdown for the pull request; html: one "
@@ -323,30 +357,29 @@ def compare(
         dlreport compare runs/main runs/my-branch --fail-on regression
         dlreport compare runs/main runs/my-branch -f html   # dlreport-compare.html
     """
-    try:
-        pins = parse_pairs(roles, "role")
-        # The page overlays the baseline's curves too: keep its runs' data for html.
-        base = build_analysis(
-            baseline, merged(load_settings(baseline), pins, {}), keep_runs=fmt == "html"
-        )
-        cand = build_analysis(candidate, merged(load_settings(candidate), pins, {}))
-        result = compare_reports(
-            base.report,
-            cand.report,
-            cand.runs,
-            baseline_name=baseline,
-            candidate_name=candidate,
-        )
-    except (InputError, ConfigError, RoleError, ValueError) as exc:
-        raise InputFailure(str(exc)) from None
+    from .compare import compare as compare_reports
+    from .pipeline import build_analysis
+    from .render import compare_renderer
+    from .render.safetext import visible
+    from .settings import load_settings, merged, parse_pairs
+
+    fmt = "md" if fmt == "markdown" else fmt
+    pins = parse_pairs(roles, "role")
+    # The page overlays the baseline's curves too: keep its runs' data for html.
+    base = build_analysis(
+        baseline, merged(load_settings(baseline), pins, {}), keep_runs=fmt == "html"
+    )
+    cand = build_analysis(candidate, merged(load_settings(candidate), pins, {}))
+    result = compare_reports(
+        base.report,
+        cand.report,
+        cand.runs,
+        baseline_name=baseline,
+        candidate_name=candidate,
+    )
     for problem in base.problems + cand.problems:
         click.echo(f"warning: {visible(problem)}", err=True)
-    if fmt == "html":
-        text = comparehtml.render(result, base.runs, cand.runs)
-    elif fmt == "json":
-        text = comparereport.dumps(result)
-    else:
-        text = comparereport.render_markdown(result)
+    text = compare_renderer(fmt)(result, base.runs, cand.runs)
     if output is None:
         output = "dlreport-compare.html" if fmt == "html" else "-"
     if output == "-":

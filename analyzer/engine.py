@@ -1,7 +1,7 @@
 """Where the per-run work runs: in this process, a process pool, or a Dask cluster.
 
 Every engine is a ``concurrent.futures.Executor``, so the pipeline has one code path
-(``executor.map(analyze_plan, plans)`` in :func:`analyzer.report.build_analysis`): Dask's
+(``executor.map(analyze_plan, plans)`` in :func:`analyzer.pipeline.build_analysis`): Dask's
 ``Client.get_executor()`` is one, so a cluster needs no code of ours beyond connecting.
 """
 
@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 
+from .errors import EngineError
+
 SCHEDULER_ENV = "DLREPORT_SCHEDULER"
-
-
-class EngineError(RuntimeError):
-    """The requested engine cannot be used (Dask missing, scheduler unreachable)."""
 
 
 def default_jobs() -> int:

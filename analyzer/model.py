@@ -1,6 +1,6 @@
 """The records that flow from the diagnostics to the renderers (frozen, plain values only).
 
-They mirror ``shared/spec/report-json.md`` field for field, so :mod:`analyzer.jsonreport` is
+They mirror ``shared/spec/report-json.md`` field for field, so :mod:`analyzer.render.json` is
 mechanical. Evidence values are plain Python numbers or strings (NaN/inf become ``None``
 where a finding is built), so no custom JSON encoder is ever needed.
 """
@@ -19,6 +19,12 @@ Status = Literal["ok", "info", "warning", "error"]
 Action = Literal["decrease", "increase", "set", "enable", "disable"]
 EvidenceValue = float | int | str | None
 _RANK: dict[str, int] = {"ok": 0, "info": 1, "warning": 2, "error": 3}
+
+# The version of the JSON report (render/json.py). Changelog (bump only when a specified
+# field changes):
+#   1: first version. Added fields beyond the spec: runs[].layer_tags, runs[].notes,
+#      runs[].errors, runs[].hparams, advice[] extra parameters, top-level cross_run.
+SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

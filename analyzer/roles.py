@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .errors import RoleError
+
 _VAL = r"(?:val|valid|validation|eval|evaluation|dev)"
 _TRAIN = r"(?:train|training)"
 # _VAL as a whole word ("train/value_loss" is no validation loss)
@@ -118,10 +120,6 @@ SIDE_FOLDERS = {
 }
 
 ROLES = tuple(ROLE_PATTERNS)
-
-
-class RoleError(ValueError):
-    """A pinned role that cannot be honoured (unknown role, missing tag)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .diagnostics.throughput import step_rate
+from .measures import finite, fit_curve, step_rate
 from .model import EvidenceValue, Run, evidence
-from .series import finite, fit_curve
-from .thresholds import Thresholds
+from .settings import Thresholds
 
 # Roles summarised as final/best, and whether higher is better.
 QUALITY = {

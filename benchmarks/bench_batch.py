@@ -30,7 +30,7 @@ DATA = HERE / "_data"
 CHILD = """
 import json, resource, sys, time
 from analyzer.engine import executor_for
-from analyzer.report import build_analysis
+from analyzer.pipeline import build_analysis
 root, jobs = sys.argv[1], int(sys.argv[2])
 wall = time.perf_counter()
 with executor_for(jobs=jobs) as ex:

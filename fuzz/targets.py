@@ -69,7 +69,7 @@ def directory_tree(data: bytes) -> None:
         for run in logdir.runs:
             _check_text([t.tag for t in run.tags] + [str(p) for p in run.problems])
             # one line; a path may hold a newline (a file name can), which renderers show
-            # escaped (analyzer.safetext)
+            # escaped (analyzer.render.safetext)
             assert all("\n" not in p.message for p in run.problems)
 
 

@@ -23,11 +23,12 @@ import pytest
 from report_logs import HOSTILE, write_report_logs
 from sweep_logs import HOSTILE_RUN, write_sweep
 
-from analyzer import comparehtml
+from analyzer.api import build_site
 from analyzer.compare import compare
-from analyzer.htmlreport import render
-from analyzer.htmlsite import build_site, page_file
-from analyzer.report import build_analysis
+from analyzer.pipeline import build_analysis
+from analyzer.render import compare_html
+from analyzer.render.html import render
+from analyzer.render.site import page_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -189,7 +190,7 @@ def compare_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = compare(base.report, cand.report, cand.runs, baseline_name="healthy",
                      candidate_name=HOSTILE)  # fmt: skip
     page = tmp / "compare.html"
-    page.write_text(comparehtml.render(result, base.runs, cand.runs), encoding="utf-8")
+    page.write_text(compare_html.render(result, base.runs, cand.runs), encoding="utf-8")
     return page
 
 

@@ -12,7 +12,7 @@ from tensorboardX import SummaryWriter
 
 from analyzer.cli import cli
 from analyzer.compare import compare
-from analyzer.report import build_analysis
+from analyzer.pipeline import build_analysis
 
 
 def _run(path: Path, val_floor: float, *, nan_at: int | None = None, seed: int = 0) -> None:

@@ -9,7 +9,7 @@ import pytest
 from tensorboardX import SummaryWriter
 
 from analyzer.crossrun import cross_run, hparam
-from analyzer.report import build_analysis
+from analyzer.pipeline import build_analysis
 
 # best validation loss reached per learning rate in the fake sweep (lr 1e-2 is best)
 QUALITY = {0.1: 0.9, 0.01: 0.3, 0.001: 0.6}

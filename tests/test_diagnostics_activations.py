@@ -10,8 +10,8 @@ from run_builders import make_run
 from tensorboardX import SummaryWriter
 
 from analyzer.diagnostics.activations import dead_units, zero_share
-from analyzer.report import build_report
-from analyzer.thresholds import Thresholds
+from analyzer.pipeline import build_report
+from analyzer.settings import Thresholds
 
 T = Thresholds()
 

@@ -6,7 +6,7 @@ import numpy as np
 from run_builders import decay, make_run, noisy
 
 from analyzer.diagnostics.generalization import overfitting, unstable_metric
-from analyzer.thresholds import Thresholds
+from analyzer.settings import Thresholds
 
 T = Thresholds()
 EVAL_STEPS = np.arange(0, 1000, 50)

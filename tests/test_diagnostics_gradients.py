@@ -7,7 +7,7 @@ import pytest
 from run_builders import decay, make_run, noisy
 
 from analyzer.diagnostics.gradients import exploding_gradients, vanishing_gradients
-from analyzer.thresholds import Thresholds
+from analyzer.settings import Thresholds
 
 T = Thresholds()
 

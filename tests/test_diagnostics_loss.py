@@ -13,7 +13,7 @@ from analyzer.diagnostics.loss import (
     plateau,
     slow_convergence,
 )
-from analyzer.thresholds import Thresholds
+from analyzer.settings import Thresholds
 
 T = Thresholds()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.diagnostics import REGISTRY
-from analyzer.report import build_report
+from analyzer.pipeline import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = {

@@ -6,7 +6,7 @@ import numpy as np
 from run_builders import decay, make_run, noisy
 
 from analyzer.diagnostics.throughput import throughput_drop
-from analyzer.thresholds import Thresholds
+from analyzer.settings import Thresholds
 
 T = Thresholds()
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from analyzer.diagnostics import REGISTRY
-from analyzer.thresholds import Thresholds
+from analyzer.settings import Thresholds
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-THRESHOLDS_SRC = (Path(__file__).resolve().parents[1] / "analyzer" / "thresholds.py").read_text()
+THRESHOLDS_SRC = (Path(__file__).resolve().parents[1] / "analyzer" / "settings.py").read_text()
 
 
 @pytest.mark.parametrize("code", sorted(REGISTRY))

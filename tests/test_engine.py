@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.engine import EngineError, executor_for
-from analyzer.report import build_analysis
+from analyzer.engine import executor_for
+from analyzer.errors import EngineError
+from analyzer.pipeline import build_analysis
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs"
 

@@ -2,7 +2,7 @@
 
 ``DLREPORT_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`` rewrites them (review the
 diff before committing). On a mismatch the actual output goes to ``tests/actual/<case>/`` and the
-test shows a unified diff. The HTML report is checked by parsing instead (test_htmlreport.py):
+test shows a unified diff. The HTML report is checked by parsing instead (test_render_html.py):
 a whole-page gold file would break on every change of style.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from report_logs import write_report_logs
 
-from analyzer import mdreport
-from analyzer.jsonreport import dumps
-from analyzer.report import build_analysis
+from analyzer.pipeline import build_analysis
+from analyzer.render import markdown
+from analyzer.render.json import dumps
 
 TESTS = Path(__file__).parent
 GOLDEN = TESTS / "golden"
@@ -70,4 +70,4 @@ def test_golden_json_and_markdown(case: str, tmp_path: Path) -> None:
         str(logdir), generated_at=GENERATED_AT, strict=True, keep_runs=False
     ).report
     check_gold(case, "report.json", dumps(report))
-    check_gold(case, "report.md", mdreport.render(report))
+    check_gold(case, "report.md", markdown.render(report))

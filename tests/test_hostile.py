@@ -20,9 +20,9 @@ from event_builders import header_event, scalar_event, write_event_file
 from tensorboardX import SummaryWriter
 
 from analyzer.cli import cli
+from analyzer.pipeline import build_report
 from analyzer.reader import read_logdir
 from analyzer.reader.framing import frame
-from analyzer.report import build_report
 
 HOSTILE_TAGS = [
     "<script>alert(1)</script>",

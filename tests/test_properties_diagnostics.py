@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from run_builders import make_run
 
 from analyzer.diagnostics import run_diagnostics
-from analyzer.thresholds import Thresholds
+from analyzer.settings import Thresholds
 
 T = Thresholds()
 values = st.floats(allow_nan=True, allow_infinity=True, width=32)

@@ -399,5 +399,6 @@ def test_whole_shared_set_reads_without_surprises() -> None:
         ("whisper-tiny-nbailab", "lfs_pointer"),
         ("yhwani-lfs", "lfs_pointer"),  # PROVENANCE.md case 17: Git LFS pointers only
     }
+    # 51 runs since the shared set grew by 13 runs from 11 more repositories (issue #10).
     assert len(logdir.runs) == 51
     assert sum(len(run.scalars) for run in logdir.runs) == 204_568

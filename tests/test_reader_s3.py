@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from tensorboardX import SummaryWriter
 
 from analyzer.cli import cli
-from analyzer.reader import InputError, RunData, read_logdir, scalars_frame
+from analyzer.errors import InputError
+from analyzer.reader import RunData, read_logdir, scalars_frame
 
 pytest.importorskip("s3fs", reason="s3fs is not installed")
 pytest.importorskip("moto.server", reason="moto[server] is not installed")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.roles import RoleError, infer_roles
+from analyzer.errors import RoleError
+from analyzer.roles import infer_roles
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from event_builders import event_file_bytes, header_event, scalar_event
 
 from analyzer.cli import cli
+from analyzer.pipeline import build_report
 from analyzer.reader import read_logdir
-from analyzer.report import build_report
 
 RUNS = 1000
 TAGS = 3000

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Finding, Run, evidence
-from ..thresholds import Thresholds
+from ..settings import Thresholds
 
 Diagnostic = Callable[[Run, Thresholds], Iterable[Finding]]
 log = logging.getLogger(__name__)

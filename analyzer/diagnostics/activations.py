@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..model import Finding, Run, evidence
-from ..thresholds import Thresholds
+from ..settings import Thresholds
 from . import diagnostic
 
 

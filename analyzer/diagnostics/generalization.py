@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from ..measures import end_level, finite
 from ..model import Finding, Run, evidence
-from ..series import end_level, finite
-from ..thresholds import Thresholds
+from ..settings import Thresholds
 from . import diagnostic
 
 QUALITY_METRICS = ("val_accuracy", "val_f1", "val_precision", "val_recall")

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from ..measures import finite, head_median, start_level, tail_median
 from ..model import Finding, Run, evidence
-from ..series import finite, head_median, start_level, tail_median
-from ..thresholds import Thresholds
+from ..settings import Thresholds
 from . import diagnostic
 
 

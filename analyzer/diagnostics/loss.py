@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..model import Finding, Run, evidence
-from ..series import (
+from ..measures import (
     end_level,
     finite,
     fit_curve,
@@ -18,7 +17,8 @@ from ..series import (
     start_level,
     swing_and_trend,
 )
-from ..thresholds import Thresholds
+from ..model import Finding, Run, evidence
+from ..settings import Thresholds
 from . import diagnostic
 
 

@@ -5,26 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-import pandas as pd
 
+from ..measures import finite, step_rate
 from ..model import Finding, Run, evidence
-from ..series import finite
-from ..thresholds import Thresholds
+from ..settings import Thresholds
 from . import diagnostic
-
-
-def step_rate(run: Run) -> pd.Series | None:
-    """Steps per second between consecutive training-loss points, indexed by step."""
-    wall = run.wall_times("train_loss")
-    if wall is None or len(wall) < 3:
-        return None
-    wall = wall[~wall.index.duplicated(keep="last")].sort_index()
-    dt = np.diff(wall.to_numpy(dtype=float))
-    ds = np.diff(wall.index.to_numpy(dtype=float))
-    ok = (dt > 0) & (ds > 0)
-    if ok.sum() < 3:
-        return None
-    return pd.Series(ds[ok] / dt[ok], index=wall.index[1:][ok])
 
 
 @diagnostic(("throughput",), ("train_loss",))

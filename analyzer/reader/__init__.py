@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..safetext import visible
+from ..render.safetext import visible
 from .discover import InputError, RunSource, discover_runs, is_event_file
 from .events import Problem
 from .restarts import DuplicateSteps, Restart

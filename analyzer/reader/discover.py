@@ -17,13 +17,10 @@ from typing import BinaryIO
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from ..errors import InputError
 from .text import distinct, text_of_path
 
 HPARAMS_YAML = "hparams.yaml"  # PyTorch Lightning's TensorBoardLogger writes it per version
-
-
-class InputError(Exception):
-    """The input cannot be read at all (no event files, missing path, ...): one line."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ One rule everywhere: valid UTF-8 is kept as it is; every byte that is not valid 
 as ``\\xNN``. The result encodes to UTF-8 and JSON without error (no lone surrogates, no raw
 bytes), and distinct invalid bytes stay distinct (``acc\\xff`` and ``acc\\xfe``), where
 ``errors="replace"`` made both ``acc\ufffd``. Control characters are left to the renderers
-(:mod:`analyzer.safetext`).
+(:mod:`analyzer.render.safetext`).
 """
 
 from __future__ import annotations

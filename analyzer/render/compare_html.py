@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .compare import Comparison, RunComparison
-from .htmlreport import ENV, Plot, fmt_step
-from .model import Run
-from .plots import Chart, Line, chart_uri
+from ..compare import Comparison, RunComparison
+from ..model import Run
+from .charts import Chart, Line, chart_uri
+from .environment import ENV, fmt_step
+from .html import Plot
 
 # The candidate in the role's colour (as in the report), the baseline grey and dashed.
 _ROLE_COLOUR = {"train_loss": 0, "val_loss": 1}

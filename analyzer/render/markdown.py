@@ -12,10 +12,10 @@ not autoescaped (its name does not end in ``html.j2``), so every user string goe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from .htmlreport import ENV, SEVERITIES
-from .model import Report, RunReport
+from ..model import Report, RunReport
+from .environment import ENV, SEVERITIES
 
 LIMIT = 65_536  # GitHub's limit for a comment body and for a job summary
 MAX_FINDINGS = 5  # per run: the rest are counted, the HTML report has them all
@@ -53,7 +53,9 @@ def _largest(n: int, fits: Callable[[int], bool]) -> int:
     return lo
 
 
-def render(report: Report, *, limit: int = LIMIT) -> str:
+def render(
+    report: Report, runs: Mapping[str, object] | None = None, *, limit: int = LIMIT
+) -> str:
     """The Markdown report, at most ``limit`` characters (cut with a note when longer)."""
     ordered = sorted(report.runs, key=lambda r: (_WORST_FIRST[r.status], r.run))
     n = len(ordered)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .model import Run
+
 
 def finite(s: pd.Series) -> pd.Series:
     """The finite points of a series."""
@@ -244,3 +246,17 @@ def fit_curve(steps: np.ndarray, values: np.ndarray) -> CurveFit | None:
             if best is None or fit.r2 > best.r2:
                 best = fit
     return best
+
+
+def step_rate(run: Run) -> pd.Series | None:
+    """Steps per second between consecutive training-loss points, indexed by step."""
+    wall = run.wall_times("train_loss")
+    if wall is None or len(wall) < 3:
+        return None
+    wall = wall[~wall.index.duplicated(keep="last")].sort_index()
+    dt = np.diff(wall.to_numpy(dtype=float))
+    ds = np.diff(wall.index.to_numpy(dtype=float))
+    ok = (dt > 0) & (ds > 0)
+    if ok.sum() < 3:
+        return None
+    return pd.Series(ds[ok] / dt[ok], index=wall.index[1:][ok])

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from tensorboardX import SummaryWriter
 
-from analyzer.config import Settings
+from analyzer.errors import RoleError
+from analyzer.pipeline import build_report, plan_runs, read_plan
 from analyzer.reader import discover_runs
-from analyzer.report import build_report, plan_runs, read_plan
-from analyzer.roles import RoleError
+from analyzer.settings import Settings
 
 REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
 needs_shared = pytest.mark.skipif(not REALWORLD.exists(), reason="../shared is not present")

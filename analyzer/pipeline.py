@@ -18,15 +18,19 @@ from pandas.api.types import union_categoricals
 
 from . import __version__
 from .advice import advise
-from .config import Settings
 from .crossrun import cite_in_advice, cross_run
 from .diagnostics import run_diagnostics
-from .jsonreport import SCHEMA_VERSION
-from .model import Report, Run, RunReport, sort_findings, worst
-from .reader import InputError, Logdir, RunData, RunSource, discover_runs, read_run
-from .roles import SIDE_FOLDERS, RoleError, Roles, infer_roles
+from .errors import InputError, RoleError
+from .model import SCHEMA_VERSION, Report, Run, RunReport, sort_findings, worst
+from .reader import Logdir, RunData, RunSource, discover_runs, read_run
+from .roles import SIDE_FOLDERS, Roles, infer_roles
+from .settings import Settings, Thresholds, with_overrides
 from .summary import summarize
-from .thresholds import Thresholds, with_overrides
+
+
+def now() -> str:
+    """The current UTC time as the report's ``generated_at`` (to the second)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +320,7 @@ def build_analysis(
     report = Report(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
-        generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=generated_at or now(),
         runs=tuple(cite_in_advice(r, evidence) for r in run_reports),
         cross_run=evidence,
     )

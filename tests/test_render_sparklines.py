@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from analyzer.htmlreport import fmt_num, render, run_plots, tiles
 from analyzer.model import Report, Run, RunReport
-from analyzer.plots import BAD_COLOR, SPARK_POINTS, sparkline
+from analyzer.render.charts import BAD_COLOR, SPARK_POINTS, sparkline
+from analyzer.render.environment import fmt_num
+from analyzer.render.html import render, run_plots, tiles
 
 PREFIX = "data:image/svg+xml;base64,"
 

@@ -13,12 +13,12 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from tensorboardX import SummaryWriter
 
-from analyzer import comparehtml
 from analyzer.cli import cli
 from analyzer.compare import Comparison, compare
-from analyzer.htmlreport import fmt_change, fmt_num, fmt_step
 from analyzer.model import Run
-from analyzer.report import build_analysis
+from analyzer.pipeline import build_analysis
+from analyzer.render import compare_html
+from analyzer.render.environment import fmt_change, fmt_num, fmt_step
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 SVG_PREFIX = "data:image/svg+xml;base64,"
@@ -62,7 +62,7 @@ def result(sides: tuple[Path, Path]) -> tuple[Comparison, dict[str, Run], dict[s
 
 @pytest.fixture(scope="module")
 def soup(result: tuple[Comparison, dict[str, Run], dict[str, Run]]) -> BeautifulSoup:
-    return BeautifulSoup(comparehtml.render(*result), "html.parser")
+    return BeautifulSoup(compare_html.render(*result), "html.parser")
 
 
 def test_verdict_first(soup: BeautifulSoup) -> None:
@@ -134,7 +134,7 @@ def test_each_run_overlays_baseline_and_candidate(soup: BeautifulSoup) -> None:
 def test_self_contained_and_escaped(
     result: tuple[Comparison, dict[str, Run], dict[str, Run]], soup: BeautifulSoup
 ) -> None:
-    html = comparehtml.render(*result)
+    html = compare_html.render(*result)
     assert HOSTILE not in html
     assert soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"] == CSP
     for name in ("script", "link", "iframe", "object", "embed", "base", "form"):
@@ -153,7 +153,7 @@ def test_self_contained_and_escaped(
 def test_without_the_runs_data_tables_only(
     result: tuple[Comparison, dict[str, Run], dict[str, Run]],
 ) -> None:
-    soup = BeautifulSoup(comparehtml.render(result[0]), "html.parser")
+    soup = BeautifulSoup(compare_html.render(result[0]), "html.parser")
     assert soup.find("img") is None
     assert len(soup.select("table.comparison tbody tr")) == 3
 
@@ -163,7 +163,7 @@ def test_single_runs_with_different_names_still_get_curves(tmp_path: Path) -> No
     _run(tmp_path / "cand" / "x", 0.4)
     b, c = build_analysis(str(tmp_path / "base")), build_analysis(str(tmp_path / "cand"))
     comparison = compare(b.report, c.report, c.runs, baseline_name="b", candidate_name="c")
-    soup = BeautifulSoup(comparehtml.render(comparison, b.runs, c.runs), "html.parser")
+    soup = BeautifulSoup(compare_html.render(comparison, b.runs, c.runs), "html.parser")
     legend = [s.get_text() for s in soup.select(".overlay figcaption .tag")]
     assert legend == ["baseline: train/loss", "candidate: train/loss",
                       "baseline: eval/loss", "candidate: eval/loss"]  # fmt: skip

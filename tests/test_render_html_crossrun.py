@@ -11,10 +11,12 @@ import pytest
 from bs4 import BeautifulSoup
 from sweep_logs import BEST_LR, HOSTILE_OPTIMIZER, HOSTILE_RUN, write_sweep
 
-from analyzer.htmlreport import cross_run_view, fmt_num, render, render_index, sweep_scale
-from analyzer.htmlsite import build_site, page_file
-from analyzer.plots import Sweep, sweep_figure, sweep_svg
-from analyzer.report import Analysis, build_analysis
+from analyzer.api import build_site
+from analyzer.pipeline import Analysis, build_analysis
+from analyzer.render.charts import Sweep, sweep_figure, sweep_svg
+from analyzer.render.environment import fmt_num
+from analyzer.render.html import cross_run_view, render, render_index, sweep_scale
+from analyzer.render.site import page_file
 
 GENERATED_AT = "2026-01-01T00:00:00Z"
 SVG_PREFIX = "data:image/svg+xml;base64,"
@@ -149,7 +151,7 @@ def test_hostile_values_and_names_are_escaped(soup: BeautifulSoup) -> None:
 def test_index_page_links_the_best_runs_to_their_pages(
     analysis: Analysis, tmp_path: Path, sweep_dir: Path
 ) -> None:
-    site = build_site(str(sweep_dir), tmp_path / "out", generated_at=GENERATED_AT)
+    analysis, site = build_site(str(sweep_dir), tmp_path / "out", generated_at=GENERATED_AT)
     index = BeautifulSoup(site.index.read_text(encoding="utf-8"), "html.parser")
     links = index.select("#cross-run table.points a")
     assert links

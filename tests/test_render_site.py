@@ -16,19 +16,19 @@ from sweep_logs import write_sweep
 from tensorboardX import SummaryWriter
 
 from analyzer import cli as cli_module
+from analyzer.api import build_site
 from analyzer.cli import cli
-from analyzer.htmlreport import render
-from analyzer.htmlsite import (
+from analyzer.pipeline import build_analysis
+from analyzer.render.html import render
+from analyzer.render.site import (
     HASH_CHARS,
     MAX_SLUG,
     SAFE_FILE,
     PageNames,
     SiteError,
     SiteWriter,
-    build_site,
     page_file,
 )
-from analyzer.report import build_analysis
 
 GENERATED_AT = "2026-01-01T00:00:00Z"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -206,7 +206,7 @@ def test_pages_rendered_in_a_process_pool_are_the_same(
     """The per-run hook and its page survive pickling; the bytes do not depend on the engine."""
     out = tmp_path / "pool"
     with ProcessPoolExecutor(max_workers=2) as pool:
-        site = build_site(str(logdir), out, generated_at=GENERATED_AT, executor=pool)
+        _, site = build_site(str(logdir), out, generated_at=GENERATED_AT, executor=pool)
     assert len(site.pages) == 4
     for page in _pages(site_dir):
         other = out / page.relative_to(site_dir)
@@ -217,8 +217,8 @@ def test_cross_run_advice_reaches_the_run_pages(tmp_path: Path) -> None:
     """A page is rendered before the other runs are in; its advice is redone after."""
     logs = write_sweep(tmp_path / "logs")
     out = tmp_path / "out"
-    site = build_site(str(logs), out, generated_at=GENERATED_AT)
-    report = site.analysis.report
+    analysis, site = build_site(str(logs), out, generated_at=GENERATED_AT)
+    report = analysis.report
     single = BeautifulSoup(render(report), "html.parser")
     sections = {s.find("h2").get_text(): s for s in single.select("section.run")}
     cited = [r for r in report.runs if any("Among" in a.rationale for a in r.advice)]
@@ -244,7 +244,7 @@ def test_many_hostile_run_names_stay_inside(tmp_path: Path) -> None:
             for step in range(30):
                 w.add_scalar("loss", float(np.exp(-step / 10)), step)
     out = tmp_path / "deep" / "out"
-    site = build_site(str(logs), out, generated_at=GENERATED_AT)
+    _analysis, site = build_site(str(logs), out, generated_at=GENERATED_AT)
     assert sorted(site.pages) == sorted(names)
     files = sorted(os.listdir(out / "runs"))
     assert len(files) == len(names)

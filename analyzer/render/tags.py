@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from .reader import Logdir, RunData, text_of_path
-from .roles import Roles
+from ..reader import Logdir, RunData, text_of_path
+from ..roles import Roles
 from .safetext import visible
 
 _HPARAMS_SHOWN = 12  # HF Trainer logs ~100 arguments; --json has them all

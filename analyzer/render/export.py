@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from .reader import Logdir, scalars_frame
-
-
-class ExportError(Exception):
-    """The export cannot be written as asked (unknown format, missing pyarrow)."""
+from ..errors import OutputError
+from ..reader import Logdir, scalars_frame
 
 
 def export_scalars(data: Logdir, output: str, *, stdout: TextIO) -> int:
@@ -22,10 +19,10 @@ def export_scalars(data: Logdir, output: str, *, stdout: TextIO) -> int:
         try:
             import pyarrow  # noqa: F401  (pandas needs it for Parquet)
         except ImportError:
-            raise ExportError(
+            raise OutputError(
                 f"{output}: writing Parquet needs pyarrow (pip install 'dlreport[parquet]')"
             ) from None
         frame.to_parquet(output, index=False)
     else:
-        raise ExportError(f"{output}: unknown format (use .csv, .parquet or - for stdout)")
+        raise OutputError(f"{output}: unknown format (use .csv, .parquet or - for stdout)")
     return len(frame)

@@ -1,18 +1,15 @@
 """The JSON report, exactly the shape of ``shared/spec/report-json.md`` (fields only added).
 
-Changelog of SCHEMA_VERSION (bump only when a specified field changes):
-  1: first version. Added fields beyond the spec: runs[].layer_tags, runs[].notes,
-     runs[].errors, runs[].hparams, advice[] extra parameters, top-level cross_run.
+The version and its changelog are :data:`analyzer.model.SCHEMA_VERSION`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from .model import Advice, CrossRun, Finding, Report, RunReport
-
-SCHEMA_VERSION = 1
+from ..model import Advice, CrossRun, Finding, Report, RunReport
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -94,3 +91,8 @@ def _advice(a: Advice) -> dict[str, Any]:
 def dumps(report: Report) -> str:
     """The report as JSON text (strict: NaN is never written)."""
     return json.dumps(to_dict(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def render(report: Report, runs: Mapping[str, object] | None = None) -> str:
+    """The renderer of ``-f json`` (:data:`analyzer.render.RENDERERS`): :func:`dumps`."""
+    return dumps(report)

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from report_logs import write_report_logs
 
-from analyzer import mdreport
 from analyzer.cli import cli
-from analyzer.htmlreport import md_escape
 from analyzer.model import Advice, Finding, Report, RunReport
+from analyzer.render import markdown
+from analyzer.render.environment import md_escape
 
 GENERATED_AT = "2026-01-01T00:00:00Z"
 
@@ -66,7 +66,7 @@ def test_structure_worst_run_first() -> None:
         factor=0.1,
         value=3e-4,
     )
-    text = mdreport.render(
+    text = markdown.render(
         _report(_run("a_ok", "ok", 0), _run("b_bad", "error", 2, advice=(advice, advice)))
     )
     assert text.startswith("## dlreport: 2 runs — ❌ 1 error, ✅ 1 ok\n")
@@ -82,7 +82,7 @@ def test_structure_worst_run_first() -> None:
 
 
 def test_hostile_run_names_cannot_break_the_table() -> None:
-    text = mdreport.render(_report(_run("a|b<script>alert(1)</script>*[x](y)")))
+    text = markdown.render(_report(_run("a|b<script>alert(1)</script>*[x](y)")))
     (row,) = _table_rows(text)
     assert len(re.findall(r"(?<!\\)\|", row)) == 7  # 6 columns, not one more
     assert "<script>" not in text
@@ -91,9 +91,9 @@ def test_hostile_run_names_cannot_break_the_table() -> None:
 
 def test_long_run_lists_details_fewer_runs_within_the_limit() -> None:
     runs = [_run(f"run{i:03d}" + "x" * 40, "warning", 5) for i in range(300)]
-    full = mdreport.render(_report(*runs), limit=10**9)
+    full = markdown.render(_report(*runs), limit=10**9)
     assert len(full) > 65_536
-    text = mdreport.render(_report(*runs))
+    text = markdown.render(_report(*runs))
     assert len(text) <= 65_536
     assert len(_table_rows(text)) == 300  # every run still listed
     shown = len(re.findall(r"^### ", text, re.M))
@@ -103,7 +103,7 @@ def test_long_run_lists_details_fewer_runs_within_the_limit() -> None:
 
 def test_thousands_of_runs_list_fewer_rows_and_say_so() -> None:
     runs = [_run(f"r{i:05d}" + "y" * 60, "info", 1) for i in range(3000)]
-    text = mdreport.render(_report(*runs))
+    text = markdown.render(_report(*runs))
     assert len(text) <= 65_536
     rows = len(_table_rows(text))
     assert 0 < rows < 3000
@@ -112,7 +112,7 @@ def test_thousands_of_runs_list_fewer_rows_and_say_so() -> None:
 
 
 def test_findings_beyond_five_are_counted() -> None:
-    text = mdreport.render(_report(_run("r", "warning", 8)))
+    text = markdown.render(_report(_run("r", "warning", 8)))
     assert text.count("`loss_spikes`") == 5
     assert "… and 3 more in the HTML report." in text
 

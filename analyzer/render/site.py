@@ -7,7 +7,8 @@
     report_dir/runs/<file>.html       one run, linking back to ../index.html
 
 A run's page is rendered in the worker that analysed the run (the ``per_run`` hook of
-:func:`analyzer.report.build_analysis`) and written here as soon as it comes back, so memory
+:func:`analyzer.pipeline.build_analysis`, which the caller runs: :func:`write_site` gets it as a
+function and never imports the pipeline) and written here as soon as it comes back, so memory
 holds only the runs in flight, never the charts of every run. The one part of a page that
 depends on the other runs is its advice (cross-run evidence can add to it, once every run is
 in): the worker marks those parts, and :meth:`SiteWriter.finish` redoes them in the pages whose
@@ -25,17 +26,15 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
+from typing import Protocol, TypeVar
 
-from . import __version__
-from .config import Settings
-from .htmlreport import PageMeta, render_index, render_run_page, replace_advice
-from .model import Advice, Report, RunReport
-from .report import Analysis, build_analysis
+from .. import __version__
+from ..errors import OutputError
+from ..model import Advice, Report, RunReport
+from .html import PageMeta, render_index, render_run_page, replace_advice
 
 RUNS_DIR = "runs"
 INDEX = "index.html"
@@ -45,7 +44,7 @@ HASH_CHARS = 10  # 40 bits of SHA-256: a clash needs ~10^6 runs, and is then res
 SAFE_FILE = re.compile(r"[a-z0-9][a-z0-9._-]{0,100}\.html")
 
 
-class SiteError(OSError):
+class SiteError(OutputError):
     """The report folder cannot be written (a file in the way, a link leading outside)."""
 
 
@@ -150,46 +149,45 @@ class SiteWriter:
         return self.out / INDEX
 
 
+class AnalysisLike(Protocol):
+    """What :func:`write_site` needs of the pipeline's result."""
+
+    @property
+    def report(self) -> Report: ...
+
+    @property
+    def extras(self) -> Mapping[str, object]: ...
+
+
+A = TypeVar("A", bound=AnalysisLike)
+PageHook = Callable[[RunReport, object], object]
+# Runs the analysis with two hooks: ``per_run`` (in the worker: report, run -> page) and
+# ``receive`` (here: report, page -> what to keep).
+RunAnalysis = Callable[[PageHook, PageHook], A]
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     """A written report folder."""
 
-    analysis: Analysis
     index: Path
     pages: Mapping[str, Path]  # run name -> its page
     bytes: int  # of every file written
 
 
-def build_site(
-    logdir: str,
-    out: Path,
-    settings: Settings | None = None,
-    *,
-    generated_at: str | None = None,
-    strict: bool = False,
-    executor: Executor | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Site:
-    """Analyse ``logdir`` and write the report folder ``out`` (see the module's docstring)."""
-    # Fixed before any worker starts: every page says the same time.
-    generated_at = generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def write_site(out: Path, run_analysis: RunAnalysis[A], *, generated_at: str) -> tuple[A, Site]:
+    """Run the analysis with hooks that write ``out`` as it goes (see the module's docstring).
+
+    ``run_analysis(per_run, receive)`` runs the pipeline with those two hooks; ``generated_at``
+    is fixed before any worker starts, so that every page says the same time.
+    """
     writer = SiteWriter(out)
     meta = PageMeta(generated_at=generated_at, tool_version=__version__)
-    analysis = build_analysis(
-        logdir,
-        settings,
-        generated_at=generated_at,
-        strict=strict,
-        keep_runs=False,
-        per_run=partial(render_run_page, meta=meta),
-        executor=executor,
-        progress=progress,
-        receive=writer.receive,
-    )
+    analysis = run_analysis(partial(render_run_page, meta=meta), writer.receive)
     index = writer.finish(analysis.report, analysis.extras)
     pages = {
         name: out / page.file
         for name, page in analysis.extras.items()
         if isinstance(page, PageFile)
     }
-    return Site(analysis=analysis, index=index, pages=pages, bytes=writer.bytes)
+    return analysis, Site(index=index, pages=pages, bytes=writer.bytes)

@@ -22,8 +22,8 @@ from contract import (
 from tensorboardX import SummaryWriter
 
 from analyzer.diagnostics import REGISTRY
-from analyzer.jsonreport import dumps, to_dict
-from analyzer.report import build_report
+from analyzer.pipeline import build_report
+from analyzer.render.json import dumps, to_dict
 
 
 @pytest.mark.skipif(not SPEC.exists(), reason="../shared/spec is not beside the checkout")

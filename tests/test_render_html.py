@@ -14,10 +14,12 @@ from click.testing import CliRunner
 from report_logs import HOSTILE, write_report_logs
 from run_builders import decay, make_run
 
-from analyzer import htmlreport
 from analyzer.cli import cli
 from analyzer.diagnostics import REGISTRY
-from analyzer.htmlreport import (
+from analyzer.model import Advice, Finding, Report, RunReport
+from analyzer.pipeline import Analysis, build_analysis
+from analyzer.render import html as html_render
+from analyzer.render.environment import (
     ENV,
     fmt_duration,
     fmt_num,
@@ -26,12 +28,9 @@ from analyzer.htmlreport import (
     fmt_steps,
     fmt_value,
     label,
-    render,
-    run_plots,
     template_dirs,
 )
-from analyzer.model import Advice, Finding, Report, RunReport
-from analyzer.report import Analysis, build_analysis
+from analyzer.render.html import render, run_plots
 
 GENERATED_AT = "2026-01-01T00:00:00Z"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -328,7 +327,7 @@ def test_each_finding_plots_the_series_it_is_about(finding: Finding, series: lis
         val_accuracy=np.linspace(0.5, 0.9, n),
         layers={"grad_norm_layers": {"g0": np.full(n, 1e-6), "g1": np.ones(n)}},
     )
-    plot = htmlreport.finding_plot(run, finding)
+    plot = html_render.finding_plot(run, finding)
     if not series:
         assert plot is None
         return
@@ -339,8 +338,8 @@ def test_each_finding_plots_the_series_it_is_about(finding: Finding, series: lis
 def test_roles_keep_their_colour_across_charts() -> None:
     n = 50
     run = make_run(train_loss=decay(n), val_loss=decay(n) + 0.1)
-    overview = htmlreport.overview_plot(run, {})
-    overfit = htmlreport.finding_plot(run, _finding("overfitting", metric="val_loss"))
+    overview = html_render.overview_plot(run, {})
+    overfit = html_render.finding_plot(run, _finding("overfitting", metric="val_loss"))
     assert overview is not None
     assert overfit is not None
     assert dict((s, c) for s, c, _ in overview.legend) == dict((s, c) for s, c, _ in overfit.legend)

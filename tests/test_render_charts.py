@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzer import plots
-from analyzer.plots import (
+from analyzer.render import charts
+from analyzer.render.charts import (
     Chart,
     Line,
     chart_figure,
@@ -108,7 +108,7 @@ def test_svg_is_identical_in_another_process() -> None:
     here = hashlib.sha256(chart_svg(_chart())).hexdigest()
     code = (
         "import hashlib, sys; sys.path.insert(0, sys.argv[1]);"
-        "from test_plots import _chart; from analyzer.plots import chart_svg;"
+        "from test_plots import _chart; from analyzer.render.charts import chart_svg;"
         "print(hashlib.sha256(chart_svg(_chart())).hexdigest())"
     )
     out = subprocess.run(
@@ -150,7 +150,7 @@ def test_empty_and_all_nan_series_draw_without_error() -> None:
 
 
 def test_plots_never_import_pyplot() -> None:
-    tree = ast.parse(Path(plots.__file__).read_text())
+    tree = ast.parse(Path(charts.__file__).read_text())
     imported = {
         alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
         for node in ast.walk(tree)

@@ -15,7 +15,7 @@ pytest.importorskip("moto.server", reason="moto[server] is not installed")
 from conftest import BUCKET
 
 from analyzer.engine import executor_for
-from analyzer.report import build_analysis
+from analyzer.pipeline import build_analysis
 
 RUNS = 24
 
