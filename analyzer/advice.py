@@ -23,6 +23,7 @@ import numpy as np
 
 from .measures import finite
 from .model import Advice, Finding, Run
+from .settings import ADVICE
 
 AdviceRule = Callable[[Run, Mapping[str, Finding]], Iterable[Advice]]
 
@@ -79,13 +80,9 @@ def _early(finding: Finding, run: Run, share: float = 0.1) -> bool:
     return finding.steps[0] - first <= share * max(1, last - first)
 
 
-# A global gradient norm whose median over the first 10% of steps is already this large was
-# never small: healthy runs start around 0.1-10 (clipping defaults to 1.0). 30 catches the
-# corpus's ReLU RNN with recurrent gain 1.8 (early median 42), which re-initialising fixed.
-_BORN_EXPLODED_NORM = 30.0
-# Below this, gradients are too small for clipping to matter: a threshold computed there comes
-# from a model that had already memorised its data, and clipping at it only stalls training.
-_MIN_CLIP = 1e-3
+# The numbers the rules decide with, and their sources: analyzer/settings.py (AdviceLimits).
+_BORN_EXPLODED_NORM = ADVICE.born_exploded_norm
+_MIN_CLIP = ADVICE.min_clip
 
 
 def _born_exploded(run: Run, found: Mapping[str, Finding]) -> bool:
@@ -120,6 +117,21 @@ def lower_learning_rate(run: Run, found: Mapping[str, Finding]) -> Iterable[Advi
     ]
     if _born_exploded(run, found):
         codes.remove("exploding_gradients")  # the architecture rule fixes the scale
+    if not codes and _stuck_at_constant_lr(run, found):
+        # A loss that never left its starting level under a constant rate: the commonest
+        # cause is a rate too high to settle into any minimum (a loss pinned at chance), and
+        # the strongest evidence points at the rate itself, not at a schedule or warm-up.
+        yield Advice(
+            parameter="learning_rate",
+            action="decrease",
+            factor=0.3,
+            value=_scaled(run, 0.3),
+            because=("plateau",),
+            rationale="The loss never learned while the learning rate stayed constant; "
+            "try 0.3x the rate first (then check the labels and the loss if it still sits "
+            "at chance).",
+        )
+        return
     if not codes:
         return
     severe = any(found[c].severity == "error" for c in codes if c != "loss_oscillation")
@@ -135,6 +147,18 @@ def lower_learning_rate(run: Run, found: Mapping[str, Finding]) -> Iterable[Advi
             + (" (it was an order of magnitude too high)." if severe else ".")
         ),
     )
+
+
+def _stuck_at_constant_lr(run: Run, found: Mapping[str, Finding]) -> bool:
+    """A never-learned plateau under a logged learning rate that never changed."""
+    f = found.get("plateau")
+    if f is None or not f.evidence.get("never_learned"):
+        return False
+    lr = run.series("learning_rate")
+    if lr is None or not len(finite(lr)):
+        return False
+    v = finite(lr).to_numpy(dtype=float)
+    return bool(v.max() > 0 and v.min() >= 0.99 * v.max())
 
 
 def raise_learning_rate(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
@@ -188,8 +212,8 @@ def decay_on_plateau(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]
     left 6 of 11 plateaued runs unchanged; patience 2 improved 8 of 11.
     """
     f = found.get("plateau")
-    if f is None:
-        return
+    if f is None or f.evidence.get("never_learned"):
+        return  # a run that never learned has nothing to decay from
     start = f.evidence.get("plateau_start_step")
     yield Advice(
         parameter="lr_schedule",
@@ -242,7 +266,7 @@ def clip_gradients(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
         healthy = values[values <= 10 * early]
     threshold = float(np.percentile(healthy.to_numpy(dtype=float), 90))
     clipped_share = float(np.mean(values.to_numpy(dtype=float) > threshold))
-    if threshold < _MIN_CLIP or clipped_share > 0.5:
+    if threshold < _MIN_CLIP or clipped_share > ADVICE.max_clipped_share:
         return
     yield Advice(
         parameter="gradient_clipping",
@@ -275,10 +299,11 @@ def tune_optimizer(run: Run, found: Mapping[str, Finding]) -> Iterable[Advice]:
             "the swings and speeds progress along consistent directions.",
         )
     if opt.startswith("adam") and "loss_spikes" in found:
+        # The run already uses Adam: the change is its beta2, not the optimizer, so no value
+        # (which would read "set optimizer to adam" to a run that uses Adam).
         yield Advice(
             parameter="optimizer",
             action="set",
-            value="adamw" if opt == "adamw" else "adam",
             extra={"betas": (0.9, 0.95)},
             because=("loss_spikes",),
             rationale="Loss spikes with Adam: beta2 = 0.95 (instead of 0.999) lets the second "

@@ -4,6 +4,11 @@ Exit codes: 0 success, 1 findings at or above ``--fail-on`` (analyze), 2 unusabl
 usage error (any :class:`~analyzer.errors.DlreportError`, told in one line), 3 a bug in dlreport
 (with the traceback under ``--debug``). Data goes to stdout, messages to stderr.
 
+Every output path is checked the same way: missing parent folders are created, and any other
+failure to write (a read-only folder, a full disk, a folder where a file is asked) is one line
+naming the path, exit 2. A closed stdout (``dlreport export -o - | head -1``) is a normal end:
+exit 0, no message.
+
 Only click is imported here at start-up: each command imports what it needs when it runs, so
 ``dlreport --help`` does not pay for pandas, matplotlib or the reader.
 """
@@ -13,18 +18,18 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
-from .engine import SCHEDULER_ENV
+from .engine import SCHEDULER_ENV, SCHEDULER_TIMEOUT
 from .errors import DlreportError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .reader import Logdir
+    from .reader import Logdir, RunData
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
@@ -44,10 +49,29 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except DlreportError as exc:
-            raise InputFailure(str(exc)) from None
+            from .render.safetext import visible
+
+            raise InputFailure(visible(exc)) from None  # one line, whatever a name holds
+        except BrokenPipeError:  # the reader of stdout is gone (| head): a normal end
+            _silence_stdout()
+            ctx.exit(EXIT_OK)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except Exception as exc:  # a bug: say so, and keep the traceback for --debug
+        except Exception as exc:
+            if _from_storage(exc):
+                from .render.safetext import visible
+
+                # No credentials, no network, a bucket that is not there: the user's
+                # environment, not a bug in dlreport.
+                if ctx.obj and ctx.obj.get("debug"):
+                    import traceback
+
+                    traceback.print_exc()
+                reason = str(exc).splitlines()[0] if str(exc) else ""
+                raise InputFailure(
+                    visible(f"cannot read from storage: {type(exc).__name__}: {reason}")
+                ) from None
+            # a bug: say so, and keep the traceback for --debug
             if ctx.obj and ctx.obj.get("debug"):
                 import traceback  # only here: it costs 25 ms of every start-up
 
@@ -59,6 +83,16 @@ class _Group(click.Group):
                     err=True,
                 )
             ctx.exit(EXIT_BUG)
+
+
+# Packages that reach remote storage for fsspec: their errors (credentials, network, missing
+# buckets) come from the user's environment, not from dlreport.
+_STORAGE_MODULES = ("botocore", "aiobotocore", "s3fs", "gcsfs", "google", "aiohttp", "requests")
+
+
+def _from_storage(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in _STORAGE_MODULES
 
 
 @click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
@@ -76,19 +110,145 @@ def _read(logdir: str) -> Logdir:
     return read_logdir(logdir)
 
 
-def _warn_problems(data: Logdir) -> None:
+def _runs_one_by_one(logdir: str) -> Iterator[RunData]:
+    """Each run of ``logdir``, read when asked for (one run in memory at a time), its problems
+    told on stderr as it is handed on. As :func:`~analyzer.reader.read_logdir`: when no file at
+    all can be read, one error line and nothing else (unreadable runs are held back until a
+    readable one shows up)."""
+    from .errors import InputError
+    from .reader import discover_runs, read_run
     from .render.safetext import visible
 
-    for run in data.runs:
-        for problem in run.problems:
-            click.echo(f"warning: {visible(problem)}", err=True)
+    held: list[RunData] = []
+    readable = False
+    for source in discover_runs(logdir):
+        run = read_run(source)
+        held.append(run)
+        if not run.readable and not readable:
+            continue
+        readable = True
+        for ready in held:
+            for problem in ready.problems:
+                click.echo(f"warning: {visible(problem)}", err=True)
+            yield ready
+        held.clear()
+    if not readable:
+        reasons = "; ".join(str(p) for run in held for p in run.problems[:1])
+        raise InputError(f"{logdir}: no readable event file ({reasons})")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of what is still
+    buffered cannot fail again at exit (Python's recipe for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests): nothing buffered
+        pass
+
+
+def _stdout(text: str) -> None:
+    """Write ``text`` to stdout; a failure is one line (exit 2), a closed pipe a normal end."""
+    from .errors import OutputError
+    from .render.safetext import encodable
+
+    try:
+        click.echo(encodable(text), nl=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _silence_stdout()
+        raise OutputError(f"stdout: cannot write ({exc.strerror or exc})") from None
+
+
+def _prepare(output: str) -> Path:
+    """``output`` as a path whose parent folders exist (created if missing)."""
+    from .errors import OutputError
+    from .render.safetext import visible
+
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{visible(output)}: cannot create its folder ({exc.strerror or exc})"
+        ) from None
+    if path.is_dir():
+        raise OutputError(f"{visible(output)}: is a folder; name a file to write")
+    return path
+
+
+def _write_file(output: str, text: str) -> int:
+    """Write ``text`` (UTF-8, names made encodable) to ``output``; returns the bytes written."""
+    from .errors import OutputError
+    from .render.safetext import encodable, visible
+
+    data = encodable(text).encode("utf-8")
+    path = _prepare(output)
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise OutputError(f"{visible(output)}: cannot write ({exc.strerror or exc})") from None
+    return len(data)
+
+
+def _emit(output: str, text: str) -> int | None:
+    """``text`` to ``output`` ('-' for stdout); the bytes written to a file, else None."""
+    if output == "-":
+        _stdout(text)
+        return None
+    return _write_file(output, text)
+
+
+def _check_logdir(logdir: str) -> None:
+    """A URL whose filesystem needs a package that is not installed: one line, exit 2."""
+    from .errors import InputError
+    from .render.safetext import visible
+
+    protocol, sep, _ = logdir.partition("://")
+    if not sep:
+        return
+    import fsspec
+
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except ValueError:
+        raise InputError(f"{visible(logdir)}: unknown protocol {visible(protocol)}://") from None
+    except ImportError:
+        extra = _EXTRAS.get(protocol)
+        hint = (
+            f"install dlreport[{extra}]: pip install 'dlreport[{extra}]'"
+            if extra
+            else "install the fsspec implementation of that protocol"
+        )
+        raise InputError(
+            f"{visible(logdir)}: reading {protocol}:// needs an optional package ({hint})"
+        ) from None
+
+
+# The optional dependencies (pyproject.toml) that bring each fsspec protocol.
+_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "http": "http", "https": "http"}
+
+
+def _config_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config",
+        default=None,
+        metavar="FILE",
+        help="Settings file to use (dlreport.toml or pyproject.toml) instead of looking for "
+        "one in LOGDIR and the working directory and their parents.",
+    )(func)
 
 
 @cli.command()
 @click.argument("logdir")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
-def tags(logdir: str, as_json: bool, roles: tuple[str, ...]) -> None:
+@_config_option
+def tags(logdir: str, as_json: bool, roles: tuple[str, ...], config: str | None) -> None:
     """List the runs and tags under LOGDIR: kind, points, steps, problems, and roles.
 
     The roles section says which tag dlreport takes for the training loss, learning rate, ...
@@ -105,10 +265,11 @@ def tags(logdir: str, as_json: bool, roles: tuple[str, ...]) -> None:
     from .render.tags import render_tags
     from .settings import load_settings, merged, parse_pairs
 
+    _check_logdir(logdir)
+    settings = merged(load_settings(logdir, config), parse_pairs(roles, "role"), {})
     data = _read(logdir)
-    settings = merged(load_settings(logdir), parse_pairs(roles, "role"), {})
     chosen = roles_by_run(data, settings.roles)
-    click.echo(render_tags(data, chosen, as_json=as_json), nl=False)
+    _stdout(render_tags(data, chosen, as_json=as_json))
 
 
 @cli.command()
@@ -129,13 +290,26 @@ def export(logdir: str, output: str) -> None:
     Example:
         dlreport export runs/ -o scalars.parquet
     """
+    from .errors import OutputError
     from .render.export import export_scalars
+    from .render.safetext import visible
 
-    data = _read(logdir)
-    _warn_problems(data)
-    rows = export_scalars(data, output, stdout=sys.stdout)
+    _check_logdir(logdir)
     if output != "-":
-        click.echo(f"wrote {rows} points to {output}", err=True)
+        _prepare(output)
+    try:
+        rows = export_scalars(_runs_one_by_one(logdir), output, stdout=sys.stdout)
+        if output == "-":
+            sys.stdout.flush()
+    except (BrokenPipeError, DlreportError):  # OutputError is an OSError too
+        raise
+    except OSError as exc:
+        where = "stdout" if output == "-" else visible(output)
+        if output == "-":
+            _silence_stdout()
+        raise OutputError(f"{where}: cannot write ({exc.strerror or exc})") from None
+    if output != "-":
+        click.echo(f"wrote {rows} points to {visible(output)}", err=True)
 
 
 @cli.command()
@@ -172,7 +346,8 @@ def export(logdir: str, output: str) -> None:
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Runs analysed in parallel by a process pool [default: all cores].",
+    help="Runs analysed in parallel by a process pool [default: all cores; never more than "
+    "the runs, nor 4 per core].",
 )
 @click.option(
     "--scheduler",
@@ -181,6 +356,15 @@ def export(logdir: str, output: str) -> None:
     help=f"A Dask scheduler (tcp://host:8786) to run the analysis on; also ${SCHEDULER_ENV}. "
     "Needs dlreport[dask].",
 )
+@click.option(
+    "--scheduler-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=SCHEDULER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long connecting to the --scheduler (and its handshake) may take.",
+)
+@_config_option
 def analyze(
     logdir: str,
     fmt: str,
@@ -190,6 +374,8 @@ def analyze(
     fail_on: str | None,
     jobs: int | None,
     scheduler: str | None,
+    scheduler_timeout: float,
+    config: str | None,
 ) -> None:
     """Diagnose every run under LOGDIR and write a report.
 
@@ -204,8 +390,7 @@ def analyze(
         dlreport analyze runs/ -f md >> "$GITHUB_STEP_SUMMARY"
         dlreport analyze runs/ --role train_loss=my/loss --fail-on error
     """
-    from .engine import executor_for
-    from .model import exit_code
+    from .engine import executor_for, max_jobs
     from .pipeline import build_analysis, now
     from .render import renderer
     from .render.safetext import visible
@@ -214,17 +399,22 @@ def analyze(
     fmt = "md" if fmt == "markdown" else fmt
     folder = output is not None and _is_folder(output)
     if folder and fmt != "html":
-        raise InputFailure(f"-o {output}: a folder is written for -f html only")
+        raise InputFailure(f"-o {visible(output)}: a folder is written for -f html only")
+    _check_logdir(logdir)
     settings = merged(
-        load_settings(logdir),
+        load_settings(logdir, config),
         parse_pairs(roles, "role"),
         parse_pairs(thresholds, "threshold"),
     )
+    if jobs is not None and jobs > max_jobs() and not scheduler:
+        click.echo(f"note: --jobs {jobs} capped at {max_jobs()} (4 per core)", err=True)
+    if output not in (None, "-") and not folder:
+        _prepare(output)  # before the work: a path that cannot be written fails in a second
     generated_at = now()
     # Each run is read, diagnosed and (for HTML) charted in a worker, which sends back only its
     # report and charts (or, for a folder, its whole page): memory is bounded by the runs in
     # flight.
-    with executor_for(jobs, scheduler) as executor:
+    with executor_for(jobs, scheduler, timeout=scheduler_timeout) as executor:
 
         def run_analysis(per_run: Any, receive: Any = None) -> Any:
             return build_analysis(
@@ -258,16 +448,13 @@ def analyze(
             f"{'' if len(site.pages) == 1 else 's'} ({_kilobytes(site.bytes)})",
             err=True,
         )
-        sys.exit(exit_code(analysis.report, fail_on))
+        _exit_for(analysis.report, fail_on)
     text = renderer(fmt)(analysis.report, analysis.extras)
     if output is None:
         output = "dlreport.html" if fmt == "html" else "-"
-    if output == "-":
-        click.echo(text, nl=False)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
-        size = len(text.encode("utf-8"))
-        click.echo(f"wrote {output} ({_kilobytes(size)})", err=True)
+    size = _emit(output, text)
+    if size is not None:
+        click.echo(f"wrote {visible(output)} ({_kilobytes(size)})", err=True)
     runs = len(analysis.report.runs)
     if fmt == "html" and runs > LARGE_REPORT_RUNS:
         click.echo(
@@ -275,7 +462,49 @@ def analyze(
             "one page per run instead",
             err=True,
         )
-    sys.exit(exit_code(analysis.report, fail_on))
+    _exit_for(analysis.report, fail_on)
+
+
+def _exit_for(report: Any, fail_on: str | None) -> None:
+    """Exit 3 when a diagnostic crashed, 1 when a run reached ``--fail-on`` (saying on stderr
+    which runs and findings did: a CI log must show why the job failed), else 0."""
+    from .model import at_least, exit_code
+    from .render.safetext import visible
+
+    crashed = [(r.run, e) for r in report.runs for e in r.errors]
+    if crashed:
+        # A diagnostic that raised is a bug, and its check is missing from the report: never a
+        # silent pass (issue #12: a crash in loss_spikes still exited 0).
+        run, error = crashed[0]
+        click.echo(
+            f"internal error: {len(crashed)} diagnostic(s) crashed (first: run "
+            f"{visible(_short(run))}: {visible(_short(error))}); the report was written "
+            "without them. This is a bug in dlreport; please report it.",
+            err=True,
+        )
+        sys.exit(EXIT_BUG)
+    code = exit_code(report, fail_on)
+    if code and fail_on is not None:
+        failed = [r for r in report.runs if at_least(r.status, fail_on)]
+        click.echo(
+            f"--fail-on {fail_on}: {len(failed)} run{'' if len(failed) == 1 else 's'} "
+            f"reached {fail_on}:",
+            err=True,
+        )
+        for r in failed:
+            for f in r.findings:
+                if at_least(f.severity, fail_on):
+                    click.echo(
+                        f"  {visible(_short(r.run))}: {f.severity} {f.code}: "
+                        f"{visible(_short(f.title))}",
+                        err=True,
+                    )
+    sys.exit(code)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """A name cut for a log line (tag and run names can be megabytes long)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # Above this many runs a single page gets long and heavy (~150 KB of charts per run): the CLI
@@ -333,24 +562,31 @@ def _kilobytes(size: int) -> str:
 )
 @click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
 @click.option(
+    "--threshold", "thresholds", multiple=True, metavar="NAME=VALUE", help="Override a threshold."
+)
+@click.option(
     "--fail-on",
     type=click.Choice(["regression"]),
     default=None,
     help="Exit 1 if the candidate regressed.",
 )
+@_config_option
 def compare(
     baseline: str,
     candidate: str,
     fmt: str,
     output: str | None,
     roles: tuple[str, ...],
+    thresholds: tuple[str, ...],
     fail_on: str | None,
+    config: str | None,
 ) -> None:
     """Compare a CANDIDATE run (or tree of runs) against a BASELINE, run by run.
 
     Runs are matched by name; two single-run directories are matched to each other. The
     verdict (improved, regressed, same within noise) is on the best validation loss, else the
-    best training loss; new error findings count as a regression.
+    best training loss; new error findings, and a loss that is NaN where the baseline's is
+    finite, count as a regression. No run in common is an error (exit 2).
 
     \b
     Examples:
@@ -361,33 +597,75 @@ def compare(
     from .pipeline import build_analysis
     from .render import compare_renderer
     from .render.safetext import visible
-    from .settings import load_settings, merged, parse_pairs
+    from .settings import Thresholds, load_settings, merged, parse_pairs, with_overrides
 
     fmt = "md" if fmt == "markdown" else fmt
     pins = parse_pairs(roles, "role")
+    overrides = parse_pairs(thresholds, "threshold")
+    for side in (baseline, candidate):
+        _check_logdir(side)
+    if output is None:
+        output = "dlreport-compare.html" if fmt == "html" else "-"
+    if output != "-":
+        _prepare(output)
+    base_settings = merged(load_settings(baseline, config), pins, overrides)
     # The page overlays the baseline's curves too: keep its runs' data for html.
-    base = build_analysis(
-        baseline, merged(load_settings(baseline), pins, {}), keep_runs=fmt == "html"
-    )
-    cand = build_analysis(candidate, merged(load_settings(candidate), pins, {}))
+    base = build_analysis(baseline, base_settings, keep_runs=fmt == "html")
+    cand = build_analysis(candidate, merged(load_settings(candidate, config), pins, overrides))
     result = compare_reports(
         base.report,
         cand.report,
         cand.runs,
         baseline_name=baseline,
         candidate_name=candidate,
+        thresholds=with_overrides(Thresholds(), base_settings.thresholds),
     )
     for problem in base.problems + cand.problems:
         click.echo(f"warning: {visible(problem)}", err=True)
     text = compare_renderer(fmt)(result, base.runs, cand.runs)
-    if output is None:
-        output = "dlreport-compare.html" if fmt == "html" else "-"
-    if output == "-":
-        click.echo(text, nl=False)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
-    sys.exit(EXIT_FINDINGS if fail_on == "regression" and result.verdict == "regressed" else 0)
+    if _emit(output, text) is not None:
+        click.echo(f"wrote {visible(output)}", err=True)
+    regressed = [r for r in result.runs if r.verdict == "regressed"]
+    if fail_on == "regression" and result.verdict == "regressed":
+        click.echo(f"--fail-on regression: {len(regressed)} run(s) regressed:", err=True)
+        for r in regressed:
+            why = ", ".join(r.new_findings) or r.outcome or "outcome"
+            click.echo(f"  {visible(_short(r.run))}: {visible(why)}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+@cli.command("thresholds")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def thresholds_command(as_json: bool) -> None:
+    """List every threshold: name, default, accepted range, and where the number comes from.
+
+    Override one with --threshold NAME=VALUE or under [thresholds] in a dlreport.toml. The
+    advice limits at the end are listed for reference and are not overridable.
+
+    \b
+    Example:
+        dlreport thresholds
+    """
+    import json
+    import textwrap
+
+    from .settings import describe_thresholds
+
+    rows = describe_thresholds()
+    if as_json:
+        _stdout(json.dumps(rows, indent=2) + "\n")
+        return
+    lines = []
+    for row in rows:
+        low, high = row["minimum"], row["maximum"]
+        accepted = f">= {low:g}" if high is None else f"{low:g}..{high:g}"  # type: ignore[str-format]
+        fixed = "" if row["overridable"] else "  (advice limit, fixed)"
+        lines.append(f"{row['name']} = {row['default']}  [{row['type']}, {accepted}]{fixed}")
+        lines += textwrap.wrap(
+            str(row["source"]), 92, initial_indent="    ", subsequent_indent="    "
+        )
+    _stdout("\n".join(lines) + "\n")
 
 
 def main() -> None:

@@ -11,7 +11,13 @@ outcome (best validation loss, else best training loss; lower is better):
 
 The noise is twice the spread of the baseline's seeds of one configuration where the baseline
 holds several seeds, else 2% of the baseline's value (about what re-running a small model with
-another seed moves a validation loss).
+another seed moves a validation loss); both numbers are thresholds
+(``noise_sigmas``, ``compare_noise_relative``).
+
+A candidate whose loss is logged but never finite (NaN or inf at every point) where the
+baseline's is finite has ``regressed``: "no number" is never "the same number". Two sides with
+no run in common are an :class:`~analyzer.errors.InputError`: a comparison of nothing must not
+pass a CI gate as "same".
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ from typing import Literal
 import numpy as np
 
 from .crossrun import OUTCOMES, SEED_KEYS
+from .errors import InputError
 from .model import Report, Run, RunReport, finite_number
+from .settings import DEFAULTS, Thresholds
 
 Verdict = Literal["improved", "regressed", "same"]
-NOISE_RELATIVE = 0.02
-NOISE_SIGMAS = 2.0
+# The role each outcome is measured on (a logged role without a finite outcome is a NaN loss).
+_OUTCOME_ROLE = {"best_val_loss": "val_loss", "best_train_loss": "train_loss"}
 _ALARMS = ("warning", "error")
 
 
@@ -71,19 +79,29 @@ def compare(
     *,
     baseline_name: str,
     candidate_name: str,
+    thresholds: Thresholds = DEFAULTS,
 ) -> Comparison:
-    """Compare two reports run by run (``candidate_runs`` gives the candidate's curves)."""
+    """Compare two reports run by run (``candidate_runs`` gives the candidate's curves).
+
+    Raises :class:`InputError` when no run of the candidate matches one of the baseline.
+    """
     base = {r.run: r for r in baseline.runs}
     cand = {r.run: r for r in candidate.runs}
     pairs = [(name, base[name], cand[name]) for name in sorted(base.keys() & cand.keys())]
     if not pairs and len(base) == 1 and len(cand) == 1:
         (b,), (c,) = base.values(), cand.values()
         pairs = [(c.run if b.run == "." else b.run, b, c)]
+    if not pairs:
+        raise InputError(
+            f"no run in common: baseline {baseline_name} has {_names(base)}, candidate "
+            f"{candidate_name} has {_names(cand)} (runs are matched by name)"
+        )
     matched_b = {b.run for _, b, _ in pairs}
     matched_c = {c.run for _, _, c in pairs}
     spread = _seed_spread(baseline)
     runs = tuple(
-        _compare_run(name, b, c, candidate_runs.get(c.run), spread) for name, b, c in pairs
+        _compare_run(name, b, c, candidate_runs.get(c.run), spread, thresholds)
+        for name, b, c in pairs
     )
     verdicts = {r.verdict for r in runs}
     verdict: Verdict = (
@@ -99,6 +117,13 @@ def compare(
         generated_at=candidate.generated_at,
         tool_version=candidate.tool_version,
     )
+
+
+def _names(runs: Mapping[str, RunReport], shown: int = 5) -> str:
+    """``3 runs (a, b, c)``, the list cut after ``shown`` names."""
+    names = sorted(runs)
+    listed = ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
+    return f"{len(names)} run{'' if len(names) == 1 else 's'} ({listed})"
 
 
 def _seed_spread(report: Report) -> Mapping[str, float]:
@@ -117,25 +142,45 @@ def _seed_spread(report: Report) -> Mapping[str, float]:
     return out
 
 
+def _outcome(b: RunReport, c: RunReport) -> tuple[str | None, bool]:
+    """The outcome key the verdict is on, and whether the candidate lost an outcome to NaN.
+
+    The key is the first in :data:`OUTCOMES` finite on both sides. The candidate lost an
+    outcome when the baseline's is finite while the candidate logs the role with no finite
+    value at all (a NaN loss): then the verdict is ``regressed`` whatever the other outcome
+    says, and the key is the lost one if no key is finite on both sides.
+    """
+    both = lost = None
+    for key in OUTCOMES:
+        if finite_number(b.summary.get(key)) is None:
+            continue
+        if finite_number(c.summary.get(key)) is not None:
+            both = both or key
+        elif _OUTCOME_ROLE[key] in c.roles:
+            lost = lost or key
+    return both or lost, lost is not None
+
+
 def _compare_run(
-    name: str, b: RunReport, c: RunReport, c_run: Run | None, spread: Mapping[str, float]
+    name: str,
+    b: RunReport,
+    c: RunReport,
+    c_run: Run | None,
+    spread: Mapping[str, float],
+    t: Thresholds,
 ) -> RunComparison:
-    outcome = next(
-        (
-            k
-            for k in OUTCOMES
-            if finite_number(b.summary.get(k)) is not None
-            and finite_number(c.summary.get(k)) is not None
-        ),
-        None,
-    )
+    outcome, lost = _outcome(b, c)
     bv = finite_number(b.summary.get(outcome)) if outcome else None
     cv = finite_number(c.summary.get(outcome)) if outcome else None
     noise = None
     relative = None
-    verdict: Verdict = "same"
+    verdict: Verdict = "regressed" if lost else "same"
     if outcome and bv is not None and cv is not None:
-        noise = NOISE_SIGMAS * spread[outcome] if outcome in spread else NOISE_RELATIVE * abs(bv)
+        noise = (
+            t.noise_sigmas * spread[outcome]
+            if outcome in spread
+            else t.compare_noise_relative * abs(bv)
+        )
         relative = (cv - bv) / abs(bv) if bv else None
         if cv - bv > noise:
             verdict = "regressed"

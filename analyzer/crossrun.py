@@ -15,7 +15,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .model import Advice, CrossRun, Point, RunReport, finite_number
+from .model import Action, Advice, CrossRun, Point, RunReport, finite_number
+from .settings import DEFAULTS, Thresholds
 
 # hparam names that mean the same thing in different writers (first found wins)
 HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
@@ -26,11 +27,9 @@ HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
 }
 SEED_KEYS = {"seed", "random_seed", "data_seed", "run_seed"}
 OUTCOMES = ("best_val_loss", "best_train_loss")  # lower is better, in this order of preference
-# Two runs' outcomes differ when apart by more than the seeds' spread (2 sigma), or, with no
-# repeated seeds to measure it, by more than 5%.
-NOISE_SIGMAS = 2.0
-NOISE_RELATIVE = 0.05
-MIN_RUNS = 3  # fewer runs than this say nothing about a hyperparameter
+# Two runs' outcomes differ when apart by more than the seeds' spread (noise_sigmas), or, with
+# no repeated seeds to measure it, by more than sweep_noise_relative; fewer than sweep_min_runs
+# runs say nothing about a hyperparameter. The numbers and their sources: analyzer/settings.py.
 
 
 def hparam(h: Mapping[str, float | str | bool], name: str) -> float | str | None:
@@ -49,12 +48,12 @@ def hparam(h: Mapping[str, float | str | bool], name: str) -> float | str | None
     return None
 
 
-def cross_run(reports: Sequence[RunReport]) -> CrossRun | None:
+def cross_run(reports: Sequence[RunReport], t: Thresholds = DEFAULTS) -> CrossRun | None:
     """The cross-run evidence, or None when fewer than 3 comparable runs vary at all."""
     counts = {
         key: sum(finite_number(r.summary.get(key)) is not None for r in reports) for key in OUTCOMES
     }
-    outcome = next((key for key in OUTCOMES if counts[key] >= MIN_RUNS), None)
+    outcome = next((key for key in OUTCOMES if counts[key] >= t.sweep_min_runs), None)
     if outcome is None:
         return None
     rows = [r for r in reports if finite_number(r.summary.get(outcome)) is not None]
@@ -62,7 +61,7 @@ def cross_run(reports: Sequence[RunReport]) -> CrossRun | None:
     best: dict[str, float | str] = {}
     for name in HPARAM_ALIASES:
         points = _points(rows, name, outcome)
-        if len(points) >= 2 and sum(p.runs for p in points) >= MIN_RUNS:
+        if len(points) >= 2 and sum(p.runs for p in points) >= t.sweep_min_runs:
             by_hparam[name] = points
             best[name] = min(points, key=lambda p: p.mean).value
     if not by_hparam:
@@ -110,15 +109,17 @@ def _points(rows: Sequence[RunReport], name: str, outcome: str) -> tuple[Point, 
     return tuple(sorted(points, key=lambda p: (isinstance(p.value, str), p.value)))  # type: ignore[return-value]
 
 
-def noise(evidence: CrossRun, name: str, reference: float) -> float:
+def noise(evidence: CrossRun, name: str, reference: float, t: Thresholds = DEFAULTS) -> float:
     """How far apart two outcomes must be to differ: the seeds' spread, or 5%."""
     stds = [p.std for p in evidence.by_hparam.get(name, ()) if p.std is not None]
     if stds:
-        return NOISE_SIGMAS * float(np.mean(stds))
-    return NOISE_RELATIVE * abs(reference)
+        return t.noise_sigmas * float(np.mean(stds))
+    return t.sweep_noise_relative * abs(reference)
 
 
-def cite_in_advice(report: RunReport, evidence: CrossRun | None) -> RunReport:
+def cite_in_advice(
+    report: RunReport, evidence: CrossRun | None, t: Thresholds = DEFAULTS
+) -> RunReport:
     """The run's learning-rate advice, backed (or added) by what its sibling runs showed.
 
     When the run used a learning rate at least 2x away from the value whose runs did best, and
@@ -136,10 +137,10 @@ def cite_in_advice(report: RunReport, evidence: CrossRun | None) -> RunReport:
     best_point = points[best_lr]
     ratio = best_lr / lr
     if not (ratio >= 2 or ratio <= 0.5) or mine - best_point.mean <= noise(
-        evidence, "learning_rate", best_point.mean
+        evidence, "learning_rate", best_point.mean, t
     ):
         return report
-    action = "increase" if ratio > 1 else "decrease"
+    action: Action = "increase" if ratio > 1 else "decrease"
     sentence = (
         f"Among {evidence.runs} runs, lr={best_lr:.3g} reached the lowest "
         f"{evidence.outcome.replace('_', ' ')} ({best_point.mean:.4g}"

@@ -3,18 +3,33 @@
 Every engine is a ``concurrent.futures.Executor``, so the pipeline has one code path
 (``executor.map(analyze_plan, plans)`` in :func:`analyzer.pipeline.build_analysis`): Dask's
 ``Client.get_executor()`` is one, so a cluster needs no code of ours beyond connecting.
+
+Limits (SECURITY.md): a local pool never starts more workers than there are runs to analyse,
+nor more than :data:`MAX_JOBS_PER_CORE` per core, whatever ``--jobs`` asks; connecting to a
+scheduler (TCP connect and Dask's handshake) gives up after ``timeout`` seconds, and any
+failure to connect is an :class:`~analyzer.errors.EngineError` (exit 2, one line).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 from .errors import EngineError
 
 SCHEDULER_ENV = "DLREPORT_SCHEDULER"
+# The per-run work is CPU-bound: beyond a few workers per core they only add memory (each
+# worker is a Python process of ~100 MB with pandas loaded). 4 leaves room for runs that wait
+# on a network filesystem.
+MAX_JOBS_PER_CORE = 4
+# Seconds to reach a Dask scheduler and finish the handshake (``--scheduler-timeout``).
+SCHEDULER_TIMEOUT = 5.0
 
 
 def default_jobs() -> int:
@@ -25,36 +40,142 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+def max_jobs() -> int:
+    """The most local workers ever started: :data:`MAX_JOBS_PER_CORE` per core."""
+    return MAX_JOBS_PER_CORE * default_jobs()
+
+
+class LocalPool(Executor):
+    """A process pool started on first use with no more workers than items to map.
+
+    ``ProcessPoolExecutor`` forks all its workers at the first task on Linux: sized by
+    ``--jobs`` alone, ``--jobs 10000`` on 17 runs started thousands of processes.
+    """
+
+    def __init__(self, max_workers: int) -> None:
+        self.max_workers = max(1, min(max_workers, max_jobs()))
+        self.workers = 0  # started so far (0 until the first map or submit)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _start(self, items: int) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self.workers = max(1, min(self.max_workers, items))
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        return self._pool
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self._start(self.max_workers).submit(fn, *args, **kwargs)
+
+    def map(
+        self,
+        fn: Callable[..., Any],
+        *iterables: Iterable[Any],
+        timeout: float | None = None,
+        chunksize: int = 1,
+    ) -> Iterator[Any]:
+        lists = [list(it) for it in iterables]
+        items = min((len(x) for x in lists), default=0)
+        return self._start(items).map(fn, *lists, timeout=timeout, chunksize=chunksize)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _connect(scheduler: str, timeout: float) -> Any:
+    """A Dask ``Client`` on ``scheduler``, or :class:`EngineError` within about ``timeout`` s.
+
+    Dask's own ``timeout`` covers the TCP connect, but a port that accepts and never answers
+    (or answers another protocol: HTTP's first bytes read as a frame length asked for 3 EiB)
+    could still hang or fail inside the handshake. The connection is made in a thread that is
+    given up on after the timeout (it is a daemon: the process can still exit).
+    """
+    from distributed import Client
+
+    result: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            result["client"] = Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
+        except BaseException as exc:  # any failure here is "cannot connect"
+            result["error"] = exc
+
+    thread = threading.Thread(target=connect, name="dlreport-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)
+    if thread.is_alive() or "error" in result:
+        # The half-made Client's __del__ fails again at exit ("Exception ignored ..."): the
+        # one line below already said what went wrong.
+        _quiet_client_finalizers()
+    if thread.is_alive():
+        raise EngineError(
+            f"cannot reach the Dask scheduler at {scheduler} (no handshake within {timeout:g} s)"
+        )
+    if "error" in result:
+        exc = result["error"]
+        if isinstance(exc, MemoryError):  # a length read from another protocol's bytes
+            reason = "it does not speak Dask's protocol"
+        else:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise EngineError(f"cannot reach the Dask scheduler at {scheduler} ({reason})")
+    return result["client"]
+
+
+def _quiet_client_finalizers() -> None:
+    """Silence the errors a failed Dask ``Client`` raises when it is garbage-collected."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        where = getattr(unraisable.object, "__qualname__", "")
+        if not where.startswith("Client."):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+
+
 @contextmanager
 def executor_for(
-    jobs: int | None = None, scheduler: str | None = None
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    *,
+    timeout: float = SCHEDULER_TIMEOUT,
 ) -> Iterator[Executor | None]:
     """The executor for ``jobs`` local processes, or the Dask scheduler at ``scheduler``.
 
     ``scheduler`` (or the ``DLREPORT_SCHEDULER`` environment variable) wins; ``jobs`` 1 means
-    no executor (work in this process, which is also what a single run needs).
+    no executor (work in this process, which is also what a single run needs). ``timeout`` is
+    how long connecting to the scheduler may take, in seconds.
     """
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if scheduler:
+        if not timeout > 0:
+            raise EngineError(f"scheduler timeout {timeout}: must be a positive number of seconds")
         try:
-            from distributed import Client
+            import distributed  # noqa: F401
         except ImportError:
             raise EngineError(
                 "a Dask scheduler was given but Dask is not installed "
                 "(pip install 'dlreport[dask]')"
             ) from None
-        try:
-            client = Client(scheduler, timeout="5s")
-        except (OSError, TimeoutError) as exc:
-            raise EngineError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+        client = _connect(scheduler, timeout)
         try:
             yield client.get_executor()
         finally:
-            client.close()
+            _close(client, timeout)
         return
     jobs = default_jobs() if jobs is None else jobs
     if jobs <= 1:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = LocalPool(jobs)
+    try:
         yield pool
+    finally:
+        pool.shutdown()
+
+
+def _close(client: Any, timeout: float) -> None:
+    """Close the client without hanging on a scheduler that stopped answering."""
+    # The report is done: a failed goodbye changes nothing.
+    with contextlib.suppress(Exception):
+        client.close(timeout=timeout)

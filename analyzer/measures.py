@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .model import Run
+from .spectral import welch
 
 
 def finite(s: pd.Series) -> pd.Series:
@@ -86,6 +87,7 @@ def robust_spikes(
     ratio_min: float,
     min_height: float,
     recovery_z: float,
+    height_of_level: float = 0.0,
 ) -> list[Spike]:
     """Isolated upward jumps, by a robust z-score: (x - local median) / noise scale.
 
@@ -94,8 +96,9 @@ def robust_spikes(
     differences over the ``window`` points before x, divided by sqrt(2) (differences of white
     noise have twice its variance; 1.4826 makes a MAD a standard deviation). A spike starts
     where z >= ``z_min``, x >= ``ratio_min`` x the local level and x - level >= ``min_height``,
-    from an ordinary point (z < ``recovery_z``); it has recovered once the value is back below
-    level + max(``recovery_z`` sigma, 30% of the jump).
+    from an ordinary point (z < ``recovery_z``), and x - level >= ``height_of_level`` x level
+    (a spike is judged against where the loss is then, not where it started); it has
+    recovered once the value is back below level + max(``recovery_z`` sigma, 30% of the jump).
     """
     n = len(values)
     if n < 16:
@@ -118,7 +121,7 @@ def robust_spikes(
             and z[i] >= z_min
             and level[i] > 0
             and values[i] >= ratio_min * level[i]
-            and values[i] - level[i] >= min_height
+            and values[i] - level[i] >= max(min_height, height_of_level * level[i])
             and ordinary_before
         ):
             base, scale = level[i], sigma[i]
@@ -160,12 +163,10 @@ def spectrum(values: np.ndarray, trend_window: int) -> Spectrum:
     a quarter of the sampling rate) and its differences have lag-1 autocorrelation -0.5. A
     periodic pattern (epoch boundaries, unshuffled data) puts a large share into one peak.
     """
-    from scipy import signal  # imported here: scipy.signal costs ~1 s of start-up
-
     trend = pd.Series(values).rolling(trend_window, center=True, min_periods=1).median()
     resid = values - trend.to_numpy()
     nper = min(256, len(resid))
-    freqs, power = signal.welch(resid, nperseg=nper, detrend="linear")
+    freqs, power = welch(resid, nperseg=nper)
     power, freqs = power[1:], freqs[1:]  # drop the DC bin
     total = float(power.sum())
     d = np.diff(values)
@@ -248,15 +249,81 @@ def fit_curve(steps: np.ndarray, values: np.ndarray) -> CurveFit | None:
     return best
 
 
+def noise_floor(values: np.ndarray) -> float:
+    """The point-to-point noise of a series, robust and free of its trend.
+
+    1.4826 x the MAD of the first differences, over sqrt(2): the standard deviation of white
+    noise added to a smooth curve (differences of white noise have twice its variance).
+    """
+    if values.size < 4:
+        return 0.0
+    d = np.diff(values)
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
+
+
+def within_block_noise(values: np.ndarray, size: int) -> float:
+    """The noise of a series: 1.4826 x the MAD of its points around their block's median
+    (blocks of ``size`` consecutive points, as :func:`block_medians` makes them). Swings
+    slower than a block do not count as noise."""
+    usable = len(values) // size * size
+    if usable < 2 * size or size < 2:
+        return 0.0
+    blocks = values[:usable].reshape(-1, size)
+    dev = np.abs(blocks - np.median(blocks, axis=1, keepdims=True))
+    return float(1.4826 * np.median(dev))
+
+
+def clean(run: Run, tag: str | None) -> pd.Series | None:
+    """The finite points of ``tag`` (one per step, in step order), memoised on the run."""
+    if tag is None:
+        return None
+    return run.measure(("finite", tag), lambda: finite(run.tag_series(tag)))
+
+
+def role_series(run: Run, role: str) -> pd.Series | None:
+    """The finite points of the tag playing ``role``, or ``None`` when no tag plays it."""
+    return clean(run, run.roles.get(role))
+
+
+def loss_fit(run: Run, tag: str | None = None) -> CurveFit | None:
+    """:func:`fit_curve` of the training loss (or of ``tag``), fitted once per run."""
+    tag = tag or run.roles.get("train_loss")
+
+    def compute() -> CurveFit | None:
+        s = clean(run, tag)
+        if s is None or len(s) < 8:
+            return None
+        return fit_curve(s.index.to_numpy(dtype=float), s.to_numpy(dtype=float))
+
+    return run.measure(("fit", tag), compute)
+
+
 def step_rate(run: Run) -> pd.Series | None:
-    """Steps per second between consecutive training-loss points, indexed by step."""
+    """Steps per second between consecutive training-loss points, indexed by step (memoised)."""
+    return run.measure("step_rate", lambda: _step_rate(run))
+
+
+def _step_rate(run: Run) -> pd.Series | None:
     wall = run.wall_times("train_loss")
     if wall is None or len(wall) < 3:
         return None
-    wall = wall[~wall.index.duplicated(keep="last")].sort_index()
-    dt = np.diff(wall.to_numpy(dtype=float))
-    ds = np.diff(wall.index.to_numpy(dtype=float))
+    w = wall.to_numpy(dtype=float)
+    steps = wall.index.to_numpy()  # int64; a float copy for the differences only (2^63 - 1
+    st = steps.astype(float)  # does not survive a round trip through float)
+    # Rates over spans of at least MIN_RATE_SPAN_S: between points logged milliseconds apart
+    # the rate is mostly wall-clock jitter.
+    gaps = np.diff(w)
+    gaps = gaps[gaps > 0]
+    if gaps.size:
+        every = max(1, int(np.ceil(MIN_RATE_SPAN_S / float(np.median(gaps)))))
+        if len(w) // every >= 4:
+            w, st, steps = w[::every], st[::every], steps[::every]
+    dt = np.diff(w)
+    ds = np.diff(st)
     ok = (dt > 0) & (ds > 0)
     if ok.sum() < 3:
         return None
-    return pd.Series(ds[ok] / dt[ok], index=wall.index[1:][ok])
+    return pd.Series(ds[ok] / dt[ok], index=steps[1:][ok])
+
+
+MIN_RATE_SPAN_S = 1.0

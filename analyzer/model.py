@@ -7,9 +7,9 @@ where a finding is built), so no custom JSON encoder is ever needed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ Severity = Literal["info", "warning", "error"]
 Status = Literal["ok", "info", "warning", "error"]
 Action = Literal["decrease", "increase", "set", "enable", "disable"]
 EvidenceValue = float | int | str | None
+T = TypeVar("T")
 _RANK: dict[str, int] = {"ok": 0, "info": 1, "warning": 2, "error": 3}
 
 # The version of the JSON report (render/json.py). Changelog (bump only when a specified
@@ -33,6 +34,12 @@ class Run:
 
     ``scalars`` is tidy (tag, step, wall_time, value); ``roles`` maps a role to its tag and
     ``layer_tags`` a per-layer role to its tags, both resolved before any diagnostic runs.
+
+    A run measures once: series and derived measures (curve fit, step rate, noise floor,
+    spectra) are memoised in a cache private to this object, so the summary, the diagnostics
+    and the charts read the same numbers. The cache is not an init field: a run made with
+    :func:`dataclasses.replace` starts with its own, empty cache (sharing one would make the
+    old run answer with the new run's values).
     """
 
     name: str
@@ -42,23 +49,45 @@ class Run:
     layer_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     hparams: Mapping[str, float | str | bool] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the reader noticed (restarts, corrupt records), for info
-    # tag -> rows of ``scalars`` (built once: diagnostics ask for series many times)
-    _rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[object, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if len(self.scalars):
-            codes, names = pd.factorize(self.scalars["tag"], sort=False)
-            order = np.argsort(codes, kind="stable")
-            bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-            for i, name in enumerate(names):
-                self._rows[str(name)] = order[bounds[i] : bounds[i + 1]]
+        object.__setattr__(self, "_cache", {})
+
+    def _rows(self) -> dict[str, np.ndarray]:
+        """tag -> rows of ``scalars`` (built once: diagnostics ask for series many times)."""
+        rows = cast("dict[str, np.ndarray] | None", self._cache.get("rows"))
+        if rows is None:
+            rows = {}
+            if len(self.scalars):
+                codes, names = pd.factorize(self.scalars["tag"], sort=False)
+                order = np.argsort(codes, kind="stable")
+                bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+                for i, name in enumerate(names):
+                    rows[str(name)] = order[bounds[i] : bounds[i + 1]]
+            self._cache["rows"] = rows
+        return rows
 
     def _tag_rows(self, tag: str) -> pd.DataFrame:
-        rows = self._rows.get(tag)
-        return self.scalars.iloc[rows] if rows is not None else self.scalars.iloc[:0]
+        """The tag's rows in step order, one per step.
+
+        The reader already keeps the latest write of each step; this only guards runs built
+        in memory (tests, the Python API), and costs nothing when the steps are in order.
+        """
+        key = ("tag", tag)
+        frame = self._cache.get(key)
+        if frame is None:
+            rows = self._rows().get(tag)
+            frame = self.scalars.iloc[rows] if rows is not None else self.scalars.iloc[:0]
+            steps = frame["step"]
+            if not steps.is_monotonic_increasing or steps.duplicated().any():
+                frame = frame.iloc[np.argsort(steps.to_numpy(), kind="stable")]
+                frame = frame[~frame["step"].duplicated(keep="last")]
+            self._cache[key] = frame
+        return frame  # type: ignore[return-value]
 
     def tag_series(self, tag: str) -> pd.Series:
-        """Values of ``tag`` indexed by step, sorted (empty if the tag is absent)."""
+        """Values of ``tag`` indexed by step, sorted, one per step (empty if absent)."""
         rows = self._tag_rows(tag)
         return pd.Series(rows["value"].to_numpy(), index=rows["step"].to_numpy(), name=tag)
 
@@ -75,6 +104,13 @@ class Run:
         rows = self._tag_rows(tag)
         return pd.Series(rows["wall_time"].to_numpy(), index=rows["step"].to_numpy())
 
+    def measure(self, key: object, compute: Callable[[], T]) -> T:
+        """``compute()``, computed once per run and ``key`` (see :mod:`analyzer.measures`)."""
+        k = ("measure", key)
+        if k not in self._cache:
+            self._cache[k] = compute()
+        return self._cache[k]  # type: ignore[return-value]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
@@ -85,6 +121,13 @@ class Finding:
     title: str
     steps: tuple[int, int] | None = None
     evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
+    # The tag the verdict judged (an added field of the contract), e.g. "val_loss" for an
+    # overfitting found on the validation loss, or one loss component of several.
+    series: str | None = None
+    # What the finding's chart shows, declared by the diagnostic: tags of the run, first the
+    # judged one, then context (the training loss beside a validation curve). "steps/s" is
+    # the step rate measured from the training loss's wall times. Renderers read only this.
+    chart: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,13 +215,23 @@ def exit_code(report: Report, fail_on: str | None) -> int:
 
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """Error first, then by first step, then by code."""
+    """Training findings before machine ones; then error first, by first step, by code."""
     return tuple(
         sorted(
             findings,
-            key=lambda f: (-_RANK[f.severity], f.steps[0] if f.steps else -1, f.code),
+            key=lambda f: (
+                f.code in MACHINE_CODES,
+                -_RANK[f.severity],
+                f.steps[0] if f.steps else -1,
+                f.code,
+            ),
         )
     )
+
+
+# Findings about the machine, not the training: they never come first in "what to look at
+# first", whatever their severity (a training problem is what the reader can fix in the run).
+MACHINE_CODES = ("throughput_drop",)
 
 
 def finite_number(value: object) -> float | None:

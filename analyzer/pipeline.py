@@ -5,6 +5,8 @@ Renderers take the :class:`~analyzer.model.Report` this builds; they compute not
 
 from __future__ import annotations
 
+import contextlib
+import os
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +25,7 @@ from .diagnostics import run_diagnostics
 from .errors import InputError, RoleError
 from .model import SCHEMA_VERSION, Report, Run, RunReport, sort_findings, worst
 from .reader import Logdir, RunData, RunSource, discover_runs, read_run
-from .roles import SIDE_FOLDERS, Roles, infer_roles
+from .roles import HELDOUT_FOLDERS, SIDE_FOLDERS, Roles, infer_roles
 from .settings import Settings, Thresholds, with_overrides
 from .summary import summarize
 
@@ -61,19 +63,23 @@ _TIMESTAMP_CHILD = re.compile(r"\d{9,11}(?:\.\d+)?")
 def plan_runs(sources: Sequence[RunSource]) -> list[RunPlan]:
     """Group the reader's runs into analysed runs.
 
-    ``X/train`` and ``X/validation`` (also ``val``, ``eval``) become run ``X`` with tags
-    prefixed ``train/`` and ``validation/``; a run at ``X`` itself (hparams) joins them. A child
+    ``X/train`` and ``X/validation`` (also ``val``, ``eval``; and ``test``, ``valid``, ``dev``
+    beside a ``train``) become run ``X`` with tags prefixed ``train/`` and ``validation/``
+    (``test/``); a run at ``X`` itself (hparams) joins them. A child
     named by a timestamp (``X/1731490564.51``) lends its hparams to ``X``.
     """
     names = {src.name for src in sources}
     sides: dict[str, list[tuple[str, RunSource]]] = {}
     lent: dict[str, list[RunSource]] = {}
     plain: list[RunSource] = []
+    trained = {posixpath.dirname(n) or "." for n in names if posixpath.basename(n) == "train"}
     for src in sources:
         parent, leaf = posixpath.split(src.name) if src.name != "." else ("", ".")
         parent = parent or "."
         if leaf in SIDE_FOLDERS:
             sides.setdefault(parent, []).append((SIDE_FOLDERS[leaf], src))
+        elif leaf in HELDOUT_FOLDERS and parent in trained:
+            sides.setdefault(parent, []).append((HELDOUT_FOLDERS[leaf], src))
         elif _TIMESTAMP_CHILD.fullmatch(leaf) and parent in names and src.name != ".":
             lent.setdefault(parent, []).append(src)
         else:
@@ -193,13 +199,45 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
         findings=findings,
         advice=advise(run, findings),
         layer_tags=dict(run.layer_tags),
-        notes=run.notes,
+        notes=run.notes + outcome.notes,
         errors=outcome.errors,
         hparams=dict(run.hparams),
     )
 
 
-MIN_RUNS_FOR_POOL = 4
+# A local process pool pays off only when the work is worth more than starting it: forking
+# two workers from a parent holding pandas (and matplotlib for charts), copying their pages
+# on write and passing the reports back cost about 0.2-0.4 CPU-s, and 11 small runs take
+# 0.2 CPU-s in all (the default -j was slower than -j 1 on them). The work is estimated from
+# what is known before reading, measured on this project's benchmarks (bench_cli.py):
+# about 20 ms per run, 11 ms per MB of event files, and 180 ms per run's charts or page.
+POOL_MIN_WORK_S = 1.0
+WORK_PER_RUN_S = 0.02
+WORK_PER_MB_S = 0.011
+WORK_PER_CHARTED_RUN_S = 0.18
+
+
+def _is_cluster(executor: Executor) -> bool:
+    """Whether ``executor`` is Dask's (``--scheduler``) rather than a local process pool."""
+    return type(executor).__module__.split(".")[0] == "distributed"
+
+
+def worth_a_pool(plans: Sequence[RunPlan], *, charts: bool) -> bool:
+    """Whether ``plans`` hold enough work for a local process pool (see POOL_MIN_WORK_S).
+
+    Sizes are known for local files only; remote runs count by number alone.
+    """
+    if len(plans) < 2:
+        return False
+    size = 0
+    for plan in plans:
+        for _, source in plan.parts:
+            for path in source.files:
+                if "://" not in path:
+                    with contextlib.suppress(OSError):  # an unreadable file is told later
+                        size += os.path.getsize(path)
+    per_run = WORK_PER_RUN_S + (WORK_PER_CHARTED_RUN_S if charts else 0.0)
+    return len(plans) * per_run + size / 1e6 * WORK_PER_MB_S >= POOL_MIN_WORK_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,8 +329,10 @@ def build_analysis(
         keep_run=keep_runs,
         per_run=per_run,
     )
-    # A pool costs a second or so to start: not worth it for a handful of runs.
-    use_pool = executor is not None and len(plans) >= MIN_RUNS_FOR_POOL
+    # A cluster the user named always gets the work; a local pool only when it pays off.
+    use_pool = executor is not None and (
+        _is_cluster(executor) or worth_a_pool(plans, charts=per_run is not None)
+    )
     outcomes_iter = (executor.map if use_pool else map)(task, plans)  # type: ignore[union-attr]
     outcomes: list[RunOutcome] = []
     for outcome in outcomes_iter:
@@ -316,12 +356,12 @@ def build_analysis(
         pins = ", ".join(f"{r}={settings.roles[r]}" for r in missing)
         raise RoleError(f"pinned role(s) {pins}: no run has such a scalar tag")
     run_reports = [o.report for o in outcomes]
-    evidence = cross_run(run_reports)
+    evidence = cross_run(run_reports, thresholds)
     report = Report(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
         generated_at=generated_at or now(),
-        runs=tuple(cite_in_advice(r, evidence) for r in run_reports),
+        runs=tuple(cite_in_advice(r, evidence, thresholds) for r in run_reports),
         cross_run=evidence,
     )
     return Analysis(

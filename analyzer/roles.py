@@ -22,6 +22,10 @@ _VAL = r"(?:val|valid|validation|eval|evaluation|dev)"
 _TRAIN = r"(?:train|training)"
 # _VAL as a whole word ("train/value_loss" is no validation loss)
 _VAL_WORD = rf"(?:^|.*[/_ .-]){_VAL}(?:$|[/_ .-].*)"
+# Held-out data by any name: validation words, a test/ folder, or a v_/test_ tag prefix
+# (TF2 custom loops write train/loss beside test/v_loss).
+_HELDOUT = r"(?:val|valid|validation|eval|evaluation|dev|test|v)"
+_HELDOUT_WORD = rf"(?:^|.*[/_ .-]){_HELDOUT}(?:$|[/_ .-].*)"
 
 # role -> [(pattern, convention)], tried in order.
 ROLE_PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -36,7 +40,7 @@ ROLE_PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"loss", "TF1 Estimator / plain (loss)"),
         (r"total_loss", "detectron2 (total_loss)"),
         (rf"{_TRAIN}[/_ .-]?(?:batch_)?loss", "train loss by name"),
-        (rf"(?!{_VAL_WORD})(?!.*test).*loss.*", "any loss not marked validation or test"),
+        (rf"(?!{_HELDOUT_WORD}).*loss.*", "any loss not marked validation or test"),
     ),
     "val_loss": (
         (r"eval/loss", "Hugging Face Trainer (eval/loss)"),
@@ -46,6 +50,8 @@ ROLE_PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"validation/epoch_loss", "Keras validation/ folder (epoch_loss)"),
         (rf"{_VAL}[/_ .-]?loss", "validation loss by name"),
         (rf"(?={_VAL_WORD}).*loss.*", "any loss marked validation"),
+        (r"(?:.*[/_ .-])?(?:v|test)[_ .-]loss", "held-out loss by prefix (v_loss, test_loss)"),
+        (rf"(?={_HELDOUT_WORD}).*loss.*", "any loss in a test/ folder or marked held-out"),
     ),
     "learning_rate": (
         (r"train/learning_rate", "Hugging Face Trainer / Stable-Baselines3"),
@@ -73,6 +79,23 @@ ROLE_PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"validation/epoch_accuracy", "Keras validation/ folder"),
         (rf"{_VAL}[/_ .-]?acc(?:uracy)?|acc(?:uracy)?/{_VAL}", "validation accuracy by name"),
         (r"metrics/accuracy|accuracy|epoch_accuracy", "an accuracy metric"),
+        (rf"(?={_HELDOUT_WORD}).*acc(?:uracy)?", "held-out accuracy (test/, v_accuracy)"),
+    ),
+    # A validation quality metric that is not an accuracy (higher is better): segmentation
+    # and detection scores, judged like an accuracy for overfitting.
+    "val_metric": (
+        (r"metrics/mAP_0\.5", "YOLOv5 (metrics/mAP_0.5)"),
+        (r"(?:.*/)?m(?:ean_?)?iou", "segmentation mIoU (detectron2 sem_seg/mIoU)"),
+        (r"(?:.*/)?(?:bbox|segm)/AP", "detectron2 COCO AP (bbox/AP)"),
+        (r"(?:.*/)?(?:map|mean_ap)(?:[_@]?0?\.?50?)?", "detection mAP by name"),
+    ),
+    # The quality signal of reinforcement learning: value and TD losses grow as returns grow,
+    # so an RL run is judged by its reward.
+    "reward": (
+        (r"rollout/ep_rew_mean", "Stable-Baselines3 (rollout/ep_rew_mean)"),
+        (r"eval/mean_reward", "Stable-Baselines3 EvalCallback (eval/mean_reward)"),
+        (r"episode/return|episode_return|episode_reward", "episode return by name"),
+        (r".*(?:^|[/_ .-])(?:mean_)?(?:ep_)?(?:rew|reward|return)s?(?:_mean)?", "reward by name"),
     ),
     "train_precision": ((rf"{_TRAIN}[/_ .-]?precision|precision/{_TRAIN}", "train precision"),),
     "val_precision": (
@@ -90,8 +113,12 @@ ROLE_PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"(?:metrics/)?f1(?:_score)?", "an F1 metric"),
     ),
     "throughput": (
-        (r"throughput/.*|.*samples_per_sec(?:ond)?", "samples per second"),
-        (r".*(?:tokens_per_sec(?:ond)?|steps_per_sec(?:ond)?|it/s|it_per_sec)", "rate by name"),
+        # Not eval/...: the speed of evaluation passes is not the speed of training.
+        (r"(?!eval)(?:throughput/.*|.*samples_per_sec(?:ond)?)", "samples per second"),
+        (
+            r"(?!eval).*(?:tokens_per_sec(?:ond)?|steps_per_sec(?:ond)?|it/s|it_per_sec)",
+            "rate by name",
+        ),
         (r"time/fps", "Stable-Baselines3 (time/fps)"),
         (r"global_step/sec", "TF1 Estimator (global_step/sec)"),
     ),
@@ -105,6 +132,13 @@ LAYER_PATTERNS: dict[str, tuple[str, ...]] = {
         r"(?:grad_norm|grad_2\.0_norm|gradients?|grads?)/(?P<layer>.+?)(?:/norm)?",
         r"(?P<layer>.+)/grad(?:ient)?_norm",
     ),
+    # Gradient norms of parts of a model by any name (a GAN's generator and discriminator,
+    # "3. Gradient norm - discriminator"): each is checked for NaN and for no gradient at all.
+    "grad_norm_parts": (r"(?P<layer>.*grad(?:ient)?[ _.-]?norm.*)",),
+    # Every other training loss of the run (YOLO box/obj/cls, detectron2's parts of
+    # total_loss, a GAN's generator and discriminator): each is checked for NaN and for
+    # divergence, with its name.
+    "loss_parts": (rf"(?!{_HELDOUT_WORD})(?P<layer>.*loss.*)",),
 }
 HISTOGRAM_PATTERNS: dict[str, tuple[str, ...]] = {
     "activations": (r"(?:activations?|relu|acts?)/(?P<layer>.+)", r"(?P<layer>.+)/activations?"),
@@ -118,6 +152,9 @@ SIDE_FOLDERS = {
     "val": "validation",
     "eval": "validation",
 }
+# Held-out folders that are sides only beside a train/ folder (TF2 custom loops write train/
+# and test/); alone, such a folder is a run of its own.
+HELDOUT_FOLDERS = {"test": "test", "valid": "validation", "dev": "validation"}
 
 ROLES = tuple(ROLE_PATTERNS)
 
@@ -168,10 +205,13 @@ def infer_roles(
         if choice is not None:
             choices.append(choice)
             taken.add(choice.tag)
-    layers = {
-        role: _layer_family(patterns, scalar_points, taken, min_members=2)
-        for role, patterns in LAYER_PATTERNS.items()
-    }
+    layers: dict[str, tuple[str, ...]] = {}
+    for role, layer_patterns in LAYER_PATTERNS.items():
+        # Per-layer norms need two layers to compare; a part of a model is checked alone.
+        layers[role] = _layer_family(
+            layer_patterns, scalar_points, taken, min_members=2 if role == "grad_norm_layers" else 1
+        )
+        taken.update(layers[role])  # a tag belongs to one family
     layers.update(
         {
             role: _layer_family(patterns, dict.fromkeys(histogram_tags, 1), set(), min_members=1)

@@ -1,16 +1,21 @@
 """Settings: every threshold a diagnostic compares against, and the user's overrides.
 
 :class:`Thresholds` holds every number a diagnostic compares against, each with where it comes
-from. Users override any of them, and pin tag roles, on the command line or in a settings file
-(:func:`load_settings`); :func:`with_overrides` checks the names.
+from (in its field's metadata, listed by ``dlreport thresholds``). Users override any of them,
+and pin tag roles, on the command line or in a settings file (:func:`load_settings`); every
+override is coerced to its field's type and range (:func:`coerce_threshold`).
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import posixpath
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
 
 import fsspec
 
@@ -22,133 +27,375 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+def _t(default: float, source: str, *, minimum: float = 0.0, maximum: float | None = None) -> Any:
+    """A threshold field: its default, where the number comes from, and the values it accepts.
+
+    The source is data (``dataclasses.fields(Thresholds)[i].metadata["source"]``) so that
+    ``dlreport thresholds`` and the docs print it instead of a comment someone must copy.
+    """
+    return field(
+        default=default, metadata={"source": source, "minimum": minimum, "maximum": maximum}
+    )
+
+
+_DIVERGENCE = (
+    "The loss ends above 1.5x where it started, or gives back its progress: the final level is "
+    "3x its best and the rise is at least a quarter of the starting level; both on medians so "
+    "that single spikes (loss_spikes) do not count."
+)
+_OSCILLATION = (
+    "Second half of training, on block medians (which average out minibatch noise): mean "
+    "|change| between block medians at least 8% of the starting loss, and their total "
+    "variation at least 3x the net decrease: the loss moves up and down more than it goes down."
+)
+_SPIKES = (
+    "Large-model practice (PaLM, OPT logbooks: '6 sigma over the previous 128 steps'): robust "
+    "z-score against the rolling median/MAD of the previous 128 points."
+)
+_SPIKE_HEIGHT = (
+    "High against the run's own scale: at least 0.5 x max(local median, spike_floor_share x "
+    "start) above the local median (a jump from 0.01 to 0.09 late in training is noise on a run "
+    "that started at 2.3). One such spike is info; two or more are a warning."
+)
+_SLOW = (
+    "Slow: the loss lost less than 40% of its starting level over the run, is still falling (the "
+    "second half brought at least 20% of the drop), and a power-law fit projects a further gain "
+    "with twice the steps."
+)
+_PLATEAU = (
+    "Plateau: the loss first fell by at least 30% of its start, then improved by less than 2% of "
+    "the start over the last 40% of steps (medians of the first and last quarter of that "
+    "window), while still at 10% of its start or more (not converged to ~0), and the learning "
+    "rate at the end is at least half its maximum."
+)
+_OVERFIT = (
+    "The best validation loss comes in the first 70% of the run, the final one is at least 10% "
+    "above it, while the training loss kept falling (late train loss at most 0.9x its value at "
+    "the best validation step). Early stopping's usual patience scale."
+)
+_UNSTABLE = (
+    "Second half: mean |change| between evaluations at least 8% of the metric's [0, 1] range, "
+    "and total variation at least 2x the net change."
+)
+_THROUGHPUT = (
+    "The median of the last quarter at most 0.5x that of the first quarter (halved: beyond the "
+    "jitter evaluation, checkpointing or a shared machine cause; CPU runs here vary by up to 40% "
+    "with no cause)."
+)
+_AUTOTRAINER = (
+    "AutoTrainer (Zhang et al., ICSE 2021): first/last layer gradient ratio above 70 is "
+    "exploding; below 1e-3 with a first-layer norm under 1e-4 is vanishing."
+)
+_COLLAPSE = (
+    "Collapse toward zero: late median at most 1e-3x the early median while the loss kept at "
+    "least 80% of its starting level (gradients shrink legitimately as a model converges; they "
+    "cannot while it has not learned)."
+)
+_SWEEP = (
+    "Cross-run evidence: two runs' outcomes differ when apart by more than the seeds' spread "
+    "(2 sigma), or, with no repeated seeds to measure it, by more than 5% (sweeps mix "
+    "configurations, whose outcomes scatter more than one configuration re-run)."
+)
+_COMPARE = (
+    "compare: with no repeated seeds in the baseline, a change of more than 2% of the baseline's "
+    "value counts (about what re-running a small model with another seed moves a validation "
+    "loss)."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """The thresholds of every diagnostic (see each field's comment for its source)."""
+    """The thresholds of every diagnostic, of the advice, of cross-run evidence and of compare.
+
+    Each field's ``metadata`` holds its ``source`` (where the number comes from) and the range
+    it accepts (``minimum``, ``maximum``); ``dlreport thresholds`` lists them.
+    """
 
     # --- how much data a diagnosis needs
-    min_points: int = 5  # fewer finite points than this and a series says nothing
-    min_points_noise: int = 40  # spectral/variance measures need a longer series
+    min_points: int = _t(5, "Fewer finite points than this and a series says nothing.", minimum=2)
+    min_points_noise: int = _t(
+        40, "Spectral and variance measures need a longer series.", minimum=2
+    )
 
     # --- exploding gradients
-    # TheDeepChecker (Ben Braiek & Khomh, 2021) flags gradients above 1e6 as exploded.
-    grad_norm_abs_error: float = 1e6
-    # A global norm sustained above 1e3 is far outside what clipping defaults (1.0, the HF
-    # Trainer's max_grad_norm) and Adam's normalised steps produce in healthy training.
-    grad_norm_abs_warning: float = 1e3
-    # "Growing by orders of magnitude": the late median (last 20% of points) or the maximum
-    # at least 100x the run's own early median (first 10%). Scale-free, so it holds for any
-    # loss scale; two orders of magnitude is where the growth is no longer noise.
-    grad_growth: float = 100.0
-    # AutoTrainer (Zhang et al., ICSE 2021): first/last layer gradient ratio above 70 is
-    # exploding; below 1e-3 with a first-layer norm under 1e-4 is vanishing.
-    layer_ratio_exploding: float = 70.0
-    layer_ratio_vanishing: float = 1e-3
-    first_layer_norm_vanishing: float = 1e-4
+    grad_norm_abs_error: float = _t(
+        1e6, "TheDeepChecker (Ben Braiek & Khomh, 2021) flags gradients above 1e6 as exploded."
+    )
+    grad_norm_abs_warning: float = _t(
+        1e3,
+        "A global norm sustained above 1e3 is far outside what clipping defaults (1.0, the HF "
+        "Trainer's max_grad_norm) and Adam's normalised steps produce in healthy training.",
+    )
+    grad_growth: float = _t(
+        100.0,
+        "Growing by orders of magnitude: the late median (last 20% of points) or the maximum "
+        "at least 100x the run's own early median (first 10%). Scale-free; two orders of "
+        "magnitude is where the growth is no longer noise.",
+    )
+    layer_ratio_exploding: float = _t(70.0, _AUTOTRAINER)
+    layer_ratio_vanishing: float = _t(1e-3, _AUTOTRAINER)
+    first_layer_norm_vanishing: float = _t(1e-4, _AUTOTRAINER)
+    grad_sustain: int = _t(
+        2,
+        "A high norm must be held for 2 consecutive logged points: one spike of the norm is a "
+        "spike (loss_spikes), not exploding gradients, unless the norm stays up. 3 lost the "
+        "sample run whose norm sits just around 1e3.",
+        minimum=1,
+    )
 
     # --- vanishing gradients
-    # DeepDiagnosis (Wardat et al., ICSE 2022): mean |gradient| below 1e-7 is vanished. A
-    # global L2 norm is at least as large as the mean |gradient| times sqrt(n), so a norm
-    # below 1e-7 is vanished too.
-    grad_norm_vanished: float = 1e-7
-    # Collapse toward zero: late median at most 1e-3 x the early median while the loss kept
-    # at least 80% of its starting level (gradients can shrink legitimately as a model
-    # converges; they cannot while it has not learned).
-    grad_collapse: float = 1e-3
-    collapse_loss_kept: float = 0.8
-    zero_grad_share: float = 0.9  # norms exactly 0 on this share of steps: no gradient flows
+    grad_norm_vanished: float = _t(
+        1e-7,
+        "DeepDiagnosis (Wardat et al., ICSE 2022): mean |gradient| below 1e-7 is vanished; a "
+        "global L2 norm is at least the mean |gradient| times sqrt(n), so a norm below 1e-7 is "
+        "vanished too.",
+    )
+    grad_collapse: float = _t(1e-3, _COLLAPSE)
+    collapse_loss_kept: float = _t(0.8, _COLLAPSE)
+    zero_grad_share: float = _t(
+        0.9, "Norms exactly 0 on this share of steps: no gradient flows.", maximum=1.0
+    )
 
     # --- loss divergence
-    # The loss ends above 1.5x where it started, or gives back its progress: the final level
-    # is 3x its best and the rise is at least a quarter of the starting level. Both are
-    # measured on medians so that single spikes (loss_spikes) do not count.
-    divergence_rise: float = 1.5
-    divergence_from_best: float = 3.0
-    divergence_min_rise: float = 0.25
+    divergence_rise: float = _t(1.5, _DIVERGENCE)
+    divergence_from_best: float = _t(3.0, _DIVERGENCE)
+    divergence_min_rise: float = _t(0.25, _DIVERGENCE)
 
     # --- loss oscillation (second half of training, on block medians and residuals)
-    # Swings: mean |change| between block medians at least 8% of the starting loss, and
-    # their total variation at least 3x the net decrease over the same span: the loss moves
-    # up and down more than it goes down. Block medians average out minibatch noise.
-    oscillation_swing: float = 0.08
-    oscillation_trend: float = 3.0
-    # A periodic pattern: one frequency of the detrended loss holds at least this share of
-    # the Welch periodogram's power (white minibatch noise spreads it evenly).
-    periodic_power_share: float = 0.3
+    oscillation_swing: float = _t(0.08, _OSCILLATION)
+    oscillation_trend: float = _t(3.0, _OSCILLATION)
+    periodic_power_share: float = _t(
+        0.3,
+        "A periodic pattern: one frequency of the detrended loss holds at least this share of "
+        "the Welch periodogram's power (white minibatch noise spreads it evenly).",
+        maximum=1.0,
+    )
+    oscillation_noise: float = _t(
+        3.0,
+        "Where blocks hold several points, the swings must be at least 3x those that the run's "
+        "own minibatch noise gives block medians (1.6 sigma / sqrt(block size)): healthy noise on "
+        "small batches is not oscillation. With one point per block the rule does not apply.",
+    )
 
     # --- loss spikes
-    # Large-model practice (PaLM, OPT logbooks; "6 sigma over the previous 128 steps"):
-    # robust z-score against the rolling median/MAD of the previous 128 points.
-    spike_window: int = 128
-    spike_z: float = 6.0
-    spike_min_ratio: float = 1.3  # and at least 30% above that median (MAD can be tiny)
-    spike_recovery_z: float = 3.0  # recovered once back within 3 sigma of the median
-    # ... and high against the run's own scale: at least half the starting loss above the
-    # local median (a jump from 0.01 to 0.09 late in training is noise on a run that started
-    # at 2.3). One such spike is reported as info; two or more are a warning.
-    spike_min_height: float = 0.5
-    spike_warning_count: int = 2
-    spike_baseline: int = 10  # points in the local median a spike is measured against
+    spike_window: int = _t(128, _SPIKES, minimum=2)
+    spike_z: float = _t(6.0, _SPIKES)
+    spike_min_ratio: float = _t(1.3, "At least 30% above the rolling median (the MAD can be tiny).")
+    spike_recovery_z: float = _t(3.0, "A spike has recovered once back within 3 sigma.")
+    spike_min_height: float = _t(0.5, _SPIKE_HEIGHT)
+    spike_floor_share: float = _t(
+        0.1,
+        "The level a spike's height is measured against is the local loss, but never less than "
+        "10% of the start: a cross-entropy that starts at ln(vocab) = 10.8 and spikes by 1.5 "
+        "nats at loss 3 is serious, although small next to its start.",
+        maximum=1.0,
+    )
+    spike_warning_count: int = _t(2, _SPIKE_HEIGHT, minimum=1)
+    spike_baseline: int = _t(
+        10, "Points in the local median a spike is measured against.", minimum=1
+    )
 
     # --- convergence rate, slow convergence and plateau
-    # Slow: the loss lost less than 40% of its starting level over the run, is still falling
-    # (the second half brought at least 20% of the drop), and a power-law fit projects a
-    # further gain with twice the steps.
-    slow_max_drop: float = 0.4
-    slow_min_drop: float = 0.01
-    slow_still_falling: float = 0.2
-    # Plateau: the loss first fell by at least 30% of its start, then improved by less than
-    # 2% of the start over the last 40% of steps (comparing the medians of the first and last
-    # quarter of that window), while still at 10% of its start or more
-    # (not converged to ~0), and the learning rate at the end is at least half its maximum.
-    plateau_progress: float = 0.3
-    plateau_stall: float = 0.02
-    plateau_flat: float = 0.1  # ... and got worse by less than 10% of the start there
-    plateau_floor: float = 0.1
-    plateau_window: float = 0.4
-    plateau_lr_kept: float = 0.5
+    slow_max_drop: float = _t(0.4, _SLOW)
+    slow_min_drop: float = _t(0.01, _SLOW)
+    slow_still_falling: float = _t(0.2, _SLOW)
+    plateau_progress: float = _t(0.3, _PLATEAU)
+    chance_tolerance: float = _t(
+        0.005,
+        "A loss within 0.5% of ln C sits at chance for C classes: neighbouring ln C differ by "
+        "more than 0.9% up to C = 32.",
+    )
+    chance_moved: float = _t(
+        0.01,
+        "A run of 3-4 points that moved less than 1% of its start and sits at chance never "
+        "learned (the commonest failed hyperparameter trial).",
+    )
+    plateau_stall: float = _t(0.02, _PLATEAU)
+    plateau_flat: float = _t(0.1, "... and got worse by less than 10% of the start there.")
+    plateau_floor: float = _t(0.1, _PLATEAU)
+    plateau_window: float = _t(0.4, _PLATEAU, maximum=1.0)
+    plateau_lr_kept: float = _t(0.5, _PLATEAU)
 
     # --- overfitting
-    # The best validation loss comes in the first 70% of the run, the final one is at least
-    # 10% above it, while the training loss kept falling (late train loss at most 0.9x its
-    # value at the best validation step). Early stopping's usual patience scale.
-    overfit_best_at: float = 0.7
-    overfit_rise: float = 1.1
-    overfit_train_fall: float = 0.9
+    overfit_best_at: float = _t(0.7, _OVERFIT, maximum=1.0)
+    overfit_rise: float = _t(1.1, _OVERFIT)
+    overfit_train_fall: float = _t(0.9, _OVERFIT)
 
     # --- dead units
-    # A share of exactly-zero (ReLU) activations of 90% or more in a layer's last histogram
-    # (Lu et al., "Dying ReLU", 2019, call a unit dead when it outputs 0 for all inputs).
-    dead_share: float = 0.9
+    dead_share: float = _t(
+        0.9,
+        "A share of exactly-zero (ReLU) activations of 90% or more in a layer's last histogram "
+        "(Lu et al., 'Dying ReLU', 2019, call a unit dead when it outputs 0 for all inputs).",
+        maximum=1.0,
+    )
 
-    # --- unstable metric (second half): mean |change| between evaluations at least 8% of the
-    # metric's [0, 1] range, and total variation at least 2x the net change.
-    unstable_swing: float = 0.08
-    unstable_trend: float = 2.0
+    # --- unstable metric
+    unstable_swing: float = _t(0.08, _UNSTABLE)
+    unstable_trend: float = _t(2.0, _UNSTABLE)
+    reward_collapse: float = _t(
+        1.0,
+        "A reinforcement-learning reward collapsed: its moving median fell below its start by "
+        "more than 1x what it had gained from start to best (all its learning given back, and "
+        "as much again); bounded rewards that merely stall never do.",
+    )
+    reward_window: int = _t(
+        5, "Points in the reward's moving median: one bad episode is noise.", minimum=1
+    )
+    reward_learned_share: float = _t(
+        0.5,
+        "A collapse is judged only once the run had gained half of all it gained: before that, "
+        "a bad stretch of episodes is noise around the start.",
+        maximum=1.0,
+    )
 
-    # --- throughput drop: the median of the last quarter at most 0.5x that of the first
-    # quarter (halved: beyond the jitter evaluation, checkpointing or a shared machine cause;
-    # CPU runs here vary by up to 40% with no cause). The first 2 points (warm-up) are skipped.
-    throughput_drop: float = 0.5
-    throughput_warmup_points: int = 2
-    # A stall: a gap between consecutive logged points more than 10x the median gap.
-    stall_gap: float = 10.0
+    # --- throughput
+    throughput_drop: float = _t(0.5, _THROUGHPUT)
+    throughput_noise: float = _t(
+        3.0,
+        "The fall must be at least 3x the jitter of the first quarter (1.4826 x its MAD): a drop "
+        "must stand out of the machine's own noise.",
+    )
+    throughput_warmup_points: int = _t(
+        2, "The first points of a throughput series are warm-up and skipped.", minimum=0
+    )
+    stall_gap: float = _t(
+        10.0, "A stall: a gap between consecutive logged points more than 10x the median gap."
+    )
+
+    # --- cross-run evidence (analyzer/crossrun.py) and compare (analyzer/compare.py)
+    noise_sigmas: float = _t(
+        2.0, "Two outcomes differ when apart by more than 2 standard deviations of their seeds."
+    )
+    sweep_noise_relative: float = _t(0.05, _SWEEP)
+    sweep_min_runs: int = _t(
+        3, "Fewer runs than this say nothing about a hyperparameter.", minimum=2
+    )
+    compare_noise_relative: float = _t(0.02, _COMPARE)
 
 
-def with_overrides(base: Thresholds, overrides: Mapping[str, float]) -> Thresholds:
-    """``base`` with some fields replaced; raises :class:`ConfigError` naming an unknown field."""
-    known = {f.name for f in fields(Thresholds)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ConfigError(f"unknown threshold(s): {', '.join(unknown)}")
-    return replace(base, **dict(overrides))
+DEFAULTS = Thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class AdviceLimits:
+    """The numbers the advice rules decide with (``analyzer/advice.py``).
+
+    Listed with their sources by ``dlreport thresholds``; not overridable (the values the
+    advice proposes, such as momentum 0.9, are framework defaults cited in the advice itself).
+    """
+
+    born_exploded_norm: float = _t(
+        30.0,
+        "A global gradient norm whose median over the first 10% of steps is already this large "
+        "was never small: healthy runs start around 0.1-10 (clipping defaults to 1.0). 30 "
+        "catches the corpus's ReLU RNN with recurrent gain 1.8 (early median 42), which "
+        "re-initialising fixed; such runs get 're-initialise', not 'lower the learning rate'.",
+    )
+    min_clip: float = _t(
+        1e-3,
+        "Below this, gradients are too small for clipping to matter: a clipping threshold "
+        "computed there comes from a model that had already memorised its data.",
+    )
+    max_clipped_share: float = _t(
+        0.5,
+        "Deep Learning Tuning Playbook: if more than half the steps would be clipped, lower "
+        "the learning rate instead of clipping.",
+        maximum=1.0,
+    )
+
+
+ADVICE = AdviceLimits()
+
+
+_FIELDS = {f.name: f for f in fields(Thresholds)}
+
+
+def threshold_names() -> list[str]:
+    """Every threshold's name, in declaration order."""
+    return list(_FIELDS)
+
+
+def _unknown(name: str, where: str) -> ConfigError:
+    close = difflib.get_close_matches(name, _FIELDS, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return ConfigError(
+        f"{where}: unknown threshold {name!r} ({hint}valid names: {', '.join(_FIELDS)}; "
+        "'dlreport thresholds' lists them with their defaults and sources)"
+    )
+
+
+def coerce_threshold(name: str, value: object, where: str) -> int | float:
+    """``value`` as the type of threshold ``name``, or a :class:`ConfigError` saying why not.
+
+    Text is parsed (command line); numbers are checked (settings file, Python API). A value
+    that would switch a diagnostic off without saying so is refused: NaN, infinities, numbers
+    below the field's minimum (negative ones included) or above its maximum, and a fraction
+    where a count is meant (``min_points=5.5``, ``spike_window=64.5``).
+    """
+    f = _FIELDS.get(name)
+    if f is None:
+        raise _unknown(name, where)
+    integral = f.type in ("int", int)
+    kind = "an integer" if integral else "a number"
+    shown = value if isinstance(value, str) else repr(value)
+    if isinstance(value, str):
+        try:
+            number: float = float(value.strip())
+        except ValueError:
+            raise ConfigError(f"{where} {name}={shown}: not a number") from None
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where} {name}={shown}: expected {kind}")
+    else:
+        number = value
+    if not math.isfinite(number):
+        raise ConfigError(f"{where} {name}={shown}: expected a finite number")
+    if integral and number != int(number):
+        raise ConfigError(f"{where} {name}={shown}: expected an integer")
+    low, high = f.metadata["minimum"], f.metadata["maximum"]
+    if number < low or (high is not None and number > high):
+        bounds = f">= {low:g}" if high is None else f"between {low:g} and {high:g}"
+        raise ConfigError(f"{where} {name}={shown}: must be {bounds}")
+    return int(number) if integral else float(number)
+
+
+def with_overrides(base: Thresholds, overrides: Mapping[str, object]) -> Thresholds:
+    """``base`` with some fields replaced, each coerced to its field's type.
+
+    Raises :class:`ConfigError` naming an unknown field or a value it cannot take.
+    """
+    values = {name: coerce_threshold(name, v, "threshold") for name, v in overrides.items()}
+    return replace(base, **values)  # type: ignore[arg-type]  # each value has its field's type
+
+
+def describe_thresholds() -> list[dict[str, object]]:
+    """Every threshold (overridable) and advice limit (fixed): name, type, default, accepted
+    range and source, for ``dlreport thresholds``."""
+    return [
+        {
+            "name": f.name,
+            "type": "int" if f.type in ("int", int) else "float",
+            "default": f.default,
+            "minimum": f.metadata["minimum"],
+            "maximum": f.metadata["maximum"],
+            "overridable": cls is Thresholds,
+            "source": f.metadata["source"],
+        }
+        for cls in (Thresholds, AdviceLimits)
+        for f in fields(cls)
+    ]
+
 
 # ---------------------------------------------------------------------------------------------
 # User settings: pinned roles and threshold overrides, from the command line or a file.
 #
-# A ``dlreport.toml`` in the analysed directory (tables ``[roles]`` and ``[thresholds]``, or
-# the same under ``[tool.dlreport]``), or a ``pyproject.toml`` there with ``[tool.dlreport]``.
-# Command-line options win over the file.
+# Looked up like ruff and pytest do: a ``dlreport.toml`` (tables ``[roles]`` and
+# ``[thresholds]``, at its top level or under ``[tool.dlreport]``), or a ``pyproject.toml`` with
+# ``[tool.dlreport]``, in LOGDIR and its parents, then in the working directory and its parents;
+# the first found wins. ``--config FILE`` names the file instead. Command-line options win
+# over the file.
+
+SETTINGS_FILES = ("dlreport.toml", "pyproject.toml")
+_TABLES = {"roles", "thresholds"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,38 +407,136 @@ class Settings:
     source: str | None = None  # the file they came from, if any
 
 
-def load_settings(logdir: str) -> Settings:
-    """The settings file beside the logs, if there is one."""
-    fs, base = fsspec.core.url_to_fs(logdir)
-    if fs.isfile(base):
-        base = posixpath.dirname(base)
-    for name in ("dlreport.toml", "pyproject.toml"):
-        path = posixpath.join(base, name)
-        if not fs.isfile(path):
-            continue
+def load_settings(logdir: str, config: str | None = None) -> Settings:
+    """The settings for ``logdir``: from ``config`` if given, else the first file found."""
+    if config is not None:
+        settings = _read_file(config, explicit=True)
+        assert settings is not None  # an explicit file always yields settings (or raises)
+        return settings
+    for fs, path in _candidates(logdir):
         try:
-            with fs.open(path, "rb") as f:
-                data = tomllib.load(f)
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        table = data.get("tool", {}).get("dlreport")
-        if table is None and name == "dlreport.toml":
-            table = data  # dlreport.toml may hold the tables at its top level
-        if table is not None:
-            return _settings(table, path)
+            found = fs.isfile(path)
+        except OSError:  # an unreadable parent folder is not a settings file
+            found = False
+        if found:
+            settings = _read_file(path, fs=fs)
+            if settings is not None:
+                return settings
     return Settings()
 
 
+def _candidates(logdir: str) -> Iterator[tuple[fsspec.AbstractFileSystem, str]]:
+    """Where a settings file may be: LOGDIR and its parents, then the working directory and
+    its parents (a remote LOGDIR is looked in itself only: its parents are other people's)."""
+    seen: set[str] = set()
+    folders: list[tuple[fsspec.AbstractFileSystem, str]] = []
+    try:
+        fs, base = fsspec.core.url_to_fs(logdir)
+    except (ImportError, ValueError):  # the reader says what is missing, in one line
+        fs, base = None, ""
+    if fs is not None and _is_local(fs):
+        start = Path(base).resolve()
+        if start.is_file():
+            start = start.parent
+        folders += [(fs, str(p)) for p in (start, *start.parents)]
+    elif fs is not None:
+        try:
+            if fs.isfile(base):
+                base = posixpath.dirname(base)
+        except OSError:
+            pass
+        folders.append((fs, base))
+    local = fsspec.filesystem("file")
+    cwd = Path.cwd()
+    folders += [(local, str(p)) for p in (cwd, *cwd.parents)]
+    for fs_, folder in folders:
+        key = f"{fs_.protocol}:{folder}"
+        if key in seen:
+            continue
+        seen.add(key)
+        for name in SETTINGS_FILES:
+            yield fs_, str(Path(folder) / name) if _is_local(fs_) else posixpath.join(folder, name)
+
+
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
+
+
+def _read_file(
+    path: str, *, fs: fsspec.AbstractFileSystem | None = None, explicit: bool = False
+) -> Settings | None:
+    """The settings in one file, or None for a ``pyproject.toml`` without ``[tool.dlreport]``."""
+    shown = path
+    try:
+        if fs is None:
+            fs, inner = fsspec.core.url_to_fs(path)
+        else:
+            inner = path
+        if fs.isdir(inner):
+            raise ConfigError(f"{shown}: is a folder, not a settings file")
+        with fs.open(inner, "rb") as f:
+            # A settings file is a few lines: more than 1 MB is not one (and would be read
+            # whole into memory).
+            raw = f.read(MAX_SETTINGS_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: no such settings file") from None
+    except ImportError as exc:
+        raise ConfigError(f"{shown}: cannot be read ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise ConfigError(f"{shown}: larger than {MAX_SETTINGS_BYTES // 1_000_000} MB")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{shown}: not valid TOML ({reason})") from None
+    tool = data.get("tool")
+    if tool is not None and not isinstance(tool, dict):
+        raise ConfigError(f"{shown}: 'tool' must be a table ([tool.dlreport])")
+    table = tool.get("dlreport") if tool else None
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{shown}: 'tool.dlreport' must be a table ([tool.dlreport])")
+    name = posixpath.basename(path.replace("\\", "/"))
+    if table is None and (name != "pyproject.toml" or explicit):
+        table = {k: v for k, v in data.items() if k != "tool"}  # tables at the top level
+    if table is None:
+        return None
+    return _settings(table, shown)
+
+
+MAX_SETTINGS_BYTES = 1_000_000
+
+
 def _settings(table: Mapping[str, object], path: str) -> Settings:
+    unknown = sorted(set(table) - _TABLES)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown table(s) {', '.join(repr(k) for k in unknown)} "
+            "(expected [roles] and [thresholds])"
+        )
     roles = table.get("roles", {})
     thresholds = table.get("thresholds", {})
-    if not isinstance(roles, dict) or not all(isinstance(v, str) for v in roles.values()):
-        raise ConfigError(f"{path}: [roles] must map role names to tag names")
-    if not isinstance(thresholds, dict) or not all(
-        isinstance(v, (int, float)) for v in thresholds.values()
+    if not isinstance(roles, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in roles.items()
     ):
+        raise ConfigError(f"{path}: [roles] must map role names to tag names (strings)")
+    if not isinstance(thresholds, dict):
         raise ConfigError(f"{path}: [thresholds] must map threshold names to numbers")
-    return Settings(roles=dict(roles), thresholds=dict(thresholds), source=path)
+    numbers = {
+        name: coerce_threshold(name, value, f"{path}: [thresholds]")
+        if not isinstance(value, str)
+        else _refuse_text(path, name, value)
+        for name, value in thresholds.items()
+    }
+    return Settings(roles=dict(roles), thresholds=numbers, source=path)
+
+
+def _refuse_text(path: str, name: str, value: str) -> float:
+    if name not in _FIELDS:
+        raise _unknown(name, f"{path}: [thresholds]")
+    raise ConfigError(f"{path}: [thresholds] {name}={value!r}: expected a number, not text")
 
 
 def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
@@ -206,13 +551,10 @@ def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 
 
 def merged(file: Settings, roles: Mapping[str, str], thresholds: Mapping[str, str]) -> Settings:
-    """File settings overridden by command-line ones."""
-    numbers = {}
-    for name, text in thresholds.items():
-        try:
-            numbers[name] = float(text)
-        except ValueError:
-            raise ConfigError(f"--threshold {name}={text}: not a number") from None
+    """File settings overridden by command-line ones (thresholds coerced to their types)."""
+    numbers = {
+        name: coerce_threshold(name, text, "--threshold") for name, text in thresholds.items()
+    }
     return Settings(
         roles={**file.roles, **roles},
         thresholds={**file.thresholds, **numbers},

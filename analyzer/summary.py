@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .measures import finite, fit_curve, step_rate
+from .measures import loss_fit, role_series, step_rate
 from .model import EvidenceValue, Run, evidence
 from .settings import Thresholds
 
@@ -26,15 +26,14 @@ QUALITY = {
     "val_recall": True,
     "train_f1": True,
     "val_f1": True,
+    "val_metric": True,  # mIoU, mAP: the validation quality of segmentation and detection
+    "reward": True,  # reinforcement learning
 }
 
 
-def _clean(s: pd.Series | None) -> pd.Series | None:
-    if s is None:
-        return None
-    s = finite(s)
-    s = s[~s.index.duplicated(keep="last")].sort_index()
-    return s if len(s) else None
+def _clean(run: Run, role: str) -> pd.Series | None:
+    s = role_series(run, role)
+    return s if s is not None and len(s) else None
 
 
 def summarize(run: Run, t: Thresholds) -> dict[str, EvidenceValue]:
@@ -43,7 +42,7 @@ def summarize(run: Run, t: Thresholds) -> dict[str, EvidenceValue]:
     all_steps = run.scalars["step"]
     out["steps"] = int(all_steps.max()) if len(all_steps) else None
     for role, higher in QUALITY.items():
-        s = _clean(run.series(role))
+        s = _clean(run, role)
         if s is None:
             continue
         out[f"final_{role}"] = float(s.iloc[-1])
@@ -55,17 +54,51 @@ def summarize(run: Run, t: Thresholds) -> dict[str, EvidenceValue]:
     _convergence(run, out)
     _speed(run, t, out)
     for role in ("memory", "throughput"):
-        s = _clean(run.series(role))
+        s = _clean(run, role)
         if s is not None:
             out[f"final_{role}"] = float(s.iloc[-1])
             out[f"max_{role}" if role == "memory" else f"median_{role}"] = float(
                 s.max() if role == "memory" else s.median()
             )
-    lr = _clean(run.series("learning_rate"))
+    lr = _clean(run, "learning_rate")
     if lr is not None:
         out["initial_learning_rate"] = float(lr.iloc[0])
         out["final_learning_rate"] = float(lr.iloc[-1])
+    outcome = _outcome(out)
+    if outcome:
+        out["outcome"] = outcome
     return evidence(**out)
+
+
+# The quality signal a person reads first, in order, and its short name.
+_OUTCOME = (
+    ("val_accuracy", "val acc"),
+    ("val_metric", "val metric"),
+    ("val_f1", "val F1"),
+    ("val_loss", "val loss"),
+    ("reward", "reward"),
+    ("train_loss", "train loss"),
+)
+
+
+def _outcome(out: dict[str, object]) -> str | None:
+    """Where the run got, in words: why a run without findings is healthy, e.g. "val acc
+    0.918 at step 63,180, its best so far (the last evaluation)" or "val acc best 0.991 at step 23,
+    0.987 at the end"."""
+    last = out.get("steps")
+    for role, name in _OUTCOME:
+        best, step = out.get(f"best_{role}"), out.get(f"best_{role}_step")
+        final = out.get(f"final_{role}")
+        if not isinstance(best, float) or not isinstance(step, int) or not isinstance(final, float):
+            continue
+        if role == "train_loss":
+            at = f" at step {last:,}" if isinstance(last, int) else ""
+            still = ", still improving" if out.get("still_improving") == 1 else ""
+            return f"{name} {final:.4g}{at}{still}"
+        if best == final:
+            return f"{name} {best:.4g} at step {step:,}, its best so far (the last evaluation)"
+        return f"{name} best {best:.4g} at step {step:,}, {final:.4g} at the end"
+    return None
 
 
 def _computed_f1(run: Run, out: dict[str, object]) -> None:
@@ -73,7 +106,7 @@ def _computed_f1(run: Run, out: dict[str, object]) -> None:
     for side in ("train", "val"):
         if run.roles.get(f"{side}_f1"):
             continue
-        p, r = _clean(run.series(f"{side}_precision")), _clean(run.series(f"{side}_recall"))
+        p, r = _clean(run, f"{side}_precision"), _clean(run, f"{side}_recall")
         if p is None or r is None:
             continue
         both = p.index.intersection(r.index)
@@ -94,13 +127,14 @@ def _convergence(run: Run, out: dict[str, object]) -> None:
     ``still_improving`` is 1 when twice the steps would lower the fitted loss by >= 1% of its
     current level.
     """
-    loss = _clean(run.series("train_loss"))
+    loss = _clean(run, "train_loss")
     if loss is None or len(loss) < 8:
         return
-    fit = fit_curve(loss.index.to_numpy(dtype=float), loss.to_numpy(dtype=float))
+    fit = loss_fit(run)
     if fit is None:
         return
-    span = float(loss.index[-1] - loss.index[0] + 1)
+    # Python ints: a step span near the int64 limit overflows numpy's int64 (issue #14).
+    span = float(int(loss.index[-1]) - int(loss.index[0]) + 1)
     now, later = fit.at(span), fit.at(2 * span)
     out["convergence_model"] = fit.model
     out["convergence_rate"] = fit.c
@@ -111,7 +145,12 @@ def _convergence(run: Run, out: dict[str, object]) -> None:
 
 def _after_best(run: Run, out: dict[str, object]) -> None:
     """How much training came after the best validation score."""
-    for key in ("best_val_loss_step", "best_val_accuracy_step", "best_val_f1_step"):
+    for key in (
+        "best_val_loss_step",
+        "best_val_accuracy_step",
+        "best_val_f1_step",
+        "best_val_metric_step",
+    ):
         best = out.get(key)
         if best is None or out.get("steps") is None:
             continue
@@ -142,7 +181,7 @@ def _speed(run: Run, t: Thresholds, out: dict[str, object]) -> None:
             stalls = gaps[gaps > t.stall_gap * median_gap]
             out["stalls"] = int(stalls.size)
             out["longest_stall_s"] = float(stalls.max()) if stalls.size else 0.0
-    epoch = _clean(run.series("epoch"))
+    epoch = _clean(run, "epoch")
     epoch_wall = run.wall_times("epoch")
     if epoch is not None and epoch_wall is not None and len(epoch) >= 2:
         epochs = float(epoch.max() - epoch.min())

@@ -8,8 +8,14 @@ hparams plugin summaries; TF2-style tensors are written with TensorBoard's proto
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+# The shared builders live in tests/helpers/; tests import them by module name
+# (``from event_builders import ...``), so the folder goes on the path before any test module
+# (and the imports below) load.
+sys.path.insert(0, str(Path(__file__).parent / "helpers"))
 
 import fsspec
 import fsspec.config
@@ -100,3 +106,56 @@ def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[fsspec.Abstra
     yield fs
     fs.rm(BUCKET, recursive=True)
     s3fs.S3FileSystem.clear_instance_cache()
+
+
+# --- slow tests -------------------------------------------------------------------------------
+# The default ``python -m pytest`` runs in about a minute of CPU; the tests below take most of
+# the rest (measured with --durations: real-world cross-checks over every shared event file,
+# thousands of runs, clusters, the browser, fuzzing). They are marked ``slow`` here, in one
+# list, rather than in each file, so that the files' owners can keep editing them. CI runs
+# them too: ``.ci/run`` adds ``python -m pytest -q -m slow``. ``--runslow`` runs everything.
+# tests/test_conftest_slow.py checks that every entry still names a test.
+SLOW_TESTS = (
+    "test_reader_layouts.py::test_real_world_files_read_the_same_both_ways",
+    "test_reader_layouts.py::test_every_single_bit_flip_of_a_record_reads_the_same_both_ways",
+    "test_reader_realworld.py::test_same_scalars_as_tbparse",
+    "test_reader_realworld.py::test_fast_path_equals_reference_reader",
+    "test_scale.py::test_thousands_of_runs",
+    "test_pipeline_s3.py::test_analyze_many_runs_on_s3",
+    "test_render_site.py::test_cli_suggests_a_folder_for_many_runs",
+    "test_engine.py::test_dask_cluster_on_loopback_gives_the_same_report",
+    "test_engine.py::test_unreachable_scheduler_is_a_clear_error",
+    "test_fuzz.py::test_fuzz_short_run",
+    "test_browser.py::*",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow", action="store_true", default=False, help="also run the tests marked slow"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: takes seconds; left out unless --runslow or -m selects it (CI runs it)"
+    )
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    name = getattr(item, "originalname", item.name)
+    return any(
+        entry in (f"{item.path.name}::{name}", f"{item.path.name}::*") for entry in SLOW_TESTS
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_slow(item):
+            item.add_marker(pytest.mark.slow)
+    if config.getoption("--runslow") or config.getoption("markexpr"):
+        return  # everything, or what -m asked for
+    slow = [item for item in items if "slow" in item.keywords]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if "slow" not in item.keywords]

@@ -91,6 +91,12 @@ def test_sgd_that_crawls_gets_momentum_and_adam_with_spikes_gets_beta2() -> None
     assert current_optimizer(sgd) == "sgd"
     advice = _by_param(advise(sgd, [_f("slow_convergence", relative_drop=0.2)]))
     assert advice["optimizer"].extra == {"momentum": 0.9}
+    adam = dataclasses.replace(sgd, roles={"train_loss": "train_loss"}, hparams={"optim": "Adam"})
+    advice = _by_param(advise(adam, [_f("loss_spikes")]))
+    # Never "set optimizer to adam" for a run that uses Adam: only its beta2 changes.
+    assert advice["optimizer"].value is None
+    assert advice["optimizer"].extra == {"betas": (0.9, 0.95)}
+    assert all(a.because for a in advise(adam, [_f("loss_spikes")]))
 
 
 def test_info_findings_and_healthy_runs_get_no_advice() -> None:

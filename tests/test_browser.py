@@ -81,7 +81,9 @@ def test_report_loads_offline_and_reads_well(browser: object, report_file: Path)
     assert [u for u in requests if not u.startswith("data:")] == [url]
 
     assert page.locator("section.run").count() == 4
-    assert page.locator("article.finding").count() >= 6
+    # diverged: NaN loss + exploding gradients; overfit: overfitting ("not logged, so not
+    # checked" is a run note now, not an info finding per run).
+    assert page.locator("article.finding").count() >= 3
     titles = page.locator("section.run h2").all_inner_texts()
     assert HOSTILE in titles  # shown as text, never run
     # Every chart decoded into a real picture (a broken data URI has naturalWidth 0).
@@ -168,7 +170,7 @@ def test_report_folder_index_and_run_page_offline(browser: object, site_dir: Pat
     assert page.locator("section.run h2").inner_text() == HOSTILE_RUN  # text, not markup
     assert page.locator("section.run .run-header .badge").inner_text() == status
     assert page.locator("section.run b").count() == 0
-    assert _all_images_decoded(page) > 3  # overview, findings, every tag
+    assert _all_images_decoded(page) >= 3  # overview, any finding's chart, every tag
     page.screenshot(path=str(ACTUAL / "run.png"), full_page=True)
     page.locator("nav.crumbs a").click()
     page.wait_for_load_state("load")

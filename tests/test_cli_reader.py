@@ -266,3 +266,28 @@ def test_export_needs_an_output() -> None:
     result = _run("export", "somewhere")
     assert result.exit_code == 2
     assert "Missing option '-o' / '--output'" in result.stderr
+
+
+def test_export_of_nothing_readable_is_one_line(tmp_path: Path) -> None:
+    # Runs are read one at a time now: the unreadable ones must not leak warnings or a header
+    # before the error.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "events.out.tfevents.1").write_bytes(b"not an event file at all")
+    (tmp_path / "b" / "events.out.tfevents.1").write_bytes(b"")
+    result = _run("export", str(tmp_path), "-o", "-")
+    assert _one_line_error(result).startswith(f"Error: {tmp_path}: no readable event file (")
+
+
+def test_export_streams_runs_after_an_unreadable_one(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "events.out.tfevents.1").write_bytes(b"")
+    write_event_file(
+        tmp_path / "b" / "events.out.tfevents.1", [scalar_event(s, 1.0, {"x": s}) for s in range(2)]
+    )
+    result = _run("export", str(tmp_path), "-o", "-")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == ["run,tag,step,wall_time,value", "b,x,0,1.0,0.0",
+                                          "b,x,1,1.0,1.0"]  # fmt: skip
+    assert result.stderr.startswith("warning: ")
+    assert "events.out.tfevents.1" in result.stderr

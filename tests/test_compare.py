@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_checks import one_line_error
 from click.testing import CliRunner
 from tensorboardX import SummaryWriter
 
 from analyzer.cli import cli
 from analyzer.compare import compare
+from analyzer.errors import InputError
 from analyzer.pipeline import build_analysis
 
 
@@ -93,3 +95,49 @@ def test_unmatched_runs_are_listed(tmp_path: Path) -> None:
     result = _compare(tmp_path / "base", tmp_path / "cand")
     assert [r.run for r in result.runs] == ["b"]
     assert (result.only_in_baseline, result.only_in_candidate) == (("a",), ("c",))
+
+
+# --- edges that must never pass a CI gate silently (issue #14 items 15-16, issue #13) ------
+
+
+def _train_only(path: Path, *, nan: bool) -> None:
+    with SummaryWriter(str(path)) as w:
+        for step in range(100):
+            w.add_scalar("train/loss", float("nan") if nan else 2.0 * np.exp(-step / 20), step)
+
+
+@pytest.mark.parametrize("with_eval", [False, True], ids=["train-only", "with-eval"])
+def test_a_loss_nan_at_every_step_is_a_regression(tmp_path: Path, with_eval: bool) -> None:
+    if with_eval:  # the validation loss is finite and equal: only the training loss is lost
+        _run(tmp_path / "base", 0.5)
+        _run(tmp_path / "cand", 0.5, nan_at=0)
+    else:
+        _train_only(tmp_path / "base", nan=False)
+        _train_only(tmp_path / "cand", nan=True)
+    result = _compare(tmp_path / "base", tmp_path / "cand")
+    (r,) = result.runs
+    assert (result.verdict, r.verdict) == ("regressed", "regressed")
+    assert r.candidate_value is None or with_eval
+    gated = CliRunner().invoke(
+        cli,
+        ["compare", str(tmp_path / "base"), str(tmp_path / "cand"), "--fail-on", "regression"],
+    )
+    assert gated.exit_code == 1, gated.output
+    assert "--fail-on regression: 1 run(s) regressed" in gated.stderr
+
+
+def test_no_run_in_common_is_an_error_naming_both_sides(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        _run(tmp_path / "base" / name, 0.5)
+    for name in ("c", "d"):
+        _run(tmp_path / "cand" / name, 0.5)
+    with pytest.raises(InputError, match="no run in common"):
+        _compare(tmp_path / "base", tmp_path / "cand")
+    base, cand = str(tmp_path / "base"), str(tmp_path / "cand")
+    for fmt in ("md", "json", "html"):
+        result = CliRunner().invoke(
+            cli, ["compare", base, cand, "-f", fmt, "--fail-on", "regression", "-o", "-"]
+        )
+        line = one_line_error(result, "no run in common", base, cand)
+        assert "2 runs (a, b)" in line
+        assert "2 runs (c, d)" in line

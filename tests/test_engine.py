@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_checks import one_line_error, run_cli
 
-from analyzer.engine import executor_for
+from analyzer.engine import LocalPool, default_jobs, executor_for
 from analyzer.errors import EngineError
 from analyzer.pipeline import build_analysis
 
@@ -25,7 +30,11 @@ def in_process() -> list:
         return _findings(ex)
 
 
-def test_process_pool_gives_the_same_report(in_process: list) -> None:
+def test_process_pool_gives_the_same_report(
+    in_process: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sample_logs is too little work to be given a pool by default: force one.
+    monkeypatch.setattr("analyzer.pipeline.POOL_MIN_WORK_S", 0.0)
     with executor_for(jobs=2) as ex:
         assert ex is not None
         assert _findings(ex) == in_process
@@ -51,3 +60,93 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
         executor_for(scheduler="tcp://127.0.0.1:9"),
     ):
         pass
+
+
+# --- limits (issue #14 items 5 and 6) -----------------------------------------------------
+
+
+def test_workers_are_capped_at_the_runs_and_at_4_per_core() -> None:
+    # `--jobs 10000` on 17 runs started ~4,300 processes (18.7 GB) within 60 s.
+    with executor_for(jobs=10_000) as ex:
+        assert isinstance(ex, LocalPool)
+        assert ex.max_workers == 4 * default_jobs()
+        assert ex.workers == 0  # nothing started before there is work
+        pids = set(ex.map(_pid, range(3)))
+        assert ex.workers == 3
+        assert 1 <= len(pids) <= 3
+
+
+def _pid(_: int) -> int:
+    import os
+    import time
+
+    time.sleep(0.05)
+    return os.getpid()
+
+
+def test_cli_caps_jobs_and_says_so(tmp_path: Path) -> None:
+    result = run_cli(["analyze", str(SAMPLES / "healthy"), "-f", "json", "--jobs", "10000"])
+    assert result.exit_code == 0, result.stderr
+    assert f"--jobs 10000 capped at {4 * default_jobs()}" in result.stderr
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never says a word."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield server.getsockname()[1]
+
+
+@pytest.fixture
+def http_port() -> Iterator[int]:
+    """A loopback port that answers every connection as an HTTP server would."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+
+    def answer() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_scheduler_that_never_answers_times_out() -> None:
+    pytest.importorskip("distributed")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        started = time.monotonic()
+        with (
+            pytest.raises(EngineError, match=r"no handshake within 1 s"),
+            executor_for(scheduler=f"tcp://127.0.0.1:{server.getsockname()[1]}", timeout=1),
+        ):
+            pass
+        assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("port", ["silent_port", "http_port"])
+def test_cli_scheduler_failures_are_one_line(port: str, request: pytest.FixtureRequest) -> None:
+    pytest.importorskip("distributed")
+    address = f"tcp://127.0.0.1:{request.getfixturevalue(port)}"
+    result = run_cli(
+        ["analyze", str(SAMPLES / "healthy"), "-f", "json", "--scheduler", address,
+         "--scheduler-timeout", "1"],
+        timeout=30,
+    )  # fmt: skip
+    reason = "no handshake within 1 s" if port == "silent_port" else "Dask's protocol"
+    one_line_error(result, f"cannot reach the Dask scheduler at {address}", reason)
+
+
+def test_scheduler_timeout_must_be_positive() -> None:
+    result = run_cli(["analyze", str(SAMPLES), "--scheduler-timeout", "0"])
+    assert result.exit_code == 2
+    assert "'--scheduler-timeout': 0.0 is not in the range" in result.stderr

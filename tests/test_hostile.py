@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
+from cli_checks import run_cli
 from click.testing import CliRunner
 from event_builders import header_event, scalar_event, write_event_file
 from tensorboardX import SummaryWriter
@@ -156,3 +158,127 @@ def test_huge_steps_backward_wall_times_and_disorder(tmp_path: Path) -> None:
     for f in report.findings:
         if f.steps is not None:
             assert big - 50 <= f.steps[0] <= f.steps[1] <= big - 1
+
+
+# --- issue #14: numbers and names that broke the CLI ---------------------------------------
+
+
+def _int64_logdir(root: Path, steps: list[int]) -> Path:
+    events = [header_event()] + [
+        scalar_event(s, 100.0 + i, {"train/loss": 1.0 / (i + 1), "eval/loss": 1.2 / (i + 1)})
+        for i, s in enumerate(steps)
+    ]
+    write_event_file(root / "run" / "events.out.tfevents.1.x", events)
+    return root
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [[*range(99), 2**63 - 1], [-(2**63), *range(100)]],
+    ids=["up-to-max", "from-min"],
+)
+def test_steps_at_the_int64_limits_in_every_format(tmp_path: Path, steps: list[int]) -> None:
+    # A step span overflowed int64: a `TypeError ... complex` traceback in summary.py, and
+    # numpy's RuntimeWarning lines on stderr. A warning is an error here, so a line on stderr
+    # (it would reach the user's terminal) fails the test too.
+    logdir = _int64_logdir(tmp_path / "logs", steps)
+    for fmt in ("json", "md", "html"):
+        out = tmp_path / f"r.{fmt}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = CliRunner().invoke(
+                cli, ["analyze", str(logdir), "-f", fmt, "-o", str(out), "-j", "1"]
+            )
+        assert result.exit_code == 0, result.output
+        assert result.stderr.splitlines() == [result.stderr.splitlines()[0]]
+        assert result.stderr.startswith(f"wrote {out}")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["runs"][0]["summary"]["steps"] == max(steps)
+
+
+def test_nan_and_inf_hyperparameters_are_null_with_the_original_as_text(tmp_path: Path) -> None:
+    with SummaryWriter(str(tmp_path / "run")) as w:
+        for step in range(30):
+            w.add_scalar("train/loss", 1.0 / (step + 1), step)
+        w.add_hparams(
+            {"lr": float("nan"), "wd": float("inf"), "m": -float("inf"), "bs": 32},
+            {"hp/x": 1.0},
+            name="1700000000.1",
+        )
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    hparams = json.loads(result.stdout)["runs"][0]["hparams"]
+    assert hparams == {
+        "lr": None,
+        "lr_text": "nan",
+        "wd": None,
+        "wd_text": "inf",
+        "m": None,
+        "m_text": "-inf",
+        "bs": 32.0,
+    }
+    tags = CliRunner().invoke(cli, ["tags", str(tmp_path), "--json"])
+    assert "NaN" not in tags.stdout
+    assert any(r["hparams"].get("lr_text") == "nan" for r in json.loads(tags.stdout)["runs"])
+
+
+def test_a_training_loss_nan_at_every_step_fails_the_error_gate(tmp_path: Path) -> None:
+    events = [header_event()] + [
+        scalar_event(s, 100.0 + s, {"train/loss": float("nan")}) for s in range(100)
+    ]
+    write_event_file(tmp_path / "run" / "events.out.tfevents.1.x", events)
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path), "-f", "json", "--fail-on", "error"])
+    assert result.exit_code == 1, result.output
+    (run,) = json.loads(result.stdout)["runs"]
+    assert run["status"] == "error"
+    assert run["findings"][0]["code"] == "loss_divergence"
+    # The gate says why: the run and the finding that reached the level.
+    assert result.stderr.splitlines() == [
+        "--fail-on error: 1 run reached error:",
+        "  run: error loss_divergence: Training loss 'train/loss' is NaN/Inf from its first point",
+    ]
+
+
+def test_fail_on_lists_every_run_and_finding_at_the_level(tmp_path: Path) -> None:
+    for name, bad in (("good", False), ("bad1", True), ("bad2", True)):
+        events = [header_event()] + [
+            scalar_event(s, 100.0 + s, {"train/loss": float("nan") if bad and s > 50 else 1.0})
+            for s in range(100)
+        ]
+        write_event_file(tmp_path / name / "events.out.tfevents.1.x", events)
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path), "-f", "md", "--fail-on", "error"])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "--fail-on error: 2 runs reached error:"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["bad1", "bad2"]
+    passing = CliRunner().invoke(cli, ["analyze", str(tmp_path / "good"), "--fail-on", "error",
+                                       "-f", "md"])  # fmt: skip
+    assert passing.exit_code == 0
+    assert passing.stderr == ""
+
+
+def test_long_tag_names_are_cut_for_display_and_kept_whole_in_json(tmp_path: Path) -> None:
+    # 400 distinct 1 MiB tag names made an 839 MB page (and 6 GB of memory): every table and
+    # caption repeated each name in full. Scaled down here: 20 names of 100 KB.
+    names = [f"{i:02d}" + "n" * 100_000 for i in range(20)]
+    events = [header_event()] + [
+        scalar_event(s, 100.0 + s, {**{n: float(s) for n in names}, "train/loss": 1 / (s + 1)})
+        for s in range(3)
+    ]
+    write_event_file(tmp_path / "logs" / "run" / "events.out.tfevents.1.x", events)
+    logdir = str(tmp_path / "logs")
+    html = tmp_path / "r.html"
+    result = run_cli(["analyze", logdir, "-o", str(html), "-j", "1"], timeout=120)
+    assert result.exit_code == 0, result.stderr
+    assert html.stat().st_size < 400_000  # 4 MB of names before
+    text = html.read_text(encoding="utf-8")
+    assert "(+99002 characters)" in text  # cut, and saying so
+    site = CliRunner().invoke(cli, ["analyze", logdir, "-o", f"{tmp_path}/site/", "-j", "1"])
+    assert site.exit_code == 0, site.output
+    assert sum(p.stat().st_size for p in (tmp_path / "site").rglob("*.html")) < 500_000
+    tags_text = CliRunner().invoke(cli, ["tags", logdir])
+    assert len(tags_text.stdout) < 20_000  # every line was padded to the longest name
+    tags_json = json.loads(CliRunner().invoke(cli, ["tags", logdir, "--json"]).stdout)
+    assert {t["tag"] for t in tags_json["runs"][0]["tags"]} >= set(names)  # whole in JSON
+    export = CliRunner().invoke(cli, ["export", logdir, "-o", "-"])
+    assert names[0] in export.stdout  # and in the export

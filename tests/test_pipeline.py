@@ -80,8 +80,9 @@ def test_a_pinned_role_no_run_has_is_an_error(tmp_path: Path) -> None:
         ("uvadlc-saved-models/tutorial15/tensorboards/ViT", {"overfitting"}, {"loss_divergence"}),
         # Healthy ResNet (JAX, torch writer): nothing above info.
         ("uvadlc-saved-models/JAX/tutorial5/tensorboards/ResNet", set(), {"overfitting"}),
-        # Keras LSTM whose validation values are all NaN: bad validation data.
-        ("stockdata/logs/fit/20220213-124139", {"loss_divergence"}, set()),
+        # Keras LSTM whose validation values are all NaN: bad validation data, said as
+        # missing signal, never as divergence (issue #10, class 3).
+        ("stockdata/logs/fit/20220213-124139", {"no_signal"}, {"loss_divergence"}),
         # TF1 graph dump without summaries: nothing to diagnose, said once.
         ("timegan/logs/discriminator", {"no_signal"}, set()),
     ],
@@ -91,3 +92,53 @@ def test_real_world_runs(run: str, expected: set[str], absent: set[str]) -> None
     found = {f.code for f in report.findings if f.severity != "info"}
     assert expected <= found
     assert not (absent & found)
+
+
+# ---------------------------------------------------------------------------------------------
+# When a local process pool pays off
+
+
+def _plans(root: Path) -> list:
+    from analyzer.pipeline import plan_runs
+    from analyzer.reader import discover_runs
+
+    return plan_runs(discover_runs(str(root)))
+
+
+def test_small_runs_stay_in_process_unless_charted() -> None:
+    from analyzer.pipeline import worth_a_pool
+
+    samples = Path(__file__).resolve().parents[1] / "sample_logs"
+    plans = _plans(samples)
+    assert len(plans) > 4  # more runs than the old fixed threshold of 4
+    assert not worth_a_pool(plans, charts=False)  # 0.2 CPU-s of work in all
+    assert worth_a_pool(plans, charts=True)  # charts: about 2 CPU-s
+    assert not worth_a_pool(plans[:1], charts=True)  # one run: nothing to share
+
+
+def test_many_runs_or_big_files_get_a_pool(tmp_path: Path) -> None:
+    from analyzer.pipeline import RunPlan, worth_a_pool
+    from analyzer.reader import RunSource
+
+    many = [RunPlan(name=f"r{i}", parts=(("", RunSource(f"r{i}", "x", ())),)) for i in range(60)]
+    assert worth_a_pool(many, charts=False)
+    big = tmp_path / "events.out.tfevents.1"
+    with big.open("wb") as f:
+        f.truncate(60_000_000)  # sparse: 60 MB of logs, about 0.7 CPU-s each run
+    two = [RunPlan(name=f"b{i}", parts=(("", RunSource(f"b{i}", "x", (str(big),))),))
+           for i in range(2)]  # fmt: skip
+    assert worth_a_pool(two, charts=False)
+    assert not worth_a_pool(two[:1], charts=False)
+
+
+def test_a_dask_executor_always_gets_the_work() -> None:
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    from analyzer.pipeline import _is_cluster
+
+    class ClientExecutor(ThreadPoolExecutor):  # named and placed as Dask's
+        __module__ = "distributed.cfexecutor"
+
+    with ClientExecutor(1) as dask_like, ProcessPoolExecutor(1) as pool:
+        assert _is_cluster(dask_like)
+        assert not _is_cluster(pool)

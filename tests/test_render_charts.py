@@ -108,7 +108,7 @@ def test_svg_is_identical_in_another_process() -> None:
     here = hashlib.sha256(chart_svg(_chart())).hexdigest()
     code = (
         "import hashlib, sys; sys.path.insert(0, sys.argv[1]);"
-        "from test_plots import _chart; from analyzer.render.charts import chart_svg;"
+        "from test_render_charts import _chart; from analyzer.render.charts import chart_svg;"
         "print(hashlib.sha256(chart_svg(_chart())).hexdigest())"
     )
     out = subprocess.run(

@@ -15,8 +15,8 @@ from report_logs import HOSTILE, write_report_logs
 from run_builders import decay, make_run
 
 from analyzer.cli import cli
-from analyzer.diagnostics import REGISTRY
-from analyzer.model import Advice, Finding, Report, RunReport
+from analyzer.diagnostics import REGISTRY, run_diagnostics
+from analyzer.model import Advice, Finding, Report, Run, RunReport
 from analyzer.pipeline import Analysis, build_analysis
 from analyzer.render import html as html_render
 from analyzer.render.environment import (
@@ -31,6 +31,7 @@ from analyzer.render.environment import (
     template_dirs,
 )
 from analyzer.render.html import render, run_plots
+from analyzer.settings import Thresholds
 
 GENERATED_AT = "2026-01-01T00:00:00Z"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -294,31 +295,14 @@ def test_every_code_renders_with_its_doc() -> None:
         assert "<b>" in card.select_one(".finding-title").get_text()  # escaped, shown
 
 
-@pytest.mark.parametrize(
-    ("finding", "series"),
-    [
-        (_finding("exploding_gradients"), ["grad_norm"]),
-        (_finding("vanishing_gradients", first_layer="g0", last_layer="g1"), ["g0", "g1"]),
-        (_finding("loss_divergence"), ["train_loss"]),
-        (_finding("loss_divergence", nonfinite_val_points=3), ["val_loss", "train_loss"]),
-        (_finding("loss_oscillation"), ["train_loss"]),
-        (_finding("loss_spikes", series="loss"), ["train_loss"]),
-        (_finding("loss_spikes", series="gradient norm"), ["grad_norm"]),
-        (_finding("slow_convergence"), ["train_loss"]),
-        (_finding("plateau"), ["train_loss", "learning_rate"]),
-        (_finding("overfitting", metric="val_loss"), ["val_loss", "train_loss"]),
-        (_finding("overfitting", metric="val_accuracy"), ["val_accuracy", "train_loss"]),
-        (_finding("unstable_metric", metric="val_accuracy"), ["val_accuracy"]),
-        (_finding("throughput_drop", series="throughput"), ["throughput"]),
-        (_finding("throughput_drop", series="steps/s from wall times"), ["steps/s"]),
-        (_finding("dead_units"), []),
-        (_finding("no_signal"), []),
-        (_finding("a_future_code"), ["train_loss"]),
-    ],
-)
-def test_each_finding_plots_the_series_it_is_about(finding: Finding, series: list[str]) -> None:
+def _charted(code: str, *chart: str, **evidence: object) -> Finding:
+    return Finding(code=code, severity="warning", title=code, steps=(10, 40),
+                   evidence=evidence, chart=chart)  # fmt: skip
+
+
+def _chart_run() -> Run:
     n = 100
-    run = make_run(
+    return make_run(
         train_loss=decay(n),
         val_loss=decay(n) + 0.1,
         grad_norm=np.full(n, 2.0),
@@ -327,7 +311,26 @@ def test_each_finding_plots_the_series_it_is_about(finding: Finding, series: lis
         val_accuracy=np.linspace(0.5, 0.9, n),
         layers={"grad_norm_layers": {"g0": np.full(n, 1e-6), "g1": np.ones(n)}},
     )
-    plot = html_render.finding_plot(run, finding)
+
+
+@pytest.mark.parametrize(
+    ("finding", "series"),
+    [
+        (_charted("exploding_gradients", "grad_norm"), ["grad_norm"]),
+        (_charted("vanishing_gradients", "g0", "g1"), ["g0", "g1"]),
+        (_charted("no_signal", "val_loss", "train_loss"), ["val_loss", "train_loss"]),
+        (_charted("plateau", "train_loss", "learning_rate"), ["train_loss", "learning_rate"]),
+        (_charted("overfitting", "val_accuracy", "train_loss"), ["val_accuracy", "train_loss"]),
+        (_charted("throughput_drop", "steps/s"), ["steps/s"]),
+        # The renderer reads what the finding declares, never its code or evidence wording.
+        (_charted("overfitting", "grad_norm", metric="val_loss"), ["grad_norm"]),
+        (_finding("loss_spikes", series="gradient norm"), []),
+        (_charted("dead_units"), []),
+        (_charted("a_future_code", "train_loss"), ["train_loss"]),
+    ],
+)
+def test_each_finding_plots_the_series_it_declares(finding: Finding, series: list[str]) -> None:
+    plot = html_render.finding_plot(_chart_run(), finding)
     if not series:
         assert plot is None
         return
@@ -335,11 +338,32 @@ def test_each_finding_plots_the_series_it_is_about(finding: Finding, series: lis
     assert [name for name, _, _ in plot.legend] == series
 
 
+def test_a_loss_beside_an_accuracy_gets_its_own_axis() -> None:
+    series = html_render._finding_series(
+        _chart_run(), _charted("overfitting", "val_accuracy", "train_loss")
+    )
+    assert [s.axis for s in series] == ["left", "right"]
+
+
+def test_every_diagnostic_declares_a_chart_of_tags_the_run_has() -> None:
+    run = _chart_run()
+    found = run_diagnostics(run, Thresholds(), strict=True).findings
+    assert found
+    for f in found:
+        assert (
+            f.series is None
+            or f.series in run.roles.values()
+            or f.series in (t for tags in run.layer_tags.values() for t in tags)
+        )
+        for tag in f.chart:
+            assert tag == "steps/s" or len(run.tag_series(tag)), (f.code, tag)
+
+
 def test_roles_keep_their_colour_across_charts() -> None:
     n = 50
     run = make_run(train_loss=decay(n), val_loss=decay(n) + 0.1)
     overview = html_render.overview_plot(run, {})
-    overfit = html_render.finding_plot(run, _finding("overfitting", metric="val_loss"))
+    overfit = html_render.finding_plot(run, _charted("overfitting", "val_loss", "train_loss"))
     assert overview is not None
     assert overfit is not None
     assert dict((s, c) for s, c, _ in overview.legend) == dict((s, c) for s, c, _ in overfit.legend)

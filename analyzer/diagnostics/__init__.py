@@ -62,18 +62,26 @@ def diagnostic(*requires: tuple[str, ...]) -> Callable[[Diagnostic], Diagnostic]
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The findings of one run, and the diagnostics that crashed."""
+    """The findings of one run, the diagnostics that crashed, and what was not checked."""
 
     findings: tuple[Finding, ...]
     errors: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # "not logged, so not checked": a note, not a finding
+
+
+def available_roles(run: Run) -> set[str]:
+    """The roles (and layer families) a run has at least one point of."""
+    return set(run.roles) | {k for k, v in run.layer_tags.items() if v}
 
 
 def run_diagnostics(run: Run, t: Thresholds, *, strict: bool = False) -> Outcome:
-    """Run every registered diagnostic that the run's roles allow."""
-    available = set(run.roles) | {k for k, v in run.layer_tags.items() if v}
-    train_loss = run.series("train_loss")
-    if train_loss is not None and np.isfinite(train_loss.to_numpy(float)).sum() < t.min_points:
-        available.discard("train_loss")  # a handful of points says nothing about training
+    """Run every registered diagnostic that the run's roles allow.
+
+    A training loss with only a few points still reaches the diagnostics: a NaN is a
+    divergence however few finite points there are, and a loss sitting at chance for all of
+    four epochs has not learned. Each diagnostic asks for the points its measure needs.
+    """
+    available = available_roles(run)
     findings: list[Finding] = []
     errors: list[str] = []
     skipped: list[Spec] = []
@@ -88,37 +96,86 @@ def run_diagnostics(run: Run, t: Thresholds, *, strict: bool = False) -> Outcome
                 raise
             log.warning("diagnostic %s failed on run %s: %s", spec.code, run.name, exc)
             errors.append(f"{spec.code}: {type(exc).__name__}: {exc}")
-    if skipped:
-        findings.append(_no_signal(run, skipped, available))
-    return Outcome(tuple(findings), tuple(errors))
-
-
-def _no_signal(run: Run, skipped: list[Spec], available: set[str]) -> Finding:
-    missing = sorted(
-        {role for spec in skipped for option in spec.requires for role in option} - available
-    )
-    core_missing = "train_loss" not in available
-    few = run.roles.get("train_loss")
-    title = (
-        (
-            f"Too few training-loss points in {few!r} to diagnose the run"
-            if few
-            else "No training loss found: the run cannot be diagnosed"
+    findings = _without_explained(findings)
+    findings.extend(_no_signal(run, t, findings, available))
+    notes: tuple[str, ...] = ()
+    if skipped and "train_loss" in available:
+        missing = sorted(
+            {role for spec in skipped for option in spec.requires for role in option} - available
         )
-        if core_missing
-        else f"Not logged, so not checked: {', '.join(s.code for s in skipped)}"
+        notes = (
+            f"not logged, so not checked: {', '.join(s.code for s in skipped)} "
+            f"(no {', '.join(missing)})",
+        )
+    return Outcome(tuple(findings), tuple(errors), notes)
+
+
+def _no_signal(
+    run: Run, t: Thresholds, findings: list[Finding], available: set[str]
+) -> list[Finding]:
+    """What makes the run impossible to diagnose, as warnings (never an optimizer verdict)."""
+    out = []
+    tags = int(run.scalars["tag"].nunique()) if not run.scalars.empty else 0
+    loss_tag = run.roles.get("train_loss")
+    if loss_tag is None and "reward" not in available:
+        out.append(
+            Finding(
+                code="no_signal",
+                severity="warning",
+                title="No training loss found: the run cannot be diagnosed"
+                + (" (only gradient norms were checked)" if findings else ""),
+                evidence=evidence(missing_roles="train_loss", scalar_tags=tags, points=0),
+            )
+        )
+    elif loss_tag is not None:
+        points = int(np.isfinite(run.tag_series(loss_tag).to_numpy(float)).sum())
+        judged = any(f.series == loss_tag or f.code in _LOSS_CODES for f in findings)
+        if points < t.min_points and not judged:
+            out.append(
+                Finding(
+                    code="no_signal",
+                    severity="warning",
+                    title=f"Too few training-loss points in {loss_tag!r} to diagnose the run "
+                    f"({points})",
+                    series=loss_tag,
+                    evidence=evidence(points=points, threshold_points=t.min_points),
+                )
+            )
+    val = run.series("val_loss")
+    train_finite = loss_tag is not None and bool(
+        np.isfinite(run.tag_series(loss_tag).to_numpy(float)).any()
     )
-    return Finding(
-        code="no_signal",
-        severity="warning" if core_missing else "info",
-        title=title,
-        steps=None,
-        evidence=evidence(
-            missing_roles=", ".join(missing),
-            skipped=", ".join(s.code for s in skipped),
-            scalar_tags=int(run.scalars["tag"].nunique()) if not run.scalars.empty else 0,
-        ),
-    )
+    val_all_bad = val is not None and len(val) and not np.isfinite(val.to_numpy(float)).any()
+    if train_finite and val is not None and val_all_bad:
+        # Bad validation data (NaN targets, an empty split), not an unstable optimizer.
+        out.append(
+            Finding(
+                code="no_signal",
+                severity="warning",
+                title="Validation loss is NaN/Inf at every evaluation: check the validation "
+                "data and targets (the training itself is judged on its own loss)",
+                steps=(int(val.index[0]), int(val.index[-1])),
+                series=run.roles["val_loss"],
+                chart=(run.roles["val_loss"], *([loss_tag] if loss_tag else [])),
+                evidence=evidence(nonfinite_val_points=len(val), points=len(val)),
+            )
+        )
+    return out
+
+
+# A loss that never learned is the symptom of these causes: when one is found, the cause is
+# what the reader should act on, and the symptom is not reported again.
+_CAUSES_OF_NOT_LEARNING = ("vanishing_gradients", "dead_units")
+
+
+def _without_explained(findings: list[Finding]) -> list[Finding]:
+    causes = any(f.code in _CAUSES_OF_NOT_LEARNING and f.severity != "info" for f in findings)
+    if not causes:
+        return findings
+    return [f for f in findings if not (f.code == "plateau" and f.evidence.get("never_learned"))]
+
+
+_LOSS_CODES = ("loss_divergence", "plateau", "slow_convergence")
 
 
 # Importing the modules registers their diagnostics, in this order.

@@ -52,7 +52,10 @@ def dead_units(run: Run, t: Thresholds) -> Iterator[Finding]:
         severity="error" if worst[1] >= 0.99 else "warning",
         title=f"{len(dead)} of {len(tags)} layers output zero for >= {t.dead_share:.0%} of inputs",
         steps=(min(d[3] for d in dead), max(d[2] for d in dead)),
+        series=worst[0],
         evidence=evidence(
+            points=len(tags),
+            margin=worst[1] / t.dead_share,
             dead_layers=", ".join(d[0] for d in dead),
             worst_layer=worst[0],
             worst_zero_share=worst[1],

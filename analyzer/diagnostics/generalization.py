@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..measures import end_level, finite
+from ..measures import end_level, role_series
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
@@ -15,64 +15,95 @@ from . import diagnostic
 QUALITY_METRICS = ("val_accuracy", "val_f1", "val_precision", "val_recall")
 
 
-def _clean(s: pd.Series | None) -> pd.Series | None:
-    if s is None:
-        return None
-    s = finite(s)
-    return s[~s.index.duplicated(keep="last")].sort_index()
-
-
-@diagnostic(("train_loss", "val_loss"), ("train_loss", "val_accuracy"))
+@diagnostic(
+    ("train_loss", "val_loss"), ("train_loss", "val_accuracy"), ("train_loss", "val_metric")
+)
 def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
-    """Validation loss rises (or validation accuracy falls) while training loss keeps falling.
+    """Validation loss rises (or a validation metric falls) while training loss keeps falling.
 
-    The best validation value comes within the first 70% of the run, the final one (mean of the
-    last two evaluations) is >= 10% worse than the best, and the training loss kept falling
-    after it (its final level <= 0.9x its median within 5% of the run around the best step).
-    Reported: the best step and the share of the run's steps (and wall time) spent after it.
+    The validation loss is judged, else the accuracy, else another quality metric (mIoU, mAP).
+    The best validation value comes within the first 70% of the run, the final one (median of
+    the last max(2, n/10) evaluations) is >= 10% worse than the best, and the training loss
+    kept falling after it (its final level <= 0.9x its median within 5% of the run around the
+    best step). With few evaluations (Keras epochs, a three-epoch fine-tune), a monotone
+    pattern also counts wherever the best lies: the validation value got worse at each of the
+    (at least 2) evaluations after the best, the last one >= 10% worse, while the training
+    loss ended below its level at the best step; the evidence says how many points it rests
+    on. Reported: the best step and the share of the run's steps (and wall time) after it.
     """
-    train = _clean(run.series("train_loss"))
+    train = role_series(run, "train_loss")
     if train is None or len(train) < t.min_points:
         return
-    val = _clean(run.series("val_loss"))
-    higher_is_better = False
-    role = "val_loss"
-    if val is None or len(val) < 3:
-        val, higher_is_better, role = _clean(run.series("val_accuracy")), True, "val_accuracy"
-    if val is None or len(val) < 3:
-        return
+    for role, higher_is_better in (
+        ("val_loss", False),
+        ("val_accuracy", True),
+        ("val_metric", True),
+    ):
+        val = role_series(run, role)
+        if val is not None and len(val) >= 3:
+            yield from _overfitting(run, t, train, val, role, higher_is_better)
+            return
+
+
+def _overfitting(
+    run: Run, t: Thresholds, train: pd.Series, val: pd.Series, role: str, higher_is_better: bool
+) -> Iterator[Finding]:
     v = val.to_numpy(dtype=float)
     steps = val.index.to_numpy()
-    best_i = int(np.argmax(v) if higher_is_better else np.argmin(v))
-    best, final = float(v[best_i]), float(np.mean(v[-2:]))  # final: the last two evaluations
+    sign = -1.0 if higher_is_better else 1.0  # sign * v: lower is better
+    best_i = int(np.argmin(sign * v))
+    best = float(v[best_i])
+    final = float(np.median(v[-max(2, len(v) // 10) :]))
     first, last = int(min(steps[0], train.index[0])), int(max(steps[-1], train.index[-1]))
     best_step = int(steps[best_i])
     best_at = (best_step - first) / max(1, last - first)
-    if higher_is_better:
-        worse = best > 0 and final <= best / t.overfit_rise
-    else:
-        worse = best > 0 and final >= t.overfit_rise * best
-    # The training loss around the best step: its median within 5% of the run either side.
-    near = np.abs(train.index.to_numpy() - best_step) <= max(1, 0.05 * (last - first))
+
+    # How much worse the end is than the best, as a factor >= 1 when worse.
+    def worse_by(x: float) -> float:
+        if best <= 0 or x <= 0:
+            return 0.0
+        return best / x if higher_is_better else x / best
+
     tv = train.to_numpy(dtype=float)
+    near = np.abs(train.index.to_numpy() - best_step) <= max(1, 0.05 * (last - first))
     at_best = float(np.median(tv[near])) if near.any() else float(tv[0])
-    train_final = end_level(train.to_numpy(dtype=float))
-    train_fell = train_final <= t.overfit_train_fall * at_best
-    if not (best_at <= t.overfit_best_at and worse and train_fell):
+    train_final = end_level(tv)
+    # The general rule, and the few-evaluation one (a monotone worsening after the best).
+    after = sign * v[best_i:]
+    monotone = len(after) >= 3 and bool(np.all(np.diff(after) > 0))
+    general = (
+        best_at <= t.overfit_best_at
+        and worse_by(final) >= t.overfit_rise
+        and train_final <= t.overfit_train_fall * at_best
+    )
+    few = (
+        not general
+        and monotone
+        and worse_by(float(v[-1])) >= t.overfit_rise
+        and float(tv[-1]) < at_best
+    )
+    if not (general or few):
         return
+    if few:
+        final = float(v[-1])
+    points = len(v) if general else len(after)
     wall = run.wall_times(role)
     wall_after = None
     if wall is not None and len(wall):
-        wall = wall[~wall.index.duplicated(keep="last")].sort_index()
         wall_after = float(wall.iloc[-1] - wall.loc[best_step]) if best_step in wall.index else None
+    tag = run.roles[role]
+    name = role.replace("_", " ") if role != "val_metric" else tag
     yield Finding(
         code="overfitting",
         severity="warning",
         title=(
-            f"Overfitting: best {role.replace('_', ' ')} {best:.4g} at step {best_step}, "
+            f"Overfitting: best {name} {best:.4g} at step {best_step}, "
             f"{final:.4g} at the end while training loss kept falling"
+            + (f" (worse at each of the last {len(after) - 1} evaluations)" if few else "")
         ),
         steps=(best_step, int(steps[-1])),
+        series=tag,
+        chart=(tag, run.roles["train_loss"]),
         evidence=evidence(
             metric=role,
             best_value=best,
@@ -83,21 +114,29 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
             steps_after_best=last - best_step,
             share_of_steps_after_best=1 - best_at,
             wall_seconds_after_best=wall_after,
+            points=points,
+            margin=worse_by(final) / t.overfit_rise,
+            rule="monotone after the best" if few else "best early, end worse",
             threshold_rise=t.overfit_rise,
         ),
     )
 
 
-@diagnostic(*((m,) for m in QUALITY_METRICS))
+@diagnostic(*((m,) for m in QUALITY_METRICS), ("reward",))
 def unstable_metric(run: Run, t: Thresholds) -> Iterator[Finding]:
-    """A logged quality metric (accuracy, F1, ...) swings widely between evaluations.
+    """A logged quality metric (accuracy, F1, ...) swings widely, or the reward collapses.
 
     On the second half of the evaluations of each [0, 1] metric (percentages are scaled): the
     mean |change| between consecutive evaluations >= 0.08 (8 points of accuracy) and the total
     variation >= 2x the net change: it goes up and down rather than somewhere.
+
+    A reinforcement-learning run is judged by its reward: it collapsed when the reward
+    (median of 5 consecutive points, so one bad episode does not count), once it had learned
+    at least half of all it learned, fell below its starting level by more than it had gained
+    so far (it gave back all its learning, and as much again).
     """
     for role in QUALITY_METRICS:
-        s = _clean(run.series(role))
+        s = role_series(run, role)
         if s is None or len(s) < 2 * t.min_points:
             continue
         v = s.to_numpy(dtype=float)
@@ -110,18 +149,69 @@ def unstable_metric(run: Run, t: Thresholds) -> Iterator[Finding]:
         swing, tv = float(diffs.mean()), float(diffs.sum())
         net = abs(float(half[-1] - half[0]))
         if swing >= t.unstable_swing and tv >= t.unstable_trend * net:
+            tag = run.roles[role]
             yield Finding(
                 code="unstable_metric",
                 severity="warning",
-                title=f"{run.roles[role]} swings by {swing:.2f} on average between evaluations",
+                title=f"{tag} swings by {swing:.2f} on average between evaluations",
                 steps=(int(s.index[len(v) // 2]), int(s.index[-1])),
+                series=tag,
+                chart=(tag,),
                 evidence=evidence(
-                    metric=run.roles[role],
+                    metric=tag,
                     mean_swing=swing,
                     total_variation=tv,
                     net_change=net,
                     evaluations=len(half),
+                    points=len(half),
+                    margin=swing / t.unstable_swing,
                     threshold_swing=t.unstable_swing,
                     threshold_trend=t.unstable_trend,
                 ),
             )
+    yield from _reward_collapse(run, t)
+
+
+def _reward_collapse(run: Run, t: Thresholds) -> Iterator[Finding]:
+    r = role_series(run, "reward")
+    if r is None or len(r) < 2 * t.min_points:
+        return
+    smooth = r.rolling(t.reward_window, center=True, min_periods=1).median().to_numpy()
+    start = float(np.median(smooth[: max(3, len(smooth) // 20)]))
+    # The gain so far at each point (running best minus start): a collapse is judged against
+    # what the run had learned by then, whatever it reached later.
+    # Only once it had learned at least half of all it learned: early on, before the run has
+    # found its footing, one bad stretch of episodes is noise around the start.
+    gained = np.maximum.accumulate(smooth) - start
+    learned = gained >= t.reward_learned_share * max(float(gained[-1]), 0.0)
+    low = np.flatnonzero(learned & (gained > 0) & (smooth < start - t.reward_collapse * gained))
+    if not low.size:
+        return
+    worst_i = int(low[np.argmin(smooth[low])])
+    best_i = int(np.argmax(smooth[: worst_i + 1]))
+    gain = float(gained[worst_i])
+    tail = float(np.median(smooth[-max(3, len(smooth) // 20) :]))
+    recovered = tail >= start + 0.5 * gain
+    tag = run.roles["reward"]
+    yield Finding(
+        code="unstable_metric",
+        severity="warning",
+        title=f"Reward collapsed: {smooth[best_i]:.4g} at best, {smooth[worst_i]:.4g} at step "
+        f"{int(r.index[worst_i])} (below its start of {start:.4g})"
+        + (", then recovered" if recovered else ""),
+        steps=(int(r.index[low[0]]), int(r.index[low[-1]])),
+        series=tag,
+        chart=(tag,),
+        evidence=evidence(
+            metric=tag,
+            start_reward=start,
+            best_reward=float(smooth[best_i]),
+            worst_reward=float(smooth[worst_i]),
+            worst_step=int(r.index[worst_i]),
+            final_reward=tail,
+            recovered=int(recovered),
+            points=int(low.size),
+            margin=(start - float(smooth[worst_i])) / (t.reward_collapse * gain),
+            threshold_collapse=t.reward_collapse,
+        ),
+    )

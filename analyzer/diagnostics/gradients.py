@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..measures import finite, head_median, start_level, tail_median
-from ..model import Finding, Run, evidence
+from ..measures import clean, finite, head_median, role_series, start_level, tail_median
+from ..model import Finding, Run, Severity, evidence
 from ..settings import Thresholds
 from . import diagnostic
 
 
-@diagnostic(("grad_norm",), ("grad_norm_layers",))
+@diagnostic(("grad_norm",), ("grad_norm_layers",), ("grad_norm_parts",))
 def exploding_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Gradient norm non-finite, above an absolute ceiling, or growing by orders of magnitude.
 
@@ -24,9 +24,13 @@ def exploding_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
     first layer's norm to the last layer's >= 70 (AutoTrainer), i.e. gradients grow toward the
     input.
     """
-    g = run.series("grad_norm")
-    if g is not None and len(g) >= t.min_points:
-        yield from _global_exploding(g, t)
+    tag = run.roles.get("grad_norm")
+    if tag is not None and len(run.tag_series(tag)) >= t.min_points:
+        yield from _global_exploding(run.tag_series(tag), t)
+    for part in run.layer_tags.get("grad_norm_parts", ()):
+        g = run.tag_series(part)
+        if len(g) >= t.min_points:
+            yield from _global_exploding(g, t)
     layers = run.layer_tags.get("grad_norm_layers", ())
     if len(layers) >= 2:
         ratio = _layer_ratio(run, layers[0], layers[-1])
@@ -38,16 +42,21 @@ def exploding_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
                     severity="warning",
                     title=f"Gradients grow toward the input: first/last layer norm ratio {med:.3g}",
                     steps=(int(ratio.index[0]), int(ratio.index[-1])),
+                    series=layers[0],
+                    chart=(layers[0], layers[-1]),
                     evidence=evidence(
                         first_layer=layers[0],
                         last_layer=layers[-1],
                         median_first_last_ratio=med,
+                        points=len(ratio),
+                        margin=med / t.layer_ratio_exploding,
                         threshold_ratio=t.layer_ratio_exploding,
                     ),
                 )
 
 
 def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
+    tag = str(g.name)
     values = g.to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -55,8 +64,10 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
         yield Finding(
             code="exploding_gradients",
             severity="error",
-            title=f"Gradient norm became NaN/Inf at step {first}",
+            title=f"Gradient norm {tag!r} became NaN/Inf at step {first}",
             steps=(first, int(g.index[-1])),
+            series=tag,
+            chart=(tag,),
             evidence=evidence(
                 first_nonfinite_step=first,
                 nonfinite_points=int(bad.sum()),
@@ -67,12 +78,17 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
         return
     early = head_median(values, 0.1)
     late = tail_median(values, 0.2)
-    peak_i = int(np.argmax(values))
-    peak = float(values[peak_i])
-    growth = peak / early if early > 0 else float("inf")
-    late_growth = late / early if early > 0 else float("inf")
+    # One spike of the norm is a spike (loss_spikes), not exploding gradients: the norm must
+    # stay up. The "peak" is the highest level held for grad_sustain consecutive points.
+    held = pd.Series(values).rolling(t.grad_sustain).min().to_numpy()
+    held = np.where(np.isfinite(held), held, -np.inf)
+    peak_i = int(np.argmax(held))
+    peak = float(held[peak_i])
+    # A norm that starts at exactly 0 has no scale to grow from: only the ceilings apply.
+    growth = peak / early if early > 0 else 0.0
+    late_growth = late / early if early > 0 else 0.0
     if peak >= t.grad_norm_abs_error or (growth >= t.grad_growth and late_growth >= t.grad_growth):
-        severity = "error"
+        severity: Severity = "error"
     elif growth >= t.grad_growth or peak >= t.grad_norm_abs_warning:
         severity = "warning"
     else:
@@ -83,22 +99,30 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
     yield Finding(
         code="exploding_gradients",
         severity=severity,
-        title=f"Gradient norm grew {growth:.3g}x, to {peak:.3g} at step {int(g.index[peak_i])}",
+        title=f"Gradient norm grew {growth:.3g}x, to {peak:.3g} (held for "
+        f"{t.grad_sustain} points) at step {int(g.index[peak_i])}",
         steps=(onset, int(g.index[peak_i])),
+        series=tag,
+        chart=(tag,),
         evidence=evidence(
-            max_grad_norm=peak,
+            max_grad_norm=float(values.max()),
+            sustained_grad_norm=peak,
             early_median_grad_norm=early,
             late_median_grad_norm=late,
             growth=growth,
+            points=len(values),
+            margin=max(growth / t.grad_growth, peak / t.grad_norm_abs_warning),
             threshold_growth=t.grad_growth,
             threshold_abs=t.grad_norm_abs_warning,
+            threshold_sustain=t.grad_sustain,
         ),
     )
 
 
 def _layer_ratio(run: Run, first: str, last: str) -> pd.Series | None:
-    a, b = finite(run.tag_series(first)), finite(run.tag_series(last))
-    a, b = a[~a.index.duplicated()], b[~b.index.duplicated()]
+    a, b = clean(run, first), clean(run, last)
+    if a is None or b is None:
+        return None
     both = a.index.intersection(b.index)
     if both.empty:
         return None
@@ -107,7 +131,7 @@ def _layer_ratio(run: Run, first: str, last: str) -> pd.Series | None:
     return finite(ratio)
 
 
-@diagnostic(("grad_norm",), ("grad_norm_layers",))
+@diagnostic(("grad_norm",), ("grad_norm_layers",), ("grad_norm_parts",))
 def vanishing_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Gradient norm (global or per layer) below a floor, or collapsing toward zero.
 
@@ -129,21 +153,31 @@ def vanishing_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
                     severity="error",
                     title=f"Gradients vanish toward the input: first/last layer ratio {med:.2g}",
                     steps=(int(ratio.index[0]), int(ratio.index[-1])),
+                    series=layers[0],
+                    chart=(layers[0], layers[-1]),
                     evidence=evidence(
                         first_layer=layers[0],
                         last_layer=layers[-1],
                         median_first_last_ratio=med,
                         median_first_layer_norm=first_med,
+                        points=len(ratio),
+                        margin=t.layer_ratio_vanishing / max(med, 1e-300),
                         threshold_ratio=t.layer_ratio_vanishing,
                         threshold_first_layer_norm=t.first_layer_norm_vanishing,
                     ),
                 )
                 return
-    g = run.series("grad_norm")
-    if g is None:
-        return
-    g = finite(g)
-    if len(g) < t.min_points:
+    tags = [run.roles["grad_norm"]] if "grad_norm" in run.roles else []
+    for tag in (*tags, *run.layer_tags.get("grad_norm_parts", ())):
+        found = list(_global_vanishing(run, tag, t))
+        yield from found
+        if found and tag in tags:
+            return
+
+
+def _global_vanishing(run: Run, tag: str, t: Thresholds) -> Iterator[Finding]:
+    g = clean(run, tag)
+    if g is None or len(g) < t.min_points:
         return
     values = g.to_numpy(dtype=float)
     span = (int(g.index[0]), int(g.index[-1]))
@@ -153,25 +187,42 @@ def vanishing_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
         yield Finding(
             code="vanishing_gradients",
             severity="error",
-            title=f"Gradient norm is exactly 0 on {zero_share:.0%} of steps: no gradient flows",
+            title=f"Gradient norm {tag!r} is exactly 0 on {zero_share:.0%} of steps: no "
+            "gradient flows",
             steps=span,
-            evidence=evidence(zero_share=zero_share, threshold_share=t.zero_grad_share),
+            series=tag,
+            chart=(tag,),
+            evidence=evidence(
+                zero_share=zero_share,
+                points=len(values),
+                margin=zero_share / t.zero_grad_share,
+                threshold_share=t.zero_grad_share,
+            ),
         )
         return
     if late < t.grad_norm_vanished:
         yield Finding(
             code="vanishing_gradients",
             severity="error",
-            title=f"Gradient norm vanished: median {late:.2g} in the second half",
+            title=f"Gradient norm {tag!r} vanished: median {late:.2g} in the second half",
             steps=span,
-            evidence=evidence(late_median_grad_norm=late, threshold=t.grad_norm_vanished),
+            series=tag,
+            chart=(tag,),
+            evidence=evidence(
+                late_median_grad_norm=late,
+                points=len(values),
+                margin=t.grad_norm_vanished / max(late, 1e-300),
+                threshold=t.grad_norm_vanished,
+            ),
         )
         return
-    loss = run.series("train_loss")
+    if tag != run.roles.get("grad_norm"):
+        return  # a part of the model: its loss is not known to be the run's loss
+    lv_s = role_series(run, "train_loss")
     early = head_median(values, 0.1)
-    if loss is None or len(values) < 2 * t.min_points or early <= 0:
+    if lv_s is None or len(values) < 2 * t.min_points or early <= 0:
         return
-    lv = finite(loss).to_numpy(dtype=float)
+    lv = lv_s.to_numpy(dtype=float)
     if lv.size < t.min_points or start_level(lv) <= 0:
         return
     kept = tail_median(lv, 0.05) / start_level(lv)
@@ -181,10 +232,14 @@ def vanishing_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
             severity="warning",
             title=f"Gradient norm collapsed {early / late:.3g}x while the loss barely moved",
             steps=span,
+            series=tag,
+            chart=(tag, run.roles["train_loss"]),
             evidence=evidence(
                 early_median_grad_norm=early,
                 late_median_grad_norm=late,
                 loss_kept=kept,
+                points=len(values),
+                margin=t.grad_collapse * early / max(late, 1e-300),
                 threshold_collapse=t.grad_collapse,
                 threshold_loss_kept=t.collapse_loss_kept,
             ),

@@ -9,71 +9,87 @@ import pandas as pd
 
 from ..measures import (
     end_level,
-    finite,
-    fit_curve,
+    loss_fit,
     robust_spikes,
+    role_series,
     rolling_median,
     spectrum,
     start_level,
     swing_and_trend,
+    within_block_noise,
 )
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
 
 
-def _loss(run: Run, t: Thresholds) -> pd.Series | None:
-    """The finite training loss, or None when there are too few points to say anything."""
-    raw = run.series("train_loss")
-    if raw is None:
-        return None
-    loss = finite(raw)
-    loss = loss[~loss.index.duplicated(keep="last")]
-    return loss if len(loss) >= t.min_points else None
+def is_rl(run: Run) -> bool:
+    """A reinforcement-learning run: its quality signal is the reward, not a loss.
 
-
-@diagnostic(("train_loss",))
-def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
-    """Training loss becomes NaN/Inf, or climbs for good.
-
-    NaN/Inf at any step is an error. A validation loss that is NaN at every evaluation while
-    the training loss is finite is a warning (bad validation data, not divergence). Otherwise,
-    with start = median of the first 3 points and end = median of the last max(3, n/20): the
-    loss diverged if end >= 1.5 x start, or if end >= 3 x the lowest rolling median (window
-    n/20) and the rise is >= 25% of start (it gave back its progress). Medians make single
-    spikes (loss_spikes) and a warmup bump that is followed by progress not count.
+    Value and TD losses grow as returns grow, so the shape of such a loss (rising, swinging,
+    spiking) says nothing about training; only a NaN in it does.
     """
-    raw = run.series("train_loss")
-    if raw is None or len(raw) < t.min_points:
-        return
-    values = raw.to_numpy(dtype=float)
-    bad = ~np.isfinite(values)
-    val = run.series("val_loss")
-    if val is not None and len(val) and not bad.any():
-        val_bad = ~np.isfinite(val.to_numpy(dtype=float))
-        if val_bad.all():
+    return "reward" in run.roles
+
+
+def _loss(run: Run, t: Thresholds) -> pd.Series | None:
+    """The finite training loss whose shape is judged, or None when there are too few points
+    to say anything (or the run is judged by its reward)."""
+    if is_rl(run):
+        return None
+    loss = role_series(run, "train_loss")
+    return loss if loss is not None and len(loss) >= t.min_points else None
+
+
+def loss_tags(run: Run) -> tuple[str, ...]:
+    """Every training loss of the run: the main one first, then its parts or siblings."""
+    main = run.roles.get("train_loss")
+    return (*([main] if main else []), *run.layer_tags.get("loss_parts", ()))
+
+
+@diagnostic(("train_loss",), ("loss_parts",))
+def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
+    """Training loss becomes NaN/Inf, or climbs for good, in any of the run's losses.
+
+    Every training loss is checked, each named (YOLO box/obj/cls, detectron2's parts,
+    a GAN's generator and discriminator), and a NaN or Inf in any is an error however few
+    finite points there are. Otherwise, with start = median of the first 3 points and end =
+    median of the last max(3, n/20): the loss diverged if end >= 1.5 x start, or if end >= 3 x
+    the lowest rolling median (window n/20) and the rise is >= 25% of start (it gave back its
+    progress). Medians make single spikes (loss_spikes) and a warmup bump that is followed by
+    progress not count. An RL run's losses are checked for NaN only (judged by its reward).
+    NaN in validation data only is not divergence (see ``no_signal``).
+    """
+    for tag in loss_tags(run):
+        raw = run.tag_series(tag)
+        if not len(raw):
+            continue
+        values = raw.to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            first = int(raw.index[np.argmax(bad)])
             yield Finding(
                 code="loss_divergence",
-                severity="warning",
-                title="Validation loss is NaN/Inf at every evaluation while the training loss "
-                "is finite: check the validation data and targets",
-                steps=(int(val.index[0]), int(val.index[-1])),
-                evidence=evidence(nonfinite_val_points=int(val_bad.sum()), val_points=len(val)),
+                severity="error",
+                title=f"Training loss {tag!r} is NaN/Inf "
+                + ("from its first point" if bad[0] else f"from step {first}"),
+                steps=(first, int(raw.index[-1])),
+                series=tag,
+                chart=(tag,),
+                evidence=evidence(
+                    first_nonfinite_step=first,
+                    nonfinite_points=int(bad.sum()),
+                    points=len(values),
+                    last_finite_loss=float(values[~bad][-1]) if (~bad).any() else None,
+                ),
             )
-    if bad.any():
-        first = int(raw.index[np.argmax(bad)])
-        yield Finding(
-            code="loss_divergence",
-            severity="error",
-            title=f"Training loss became NaN/Inf at step {first}",
-            steps=(first, int(raw.index[-1])),
-            evidence=evidence(
-                first_nonfinite_step=first,
-                nonfinite_points=int(bad.sum()),
-                last_finite_loss=float(values[~bad][-1]) if (~bad).any() else None,
-            ),
-        )
-        return
+            continue
+        if is_rl(run) or len(values) < t.min_points:
+            continue
+        yield from _climb(raw, values, tag, t)
+
+
+def _climb(raw: pd.Series, values: np.ndarray, tag: str, t: Thresholds) -> Iterator[Finding]:
     start, end = start_level(values), end_level(values)
     smooth = rolling_median(values, max(3, len(values) // 20))
     best_i = int(np.argmin(smooth))
@@ -83,20 +99,25 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     gave_back = gave_back and end - best >= t.divergence_min_rise * abs(start)
     if not (rose or gave_back):
         return
+    margin = end / (t.divergence_rise * start) if rose else end / (t.divergence_from_best * best)
     yield Finding(
         code="loss_divergence",
         severity="error" if rose else "warning",
         title=(
-            f"Training loss rose from {start:.4g} to {end:.4g}"
+            f"Training loss {tag!r} rose from {start:.4g} to {end:.4g}"
             if rose
-            else f"Training loss fell to {best:.4g}, then climbed back to {end:.4g}"
+            else f"Training loss {tag!r} fell to {best:.4g}, then climbed back to {end:.4g}"
         ),
         steps=(int(raw.index[best_i]), int(raw.index[-1])),
+        series=tag,
+        chart=(tag,),
         evidence=evidence(
             start_loss=start,
             best_smoothed_loss=best,
             best_step=int(raw.index[best_i]),
             final_loss=end,
+            points=len(values),
+            margin=margin,
             threshold_rise=t.divergence_rise,
             threshold_from_best=t.divergence_from_best,
         ),
@@ -124,10 +145,15 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     swing, tv, net, blocks = swing_and_trend(half)
     if blocks < 4 or start <= 0:
         return
-    spec = spectrum(values, max(5, len(values) // 20))
+    # Healthy minibatch noise is not oscillation: the block medians of white noise of scale
+    # sigma swing by ~1.6 sigma / sqrt(block size) on their own, so the swings must stand
+    # well above that (sigma: the spread of the points around their own block's median).
+    size = max(1, len(half) // 40)
+    noise_swing = 1.6 * within_block_noise(half, size) / np.sqrt(size) if size >= 2 else 0.0
     swinging = swing >= t.oscillation_swing * start and tv >= t.oscillation_trend * max(net, 0.0)
-    if not swinging:
+    if not swinging or swing < t.oscillation_noise * noise_swing:
         return
+    spec = spectrum(values, max(5, len(values) // 20))
     periodic = spec.peak_share >= t.periodic_power_share
     kind = f"periodic, every ~{spec.peak_period:.0f} points" if periodic else "irregular"
     yield Finding(
@@ -135,7 +161,12 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
         severity="warning",
         title=f"Training loss oscillates ({kind}): swings of {swing / start:.0%} of its start",
         steps=(int(loss.index[len(values) // 2]), int(loss.index[-1])),
+        series=run.roles["train_loss"],
+        chart=(run.roles["train_loss"],),
         evidence=evidence(
+            points=len(half),
+            margin=swing / (t.oscillation_swing * start),
+            noise_swing=noise_swing,
             mean_swing=swing,
             swing_share_of_start=swing / start,
             total_variation=tv,
@@ -164,8 +195,7 @@ def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
     up to 5 points before).
     """
     loss = _loss(run, t)
-    g = run.series("grad_norm")
-    g = finite(g) if g is not None else None
+    g = role_series(run, "grad_norm")
     source = loss if loss is not None else g
     if source is None or len(source) < 4 * t.min_points:
         return
@@ -176,7 +206,8 @@ def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
         baseline=t.spike_baseline,
         z_min=t.spike_z,
         ratio_min=t.spike_min_ratio,
-        min_height=t.spike_min_height * abs(start_level(values)),
+        min_height=t.spike_min_height * t.spike_floor_share * abs(start_level(values)),
+        height_of_level=t.spike_min_height,
         recovery_z=t.spike_recovery_z,
     )
     spikes = [s for s in found if s.recovered]
@@ -203,6 +234,7 @@ def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
                 grad_first += 1
     biggest = max(spikes, key=lambda s: s.ratio)
     what = "loss" if loss is not None else "gradient norm"
+    tag = run.roles["train_loss" if loss is not None else "grad_norm"]
     catalogue = "; ".join(
         f"step {int(steps[s.onset])}: x{s.ratio:.2g}, "
         f"recovered in {int(steps[s.end] - steps[s.onset])} steps"
@@ -214,7 +246,11 @@ def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
         title=f"{len(spikes)} {what} spike(s), the largest x{biggest.ratio:.2g} at step "
         f"{int(steps[biggest.onset])}",
         steps=(int(steps[spikes[0].onset]), int(steps[spikes[-1].end])),
+        series=tag,
+        chart=(tag,),
         evidence=evidence(
+            points=len(values),
+            margin=biggest.z / t.spike_z,
             spikes=len(spikes),
             largest_ratio=biggest.ratio,
             largest_z=biggest.z,
@@ -256,14 +292,19 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     second_half_share = second_half_drop / (start - end) if start > end else 0.0
     if not (t.slow_min_drop < drop < t.slow_max_drop and second_half_share >= t.slow_still_falling):
         return
-    fit = fit_curve(steps, values)
+    fit = loss_fit(run)
     span = steps[-1] - steps[0] + 1
+    tag = run.roles["train_loss"]
     yield Finding(
         code="slow_convergence",
         severity="warning",
         title=f"Loss fell only {drop:.0%} in {int(span)} steps and is still falling",
         steps=(int(steps[0]), int(steps[-1])),
+        series=tag,
+        chart=(tag,),
         evidence=evidence(
+            points=len(values),
+            margin=t.slow_max_drop / max(drop, 1e-12),
             start_loss=start,
             final_loss=end,
             relative_drop=drop,
@@ -278,23 +319,47 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     )
 
 
+def chance_level(value: float, tolerance: float) -> int | None:
+    """C when ``value`` is ln C within ``tolerance`` (relative) for 2 <= C <= 32: the
+    cross-entropy of a model that predicts the uniform distribution over C classes. Above 32
+    neighbouring ln C lie too close together to name one."""
+    if not np.isfinite(value) or not 0.5 < value < 4.0:  # ln 2 .. ln 32 (+ tolerance)
+        return None
+    c = round(float(np.exp(value)))
+    if 2 <= c <= 32 and abs(value - np.log(c)) <= tolerance * np.log(c):
+        return c
+    return None
+
+
 @diagnostic(("train_loss",))
 def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
-    """Loss stopped improving long before the end while the learning rate stayed high.
+    """Loss stopped improving long before the end, or never learned at all.
 
-    The loss fell by >= 30% of its start overall, but over the last 40% of the points improved
-    by < 2% of the start (median of that window's first quarter minus median of its last
-    quarter; getting worse by up to 10% also counts as flat), while still at >= 10% of its
-    start (not converged to ~0). With the learning rate logged, it must end at >= 0.5x its
-    maximum (decay had not started): that is where a schedule helps. Without it, the finding
-    is only info. The plateau began where the smoothed loss first came within 2% (of the
-    start) of its final level.
+    Stuck (the run never learned): the loss lost < 30% of its start and over the last 40% of
+    the points improved by < 2% of the start: a warning, naming the chance level when the
+    loss sits at ln C (C classes). With only 3 or 4 points this is said only when every point
+    is at ln C (within 0.5%) and the loss moved < 1%: the commonest failed trial.
+
+    Plateau: the loss fell by >= 30% of its start overall, but over the last 40% of the points
+    improved by < 2% of the start (median of that window's first quarter minus median of its
+    last quarter; getting worse by up to 10% also counts as flat), while still at >= 10% of
+    its start (not converged to ~0). With the learning rate logged, it must end at >= 0.5x its
+    maximum (decay had not started): that is where a schedule helps. Without a logged
+    learning rate nothing is said: a loss gone flat after learning is usually converged. The
+    plateau began where the smoothed loss first came within 2% (of the start) of its final
+    level.
     """
-    loss = _loss(run, t)
-    if loss is None or len(loss) < 2 * t.min_points:
+    if is_rl(run):
+        return
+    loss = role_series(run, "train_loss")
+    if loss is None or len(loss) < 3:
         return
     values = loss.to_numpy(dtype=float)
     steps = loss.index.to_numpy()
+    tag = run.roles["train_loss"]
+    if len(values) < 2 * t.min_points:
+        yield from _at_chance(values, steps, tag, t)
+        return
     start, end = start_level(values), end_level(values)
     if start <= 0:
         return
@@ -303,33 +368,92 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     k = max(2, len(late) // 4)
     gain = float(np.median(late[:k]) - np.median(late[-k:]))  # improvement over the window
     progressed = (start - end) / start >= t.plateau_progress
-    stalled = -t.plateau_flat * start < gain < t.plateau_stall * start
+    # Flat: the window gained < 2% of the start, and not still falling (< 20% of the whole
+    # drop came in it: slow_convergence's "still falling"), so the two never both hold.
+    still_falling = start > end and gain >= t.slow_still_falling * (start - end)
+    stalled = -t.plateau_flat * start < gain < t.plateau_stall * start and not still_falling
     above_floor = end / start >= t.plateau_floor
-    if not (progressed and stalled and above_floor):
+    if not (stalled and above_floor):
         return
-    lr = run.series("learning_rate")
-    lr_kept = None
-    if lr is not None and len(finite(lr)):
-        lr_values = finite(lr).to_numpy(dtype=float)
-        lr_kept = float(lr_values[-1] / lr_values.max()) if lr_values.max() > 0 else None
-        if lr_kept is not None and lr_kept < t.plateau_lr_kept:
-            return  # the learning rate was already decayed: this is convergence, not a plateau
     smooth = rolling_median(values, max(3, len(values) // 20))
     began = int(np.argmax(np.abs(smooth - end) / start < t.plateau_stall))
+    chance = chance_level(end, t.chance_tolerance)
+    lr = role_series(run, "learning_rate")
+    lr_kept = None
+    if lr is not None and len(lr):
+        lr_values = lr.to_numpy(dtype=float)
+        lr_kept = float(lr_values[-1] / lr_values.max()) if lr_values.max() > 0 else None
+    common = dict(
+        plateau_start_step=int(steps[began]),
+        plateau_loss=end,
+        start_loss=start,
+        relative_drop=(start - end) / start,
+        improvement_in_window=gain / start,
+        final_lr_share_of_max=lr_kept,
+        final_lr=float(lr.iloc[-1]) if lr is not None and len(lr) else None,
+        chance_classes=chance,
+        points=len(late),
+        threshold_stall=t.plateau_stall,
+    )
+    if not progressed:
+        at = f" = ln {chance}, chance for {chance} classes" if chance else ""
+        yield Finding(
+            code="plateau",
+            severity="warning",
+            title=f"The model is not learning: loss stuck at {end:.4g}{at} "
+            f"(it lost {(start - end) / start:.0%} of its start)",
+            steps=(int(steps[began]), int(steps[-1])),
+            series=tag,
+            chart=(tag,),
+            evidence=evidence(
+                never_learned=1, margin=t.plateau_stall * start / max(abs(gain), 1e-12), **common
+            ),
+        )
+        return
+    if lr_kept is not None and lr_kept < t.plateau_lr_kept:
+        return  # the learning rate was already decayed: this is convergence, not a plateau
+    if lr_kept is None:
+        # Whether decay would help cannot be judged without the learning rate, and a loss
+        # that went flat after learning is usually just converged (this was an info finding,
+        # which made healthy converged runs look less than "ok").
+        return
     yield Finding(
         code="plateau",
-        severity="warning" if lr_kept is not None else "info",
-        title=f"Loss has been flat at {end:.4g} since step {int(steps[began])}"
-        + ("" if lr_kept is not None else " (learning rate not logged)"),
+        severity="warning",
+        title=f"Loss has been flat at {end:.4g} since step {int(steps[began])}",
         steps=(int(steps[began]), int(steps[-1])),
+        series=tag,
+        chart=(tag, run.roles["learning_rate"]),
         evidence=evidence(
-            plateau_start_step=int(steps[began]),
-            plateau_loss=end,
-            start_loss=start,
-            improvement_in_window=gain / start,
-            final_lr_share_of_max=lr_kept,
-            final_lr=float(finite(lr).iloc[-1]) if lr is not None and len(finite(lr)) else None,
-            threshold_stall=t.plateau_stall,
+            margin=t.plateau_stall * start / max(abs(gain), 1e-12),
             threshold_lr_kept=t.plateau_lr_kept,
+            **common,
+        ),
+    )
+
+
+def _at_chance(values: np.ndarray, steps: np.ndarray, tag: str, t: Thresholds) -> Iterator[Finding]:
+    chances = {chance_level(float(v), t.chance_tolerance) for v in values}
+    moved = float(np.ptp(values) / abs(values[0])) if values[0] else float("inf")
+    if len(chances) != 1 or None in chances or moved >= t.chance_moved:
+        return
+    (c,) = chances
+    yield Finding(
+        code="plateau",
+        severity="warning",
+        title=f"The model is not learning: loss at {values[-1]:.4g} = ln {c}, chance for "
+        f"{c} classes, at all {len(values)} points",
+        steps=(int(steps[0]), int(steps[-1])),
+        series=tag,
+        chart=(tag,),
+        evidence=evidence(
+            never_learned=1,
+            chance_classes=c,
+            plateau_loss=float(values[-1]),
+            start_loss=float(values[0]),
+            relative_change=moved,
+            points=len(values),
+            margin=t.chance_moved / max(moved, 1e-12),
+            threshold_tolerance=t.chance_tolerance,
         ),
     )

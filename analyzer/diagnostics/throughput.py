@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..measures import finite, step_rate
+from ..measures import role_series, step_rate
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
@@ -14,15 +14,19 @@ from . import diagnostic
 
 @diagnostic(("throughput",), ("train_loss",))
 def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
-    """Steps (or samples) per second fell markedly during the run.
+    """Steps (or samples) per second fell markedly, and for good, during the run.
 
     The median of the last quarter of the logged throughput (or, when none is logged, of the
-    steps per second between training-loss points) is <= 0.5x the median of the first quarter
-    (the first 2 points, warm-up, are skipped).
+    steps per second between training-loss points, measured over spans of at least a second
+    so that tiny CPU steps do not turn wall-clock jitter into rates) is <= 0.5x the median of
+    the first quarter (the first 2 points, warm-up, are skipped), and the fall is at least 3x
+    the run's own jitter (the spread of the first quarter): a drop must be sustained and large
+    against its noise. The speed of evaluation passes (eval/samples_per_second) is not
+    training throughput and is never used.
     """
-    s = run.series("throughput")
-    source = run.roles.get("throughput", "steps/s from the training loss's wall times")
-    s = finite(s) if s is not None else step_rate(run)
+    tag = run.roles.get("throughput")
+    s = role_series(run, "throughput") if tag else step_rate(run)
+    source = tag or "steps/s"
     if s is None or len(s) < 2 * t.min_points:
         return
     s = s.iloc[t.throughput_warmup_points :]
@@ -30,6 +34,10 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
     q = max(1, len(v) // 4)
     first, last = float(np.median(v[:q])), float(np.median(v[-q:]))
     if first <= 0 or last > t.throughput_drop * first:
+        return
+    head = v[:q]
+    jitter = float(1.4826 * np.median(np.abs(head - np.median(head))))
+    if first - last < t.throughput_noise * jitter:
         return
     # Where it dropped: the first point below the midpoint of the two levels, after a calm start.
     below = np.flatnonzero(v < (first + last) / 2)
@@ -39,11 +47,16 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
         severity="warning",
         title=f"Throughput fell to {last / first:.0%} of its start ({first:.3g} -> {last:.3g})",
         steps=(onset, int(s.index[-1])),
+        series=source,
+        chart=(source,),
         evidence=evidence(
             series=source,
             first_quarter_median=first,
             last_quarter_median=last,
             ratio=last / first,
+            jitter=jitter,
+            points=len(v),
+            margin=t.throughput_drop * first / max(last, 1e-300),
             threshold_ratio=t.throughput_drop,
         ),
     )

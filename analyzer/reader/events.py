@@ -134,7 +134,7 @@ def read_event_stream(
     return FileRead(path, reader.records, tuple(reader.chunks), tuple(problems))
 
 
-def _plausible_length_prefix(head: bytes) -> bool:
+def _plausible_length_prefix(head: bytes | memoryview) -> bool:
     """Whether ``head`` (under 12 bytes) can begin a frame header still being written.
 
     A record length is a little-endian uint64; no event record comes near 2^32 bytes, so its

@@ -301,13 +301,13 @@ def _span_is_clean(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> 
     last = span[-4:].view("<u4")
     last[:] = unmask(last) ^ mask_off
     # value=0xFFFFFFFF makes crc32c start from a zero register; its final XOR maps 0 to ~0.
-    return crc32c.crc32c(span, value=_U32) == _U32
+    return crc32c.crc32c(span.data, value=_U32) == _U32
 
 
 def _check_one_by_one(
     arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray, idx: np.ndarray
 ) -> np.ndarray:
-    mem = memoryview(arr)
+    mem = arr.data
     out = []
     for i in idx.tolist():
         s, n = int(starts[i]), int(lengths[i])

@@ -17,7 +17,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import matplotlib
 import numpy as np
@@ -41,7 +41,7 @@ _FIGSIZE: dict[str, tuple[float, float]] = {"wide": (6.4, 2.3), "small": (3.0, 1
 
 # Everything that makes matplotlib's SVG differ between two runs of the same input, fixed;
 # plus text as <text> elements instead of glyph outlines (smaller, and selectable).
-_RC = {
+_RC: dict[Any, Any] = {  # Any keys: matplotlib types them as a Literal of every rcParam
     "svg.hashsalt": "dlreport",
     "svg.fonttype": "none",
     "font.family": "sans-serif",
@@ -181,7 +181,8 @@ def chart_figure(chart: Chart) -> Figure:
         right = ax.twinx() if any(line.axis == "right" for line in chart.lines) else None
         all_steps = [np.asarray(line.steps) for line in chart.lines if len(line.steps)]
         width = (
-            float(max(s.max() for s in all_steps) - min(s.min() for s in all_steps))
+            # Python ints: a span of int64 steps can overflow int64 itself (issue #14).
+            float(max(int(s.max()) for s in all_steps) - min(int(s.min()) for s in all_steps))
             if all_steps
             else 0.0
         )

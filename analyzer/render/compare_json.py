@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from ..compare import Comparison, RunComparison
+from .safetext import strict_json
 
 COMPARE_SCHEMA_VERSION = 1
 
@@ -46,7 +46,7 @@ def _run(r: RunComparison) -> dict[str, Any]:
 
 def dumps(c: Comparison) -> str:
     """The comparison as JSON text."""
-    return json.dumps(to_dict(c), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    return strict_json(to_dict(c)) + "\n"
 
 
 def render_json(c: Comparison, *_runs: Mapping[str, object] | None) -> str:

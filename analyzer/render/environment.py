@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
-from .safetext import visible
+from .safetext import DISPLAY_LIMIT, shorten, visible
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -156,6 +157,20 @@ def md_escape(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def _bounded(value: object) -> object:
+    """Every ``{{ value }}`` of a template: text longer than the display limit is cut, so a page
+    stays small whatever the names in the logs. Markup (a macro's or ``caller()``'s output,
+    whose own ``{{ }}`` were cut already) and the charts' data URIs are kept whole."""
+    if (
+        isinstance(value, str)
+        and len(value) > DISPLAY_LIMIT
+        and not isinstance(value, Markup)
+        and not value.startswith("data:")
+    ):
+        return shorten(value)
+    return value
+
+
 def build_environment() -> Environment:
     """The one jinja environment: HTML templates autoescaped, undefined names an error."""
     env = Environment(
@@ -166,6 +181,7 @@ def build_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_bounded,
     )
     env.filters.update(
         fmt_num=fmt_num,

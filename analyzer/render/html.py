@@ -117,20 +117,6 @@ _WORST_FIRST = {"error": 0, "warning": 1, "info": 2, "ok": 3}
 # ---------------------------------------------------------------------------------------------
 # Which series a finding is about (the presentation's choice; the diagnostics do not plot).
 
-# code -> roles to draw on the left axis, and on the right axis.
-_FINDING_ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "exploding_gradients": (("grad_norm",), ()),
-    "vanishing_gradients": (("grad_norm",), ()),
-    "loss_divergence": (("train_loss",), ()),
-    "loss_oscillation": (("train_loss",), ()),
-    "loss_spikes": (("train_loss",), ()),
-    "slow_convergence": (("train_loss",), ()),
-    "plateau": (("train_loss",), ("learning_rate",)),
-    "overfitting": (("val_loss", "train_loss"), ()),
-    "unstable_metric": ((), ()),
-    "throughput_drop": (("throughput",), ()),
-}
-_GRADIENT_CODES = ("exploding_gradients", "vanishing_gradients")
 
 
 # A role keeps its colour in every chart of the page (the training loss is always blue).
@@ -177,38 +163,24 @@ def _role(run: Run, role: str, axis: str = "left") -> _Series | None:
 
 
 def _finding_series(run: Run, f: Finding) -> list[_Series]:
-    """The series a finding speaks of, read from its code and evidence."""
-    ev = f.evidence
+    """The series the finding's diagnostic declared for its chart (``Finding.chart``).
+
+    The first is the judged one, on the left axis; a later one shares that axis when it is
+    the same kind (a loss beside a loss), else it goes to the right (a loss beside an
+    accuracy, a learning rate beside a loss). "steps/s" is the run's measured step rate.
+    """
     out: list[_Series | None] = []
-    if f.code in _GRADIENT_CODES and isinstance(ev.get("first_layer"), str):
-        out = [_tag(run, str(ev["first_layer"])), _tag(run, str(ev.get("last_layer", "")))]
-    elif f.code == "loss_divergence" and "nonfinite_val_points" in ev:
-        out = [_role(run, "val_loss"), _role(run, "train_loss")]
-    elif f.code == "loss_spikes" and ev.get("series") == "gradient norm":
-        out = [_role(run, "grad_norm")]
-    elif f.code == "overfitting" and isinstance(ev.get("metric"), str):
-        metric = str(ev["metric"])
-        # A loss shares the training loss's axis; an accuracy gets its own.
-        out = [
-            _role(run, metric),
-            _role(run, "train_loss", "left" if "loss" in metric else "right"),
-        ]
-    elif f.code == "unstable_metric" and isinstance(ev.get("metric"), str):
-        out = [_tag(run, str(ev["metric"]))]
-    elif f.code == "throughput_drop":
-        series = ev.get("series")
-        if isinstance(series, str) and series in run.roles.values():
-            out = [_tag(run, series)]
-        else:
-            # The steps/s the diagnostic judged, from the training loss's wall times.
-            rate = step_rate(run)
+    for i, tag in enumerate(f.chart):
+        same_kind = i == 0 or ("loss" in tag.lower()) == ("loss" in f.chart[0].lower())
+        axis = "left" if same_kind else "right"
+        if tag == "steps/s" and tag not in run.roles.values():
+            rate = step_rate(run)  # memoised on the run: the numbers the diagnostic judged
             if rate is not None:
-                out = [_Series("steps/s", rate.index.to_numpy(), rate.to_numpy(dtype=float))]
-    elif f.code in _FINDING_ROLES:
-        left, right = _FINDING_ROLES[f.code]
-        out = [_role(run, r) for r in left] + [_role(run, r, "right") for r in right]
-    elif f.code not in ("no_signal", "dead_units"):
-        out = [_role(run, "train_loss")]  # a code added later: the loss is the best context
+                out.append(
+                    _Series("steps/s", rate.index.to_numpy(), rate.to_numpy(dtype=float), axis)
+                )
+        else:
+            out.append(_tag(run, tag, axis))
     return [s for s in out if s is not None]
 
 
@@ -248,7 +220,7 @@ def finding_plot(run: Run, f: Finding) -> Plot | None:
     series = _finding_series(run, f)
     if not series:
         return None
-    log = True if f.code in _GRADIENT_CODES else None
+    log = None  # the chart decides from the data's range
     marks = _marks(f.evidence, f.steps)
     chart = Chart(
         lines=_lines(series),

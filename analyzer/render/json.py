@@ -5,11 +5,12 @@ The version and its changelog are :data:`analyzer.model.SCHEMA_VERSION`.
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from ..model import Advice, CrossRun, Finding, Report, RunReport
+from .safetext import strict_json
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def _cross_run(c: CrossRun) -> dict[str, Any]:
         "by_hparam": {
             name: [
                 {
-                    "value": p.value,
+                    **_finite_pair("value", p.value),
                     "runs": p.runs,
                     "mean": p.mean,
                     "std": p.std,
@@ -62,18 +63,21 @@ def _run(r: RunReport) -> dict[str, Any]:
     if r.errors:
         out["errors"] = list(r.errors)
     if r.hparams:
-        out["hparams"] = dict(r.hparams)
+        out["hparams"] = finite_values(r.hparams)
     return out
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "code": f.code,
         "severity": f.severity,
         "title": f.title,
         "steps": list(f.steps) if f.steps is not None else None,
         "evidence": dict(f.evidence),
     }
+    if f.series is not None:
+        out["series"] = f.series  # an added field: the tag the verdict judged
+    return out
 
 
 def _advice(a: Advice) -> dict[str, Any]:
@@ -88,9 +92,25 @@ def _advice(a: Advice) -> dict[str, Any]:
     return out
 
 
+def _finite_pair(key: str, value: object) -> dict[str, object]:
+    """``{key: value}``, or for NaN/inf ``{key: None, key_text: "nan"}`` (the contract's rule
+    for numbers that are not finite: the document stays strict JSON, the original is kept)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {key: None, f"{key}_text": str(value)}
+    return {key: value}
+
+
+def finite_values(values: Mapping[str, object]) -> dict[str, object]:
+    """A mapping of plain values with every NaN/inf written the contract's way."""
+    out: dict[str, object] = {}
+    for key, value in values.items():
+        out.update(_finite_pair(key, value))
+    return out
+
+
 def dumps(report: Report) -> str:
-    """The report as JSON text (strict: NaN is never written)."""
-    return json.dumps(to_dict(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    """The report as JSON text (strict: NaN is never written, names always valid UTF-8)."""
+    return strict_json(to_dict(report)) + "\n"
 
 
 def render(report: Report, runs: Mapping[str, object] | None = None) -> str:

@@ -35,6 +35,7 @@ from .. import __version__
 from ..errors import OutputError
 from ..model import Advice, Report, RunReport
 from .html import PageMeta, render_index, render_run_page, replace_advice
+from .safetext import encodable
 
 RUNS_DIR = "runs"
 INDEX = "index.html"
@@ -103,7 +104,9 @@ class SiteWriter:
         try:
             (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SiteError(f"cannot create the report folder {out}: {exc}") from None
+            raise SiteError(
+                f"{out}: cannot create the report folder ({exc.strerror or exc})"
+            ) from None
         self._root = out.resolve()
         self._names = PageNames()
         self.bytes = 0
@@ -120,8 +123,12 @@ class SiteWriter:
         return path
 
     def _write(self, relative: str, text: str) -> None:
-        data = text.encode("utf-8")
-        self._path(relative).write_bytes(data)
+        data = encodable(text).encode("utf-8")
+        path = self._path(relative)
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            raise SiteError(f"{path}: cannot write ({exc.strerror or exc})") from None
         self.bytes += len(data)
 
     def receive(self, report: RunReport, page: object) -> PageFile:

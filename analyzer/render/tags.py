@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from ..reader import Logdir, RunData, text_of_path
 from ..roles import Roles
-from .safetext import visible
+from .json import finite_values
+from .safetext import NAME_LIMIT, shorten, strict_json, visible
 
 _HPARAMS_SHOWN = 12  # HF Trainer logs ~100 arguments; --json has them all
 
@@ -22,7 +22,7 @@ def render_tags(
             "runs": [_run_dict(run) for run in data.runs],
             "roles": {name: _roles_dict(r) for name, r in roles.items()},
         }
-        return json.dumps(out, indent=2) + "\n"
+        return strict_json(out) + "\n"
     text = "".join(_run_text(run) for run in data.runs) + "".join(
         _roles_text(name, r) for name, r in roles.items()
     )
@@ -63,7 +63,7 @@ def _run_dict(run: RunData) -> dict[str, object]:
             }
             for t in run.tags
         ],
-        "hparams": dict(run.hparams),
+        "hparams": finite_values(run.hparams),
         "restarts": [
             {"file": r.file, "from_step": r.from_step, "to_step": r.to_step, "tags": r.tags}
             for r in run.restarts
@@ -85,10 +85,12 @@ def _run_dict(run: RunData) -> dict[str, object]:
 def _run_text(run: RunData) -> str:
     lines = [f"run {run.name}  ({len(run.files)} files, {run.records} records)"]
     if run.tags:
-        width = max(len(t.tag) for t in run.tags)
-        for t in run.tags:
+        # Names cut for the column (a 1 MiB tag padded every line to 1 MiB); --json has them.
+        names = [shorten(t.tag, NAME_LIMIT) for t in run.tags]
+        width = max(len(n) for n in names)
+        for name, t in zip(names, run.tags, strict=True):
             steps = "" if t.first_step is None else f"steps {t.first_step}..{t.last_step}"
-            lines.append(f"  {t.tag:<{width}}  {t.kind:<9}  {t.points:>9} points  {steps}")
+            lines.append(f"  {name:<{width}}  {t.kind:<9}  {t.points:>9} points  {steps}")
     else:
         lines.append("  (no tags)")
     if run.hparams:
@@ -103,8 +105,9 @@ def _run_text(run: RunData) -> str:
         )
     for d in run.duplicates:
         lines.append(
-            f"  note: {d.tag}: {d.steps} steps written more than once ({d.count} extra writes, "
-            f"steps {d.first_step}..{d.last_step}); the latest write is kept"
+            f"  note: {shorten(d.tag, NAME_LIMIT)}: {d.steps} steps written more than once "
+            f"({d.count} extra writes, steps {d.first_step}..{d.last_step}); "
+            "the latest write is kept"
         )
     for p in run.problems:
         lines.append(f"  problem: {p}")

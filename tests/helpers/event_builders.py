@@ -22,7 +22,7 @@ from analyzer.reader.events import FileRead, raw_scalars, read_event_bytes
 from analyzer.reader.tags import TagTable
 
 FILE_VERSION = "brain.Event:2"
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 REALWORLD_FIXTURES = FIXTURES / "realworld"
 
 # What conftest's ``tbx_logdir`` fixture writes (values chosen so float32 rounding shows).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "report-json.md"
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "report-json.md"
 
 CODES = (
     "exploding_gradients",

@@ -1,0 +1,533 @@
+"""The corpus as three tables: WRITERS, FAMILIES, CONDITIONS (healthy shapes and pathologies).
+
+A run is (writer, family, condition, split, seed). Its config is the family's baseline with
+the condition's changes on top; its label is the condition's symptom set, restricted to what
+the writer logs (a gradient code cannot show where no gradient norm is written). Nothing here
+imports a training package, so the build script and the scorer read it with any Python.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+# ---------------------------------------------------------------------------------- writers
+# venv: which environment trains it ("torch" or "tf"). logs: the series it writes (the
+# checker and the label rules read these). tags: role -> tag path relative to the run folder,
+# exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
+# families: what it trains. split: "both", or "test" for a writer kept out of dev.
+WRITERS: dict[str, dict[str, Any]] = {
+    "torch": {
+        "venv": "torch",
+        "what": "torch.utils.tensorboard.SummaryWriter, hand-written loop",
+        "logs": {"grad_norm", "layer_grads", "activations", "throughput", "val_metric", "lr"},
+        "tags": {
+            "train_loss": "Loss/train",
+            "val_loss": "Loss/val",
+            "learning_rate": "lr",
+            "grad_norm": "grad_norm",
+            "val_accuracy": "Accuracy/val",
+            "throughput": "throughput/samples_per_sec",
+        },
+        "layer_grad": "grad_norm/{layer}",
+        "activation": "activations/{layer}",
+        "families": ["mlp", "cnn", "lstm", "mlp_reg", "gan"],
+        "split": "both",
+    },
+    "tbx": {
+        "venv": "torch",
+        "what": "tensorboardX.SummaryWriter, hand-written loop",
+        "logs": {"grad_norm", "layer_grads", "activations", "throughput", "val_metric", "lr"},
+        "tags": {
+            "train_loss": "train/loss",
+            "val_loss": "val/loss",
+            "learning_rate": "train/lr",
+            "grad_norm": "train/grad_norm",
+            "val_accuracy": "val/accuracy",
+            "throughput": "perf/samples_per_sec",
+        },
+        "layer_grad": "gradients/{layer}",
+        "activation": "activations/{layer}",
+        "families": ["mlp", "gru", "tlm", "mlp_reg"],
+        "split": "both",
+    },
+    "lightning": {
+        "venv": "torch",
+        "what": "lightning.Trainer + TensorBoardLogger, LearningRateMonitor, grad_norm",
+        "logs": {"grad_norm", "layer_grads", "activations", "throughput", "val_metric", "lr"},
+        "tags": {
+            "train_loss": "lightning_logs/version_0/train_loss",
+            "val_loss": "lightning_logs/version_0/val_loss",
+            "learning_rate": "lightning_logs/version_0/lr-{opt}",
+            "grad_norm": "lightning_logs/version_0/grad_2.0_norm_total",
+            "val_accuracy": "lightning_logs/version_0/val_acc",
+            "throughput": "lightning_logs/version_0/train/samples_per_sec",
+        },
+        "layer_grad": "lightning_logs/version_0/grad_2.0_norm/{layer}",
+        "activation": "lightning_logs/version_0/activations/{layer}",
+        "families": ["mlp", "cnn", "lstm", "gru", "mlp_reg"],
+        "split": "both",
+    },
+    "hf": {
+        "venv": "torch",
+        "what": "transformers.Trainer, report_to=tensorboard",
+        "logs": {"grad_norm", "val_metric", "lr"},
+        "tags": {
+            "train_loss": "train/loss",
+            "val_loss": "eval/loss",
+            "learning_rate": "train/learning_rate",
+            "grad_norm": "train/grad_norm",
+            "val_accuracy": "eval/accuracy",
+        },
+        "families": ["tlm", "mlp"],
+        "split": "both",
+    },
+    "keras": {
+        "venv": "tf",
+        "what": "keras 3 model.fit + keras.callbacks.TensorBoard (train/, validation/)",
+        "logs": {"val_metric", "lr"},
+        "tags": {
+            "train_loss": "train/epoch_loss",
+            "val_loss": "validation/epoch_loss",
+            "learning_rate": "train/epoch_learning_rate",
+            "val_accuracy": "validation/epoch_accuracy",
+        },
+        "families": ["mlp", "cnn", "gru", "mlp_reg"],
+        "split": "both",
+    },
+    "tfsummary": {
+        "venv": "tf",
+        "what": "TF2 custom loop, tf.summary writers in train/ and test/",
+        "logs": {"grad_norm", "val_metric", "lr", "throughput"},
+        "tags": {
+            "train_loss": "train/loss",
+            "val_loss": "test/loss",
+            "learning_rate": "train/learning_rate",
+            "grad_norm": "train/grad_norm",
+            "val_accuracy": "test/accuracy",
+            "throughput": "train/examples_per_sec",
+        },
+        "families": ["mlp", "cnn", "mlp_reg"],
+        "split": "test",
+    },
+    "sb3": {
+        "venv": "torch",
+        "what": "stable-baselines3 PPO / DQN, tensorboard_log",
+        "logs": {"lr", "throughput"},
+        "tags": {
+            "train_loss": "{algo}_1/train/loss",
+            "learning_rate": "{algo}_1/train/learning_rate",
+            "throughput": "{algo}_1/time/fps",
+        },
+        "families": ["ppo", "dqn"],
+        "split": "both",
+    },
+}
+
+# --------------------------------------------------------------------------------- families
+# The baseline of each family: a healthy run. "data" picks the data set (variants rotate with
+# the seed), "model" the network, "opt" the optimizer; "steps" optimizer steps, "batch" the
+# batch size, "eval_every" steps between evaluations (Keras: epochs, every one).
+FAMILIES: dict[str, dict[str, Any]] = {
+    "mlp": {
+        "data": ["digits", "blobs5", "wine", "classif3"],
+        "model": {"kind": "mlp", "depth": 2, "width": 64, "act": "relu"},
+        "opt": {"name": "adam", "lr": 1e-3},
+        "steps": 500,
+        "batch": 32,
+        "loss": "ce",
+    },
+    "mlp_reg": {
+        "data": ["diabetes", "friedman", "regress"],
+        "model": {"kind": "mlp", "depth": 2, "width": 64, "act": "relu"},
+        "opt": {"name": "adam", "lr": 1e-3},
+        "steps": 1200,
+        "batch": 32,
+        "loss": "mse",
+    },
+    "cnn": {
+        "data": ["digits_img", "stripes_img"],
+        "model": {"kind": "cnn", "channels": 8, "act": "relu"},
+        "opt": {"name": "adam", "lr": 2e-3},
+        "steps": 900,
+        "batch": 32,
+        "loss": "ce",
+    },
+    "lstm": {
+        "data": ["seq_sum", "seq_sign"],
+        "model": {"kind": "rnn", "cell": "lstm", "width": 24},
+        "opt": {"name": "adam", "lr": 3e-3},
+        "steps": 900,
+        "batch": 32,
+        "loss": "ce",
+    },
+    "gru": {
+        "data": ["seq_sign", "seq_sum"],
+        "model": {"kind": "rnn", "cell": "gru", "width": 24},
+        "opt": {"name": "adam", "lr": 3e-3},
+        "steps": 900,
+        "batch": 32,
+        "loss": "ce",
+    },
+    "tlm": {
+        "data": ["bytes_markov", "bytes_grammar"],
+        "model": {"kind": "tlm", "layers": 2, "dim": 32, "heads": 2, "ctx": 32},
+        "opt": {"name": "adamw", "lr": 3e-3},
+        "steps": 500,
+        "batch": 16,
+        "loss": "lm",
+    },
+    "gan": {
+        "data": ["ring8", "grid9"],
+        "model": {"kind": "gan", "width": 64, "zdim": 8},
+        "opt": {"name": "adam", "lr": 1e-3, "betas": [0.5, 0.999]},
+        "steps": 1500,
+        "batch": 64,
+        "loss": "gan",
+    },
+    "ppo": {
+        "data": ["CartPole-v1", "Acrobot-v1"],
+        "model": {"kind": "rl", "algo": "PPO"},
+        "opt": {"name": "adam", "lr": 3e-4},
+        "steps": 8192,
+        "batch": 64,
+        "loss": "rl",
+    },
+    "dqn": {
+        "data": ["CartPole-v1"],
+        "model": {"kind": "rl", "algo": "DQN"},
+        "opt": {"name": "adam", "lr": 1e-3},
+        "steps": 8000,
+        "batch": 32,
+        "loss": "rl",
+    },
+}
+TEST_ONLY_FAMILIES = {"gan"}
+
+# ------------------------------------------------------------------------------- conditions
+# Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
+# set the cause produces; [] for healthy), "needs" (series the writer must log for the run to
+# make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
+# NaN gradient), "families" (where it applies; None = all supervised families), "cause".
+SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm"]
+CONDITIONS: dict[str, dict[str, Any]] = {
+    # ---- healthy shapes that trip detectors
+    "base": {"set": {}, "codes": [], "cause": "the family baseline"},
+    "tiny_batch": {
+        "set": {"batch": 4, "opt.lr_scale": 0.5},
+        "codes": [],
+        "cause": "batch size 4: noisy minibatch losses",
+    },
+    "dropout": {
+        "set": {"model.dropout": 0.3},
+        "codes": [],
+        "families": ["mlp", "mlp_reg", "cnn"],
+        "cause": "dropout 0.3: train loss noisier and above val",
+    },
+    "augment": {
+        "set": {"augment": 0.3},
+        "codes": [],
+        "families": ["mlp", "mlp_reg", "cnn"],
+        "cause": "Gaussian input noise (std 0.3) on every training batch",
+    },
+    "warmup": {
+        "set": {"sched": "warmup", "opt.lr_scale": 3.0},
+        "codes": [],
+        "cause": "linear warm-up over 20% of steps to 3x the rate, then linear decay",
+    },
+    "cosine_restarts": {
+        "set": {"sched": "cosine_restarts", "opt.lr_scale": 3.0},
+        "codes": [],
+        "cause": "cosine annealing with warm restarts every quarter of the run",
+    },
+    "step_decay": {
+        "set": {"sched": "step", "opt.lr_scale": 2.0},
+        "codes": [],
+        "cause": "step decay x0.3 every third of the run",
+    },
+    "label_smoothing": {
+        "set": {"label_smoothing": 0.2},
+        "codes": [],
+        "families": ["mlp", "cnn", "lstm", "gru"],
+        "cause": "label smoothing 0.2: the loss floor stays high",
+    },
+    "delayed": {
+        "set": {
+            "model.depth": 5,
+            "model.act": "tanh",
+            "model.init_gain": 0.4,
+            "opt.name": "sgd",
+            "opt.lr": 0.2,
+            "steps": 1500,
+        },
+        "codes": [],
+        "families": ["mlp"],
+        "cause": "deep tanh MLP with small init: a long plateau at ln C, then learning",
+    },
+    "long_50k": {
+        "set": {
+            "steps": 50000,
+            "log_every": 25,
+            "batch": 16,
+            "opt.lr_scale": 0.3,
+            "sched": "cosine",
+        },
+        "codes": [],
+        "families": ["mlp", "mlp_reg"],
+        "cause": "50k steps with cosine decay",
+    },
+    "finetune_3ep": {
+        "set": {"epochs3": True, "sched": "linear", "log_every": 2},
+        "codes": [],
+        "families": ["mlp", "tlm", "cnn"],
+        "cause": "3 epochs from a pretrained start, linear decay (few points)",
+    },
+    "rl_noisy": {
+        "set": {},
+        "codes": [],
+        "families": ["ppo", "dqn"],
+        "cause": "RL on a classic-control task: noisy returns and losses",
+    },
+    "gan_eq": {
+        "set": {},
+        "codes": [],
+        "families": ["gan"],
+        "cause": "GAN near equilibrium: D and G losses oscillate around ln 2",
+    },
+    # ---- pathologies
+    "lr_x30": {
+        "set": {"opt.name": "sgd_momentum", "opt.lr_scale": 30.0},
+        "codes": ["loss_divergence"],
+        "grad_codes": ["exploding_gradients"],
+        "cause": "learning rate x30 over a good SGD-momentum rate",
+    },
+    "lr_tiny": {
+        "set": {"opt.lr_scale": 0.03},
+        "codes": ["slow_convergence"],
+        "cause": "learning rate /30: the loss crawls",
+    },
+    "init_large": {
+        "set": {"model.init_gain": 12.0, "model.depth": 4, "opt.name": "adam", "opt.lr": 3e-4},
+        "codes": ["exploding_gradients"],
+        "needs": ["grad_norm"],
+        "families": ["mlp", "mlp_reg"],
+        "cause": "weights initialised 12x too large in a 4-layer ReLU MLP",
+    },
+    "sigmoid_deep": {
+        "set": {"model.depth": 10, "model.act": "sigmoid", "opt.name": "sgd", "opt.lr": 0.05},
+        "codes": ["vanishing_gradients"],
+        "needs": ["layer_grads"],
+        "families": ["mlp", "mlp_reg"],
+        "cause": "10 sigmoid layers: the first layers get almost no gradient",
+    },
+    "tiny_data": {
+        "set": {"train_size": 40, "steps": 2500, "model.width": 128},
+        "codes": ["overfitting"],
+        "families": ["mlp", "mlp_reg", "cnn"],
+        "cause": "40 training samples, trained long",
+    },
+    "label_noise": {
+        "set": {"label_noise": 0.4, "train_size": 150, "steps": 2500, "model.width": 128},
+        "codes": ["overfitting"],
+        "families": ["mlp", "cnn", "lstm", "gru"],
+        "cause": "40% of training labels shuffled, trained long on 150 samples",
+    },
+    "no_shuffle": {
+        "set": {
+            "sort_by_label": True,
+            "data": "moons",
+            "opt.name": "sgd",
+            "opt.lr": 0.1,
+            "batch": 8,
+            "steps": 2000,
+            "log_every": 1,
+        },
+        "codes": ["loss_oscillation", "unstable_metric"],
+        "families": ["mlp"],
+        "cause": "data sorted by class and never shuffled: periodic loss, "
+        "validation accuracy swinging with the last class seen",
+    },
+    "corrupt": {
+        "set": {"corrupt_every": 150},
+        "codes": ["loss_spikes"],
+        "families": ["mlp", "cnn", "lstm", "gru", "mlp_reg"],
+        "cause": "every 150th batch corrupted (inputs x8, labels shuffled)",
+    },
+    "dead_relu": {
+        "set": {"model.bias_init": -4.0, "model.depth": 3},
+        "codes": ["dead_units"],
+        "needs": ["activations"],
+        "families": ["mlp"],
+        "cause": "hidden biases initialised to -4: most ReLUs never fire",
+    },
+    "nan_log0": {
+        "set": {"nan_at": 0.4},
+        "codes": ["loss_divergence"],
+        "grad_codes": ["exploding_gradients"],
+        "families": ["mlp", "cnn", "lstm", "gru", "tlm"],
+        "cause": "hand-written cross-entropy takes log(0) at 40% of training: NaN",
+    },
+    "slowdown": {
+        "set": {"slowdown_at": 0.5},
+        "codes": ["throughput_drop"],
+        "needs": ["throughput"],
+        "families": None,
+        "cause": "a sleep of 6x the step's own time per step from half-way on",
+    },
+    "unstable_val": {
+        "set": {
+            "val_size": 16,
+            "label_noise": 0.25,
+            "data": "moons",
+            "batch": 8,
+            "opt.name": "sgd_momentum",
+            "opt.lr": 0.1,
+            "eval_every": 10,
+        },
+        "codes": ["loss_oscillation", "unstable_metric"],
+        "needs": ["val_metric"],
+        "families": ["mlp"],
+        "cause": "high rate on 25% noisy labels, batch 8, 16 validation samples: "
+        "the loss and the validation accuracy swing",
+    },
+    "plateau_const": {
+        "set": {
+            "opt.name": "sgd",
+            "opt.lr": 0.3,
+            "model.width": 2,
+            "model.depth": 1,
+            "data": "classif3",
+            "steps": 2500,
+        },
+        "codes": ["plateau"],
+        "needs": ["lr"],
+        "families": ["mlp"],
+        "cause": "SGD at a constant high rate on a tiny model: stalls early",
+    },
+}
+HEALTHY = {name for name, c in CONDITIONS.items() if not c["codes"]}
+
+
+def _applies(cond: dict[str, Any], writer: dict[str, Any], family: str) -> bool:
+    fams = cond.get("families", SUPERVISED)
+    if fams is None:
+        fams = [*SUPERVISED, "ppo", "dqn", "gan"]
+    if family not in fams:
+        return False
+    if family in ("ppo", "dqn", "gan") and cond["set"]:
+        return cond.get("families") is None  # only the slowdown applies to RL / GAN
+    return all(need in writer["logs"] for need in cond.get("needs", []))
+
+
+def _set(cfg: dict[str, Any], key: str, value: Any) -> None:
+    node = cfg
+    *parents, last = key.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[last] = value
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def expected_codes(cond: dict[str, Any], writer: dict[str, Any]) -> list[str]:
+    """The label: the condition's symptoms, plus the gradient ones where gradients are logged."""
+    codes = set(cond["codes"])
+    if "grad_norm" in writer["logs"]:
+        codes |= set(cond.get("grad_codes", []))
+    return sorted(codes)
+
+
+def make_config(writer: str, family: str, condition: str, split: str, rep: int) -> dict:
+    w, fam, cond = WRITERS[writer], FAMILIES[family], CONDITIONS[condition]
+    seed = (1000 if split == "test" else 0) + rep * 17 + len(condition) + len(family)
+    cfg: dict[str, Any] = {
+        "writer": writer,
+        "family": family,
+        "condition": condition,
+        "split": split,
+        "seed": seed,
+        "data": fam["data"][(rep + (split == "test")) % len(fam["data"])],
+        "model": copy.deepcopy(fam["model"]),
+        "opt": copy.deepcopy(fam["opt"]),
+        "steps": fam["steps"],
+        "batch": fam["batch"],
+        "loss": fam["loss"],
+        "log_every": 5,
+        "eval_every": 25,
+        "sched": "none",
+        "train_size": 1000,
+        "val_size": 250,
+        "label_noise": 0.0,
+        "augment": 0.0,
+        "label_smoothing": 0.0,
+        "sort_by_label": False,
+        "corrupt_every": 0,
+        "trainer_version": 2,
+        "nan_at": 0.0,
+        "slowdown_at": 0.0,
+        "epochs3": False,
+    }
+    for key, value in cond["set"].items():
+        _set(cfg, key, value)
+    scale = cfg["opt"].pop("lr_scale", 1.0)
+    if cfg["opt"]["name"] == "sgd_momentum" and condition == "lr_x30":
+        cfg["opt"]["lr"] = 0.05  # a good SGD-momentum rate for these families, then x30
+    cfg["opt"]["lr"] = round(cfg["opt"]["lr"] * scale, 10)
+    if writer == "keras" or writer == "tfsummary":
+        cfg["eval_every"] = max(cfg["steps"] // 40, 10)
+    cfg["expected"] = expected_codes(cond, w)
+    cfg["cause"] = cond["cause"]
+    tag = _digest([writer, family, condition, split, seed])
+    cfg["name"] = f"{split}-{writer}-{family}-{condition}-{rep}-{tag}"
+    return cfg
+
+
+def all_configs() -> list[dict[str, Any]]:
+    """Every run of the corpus, in a stable order.
+
+    Per (writer, condition), the dev and the test run take different applicable families where
+    there are several (and always different seeds and data variants); the baseline and the RL
+    and GAN healthy shapes get two runs per split.
+    """
+    out = []
+    for wname, w in WRITERS.items():
+        for cname, cond in CONDITIONS.items():
+            fams = [f for f in w["families"] if _applies(cond, w, f)]
+            if cname == "long_50k" and wname not in ("torch", "tbx"):
+                fams = []  # 50k steps only where a step costs microseconds
+            reps = 2 if cname in ("base", "rl_noisy", "gan_eq") else 1
+            h = int(_digest([wname, cname]), 16)
+            for rep in range(reps if fams else 0):
+                for k, split in enumerate(("dev", "test")):
+                    family = fams[(h + rep + k) % len(fams)]
+                    test_only = w["split"] == "test" or family in TEST_ONLY_FAMILIES
+                    if w["split"] == "test" and k == 0:
+                        continue  # a test-only writer: one run per condition, in test
+                    if test_only:
+                        split = "test"
+                    elif k == 0 and fams[(h + rep) % len(fams)] in TEST_ONLY_FAMILIES:
+                        family = next(f for f in fams if f not in TEST_ONLY_FAMILIES)
+                    dev_fams = [f for f in fams if f not in TEST_ONLY_FAMILIES]
+                    if split == "dev" and family in TEST_ONLY_FAMILIES:
+                        if not dev_fams:
+                            continue
+                        family = dev_fams[0]
+                    out.append(make_config(wname, family, cname, split, rep + 2 * k))
+    names = [c["name"] for c in out]
+    assert len(names) == len(set(names)), "duplicate run names"
+    return out
+
+
+if __name__ == "__main__":
+    from collections import Counter
+
+    cfgs = all_configs()
+    print(len(cfgs), "runs;", sum(not c["expected"] for c in cfgs), "healthy")
+    print(Counter(c["split"] for c in cfgs))
+    print(Counter(c["writer"] for c in cfgs))
+    print(Counter(c["condition"] for c in cfgs))
+    print(Counter((c["family"], c["split"]) for c in cfgs))

@@ -1,0 +1,146 @@
+"""The numeric measures the diagnostics share, tested directly on curves with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer.measures import fit_curve, robust_spikes, spectrum
+from analyzer.settings import Thresholds
+
+T = Thresholds()
+SPIKE_KW = {
+    "window": T.spike_window,
+    "baseline": T.spike_baseline,
+    "z_min": T.spike_z,
+    "ratio_min": T.spike_min_ratio,
+    "min_height": T.spike_min_height,
+    "recovery_z": T.spike_recovery_z,
+}
+
+
+# --- fit_curve ------------------------------------------------------------------------------
+
+
+def test_fit_curve_recovers_a_power_law() -> None:
+    steps = np.arange(1, 3001, dtype=float)
+    a, b, c = 0.4, 2.0, 0.7
+    values = a + b * steps**-c
+    fit = fit_curve(steps, values)
+    assert fit is not None
+    assert fit.model == "power"
+    assert fit.c == pytest.approx(c, rel=0.05)  # the rate grid is ~4% apart
+    assert fit.a == pytest.approx(a, abs=0.03)
+    assert fit.r2 > 0.999
+    # The projection to twice the steps is what the summary reports.
+    assert fit.at(6000) == pytest.approx(a + b * 6000.0**-c, rel=0.02)
+
+
+def test_fit_curve_recovers_an_exponential_with_steps_not_starting_at_one() -> None:
+    steps = np.arange(500, 2500, 2, dtype=float)
+    t = steps - steps[0] + 1
+    a, b, c = 0.3, 1.5, 0.004
+    values = a + b * np.exp(-c * t)
+    fit = fit_curve(steps, values)
+    assert fit is not None
+    assert fit.model == "exponential"
+    assert fit.c == pytest.approx(c, rel=0.05)
+    assert fit.a == pytest.approx(a, abs=0.02)
+    assert fit.b == pytest.approx(b, rel=0.05)
+
+
+def test_fit_curve_survives_noise_and_spikes() -> None:
+    rng = np.random.default_rng(3)
+    steps = np.arange(1, 4001, dtype=float)
+    clean = 0.5 + 3.0 * steps**-0.5
+    values = clean * (1 + 0.05 * rng.standard_normal(steps.size))
+    values[::250] *= 5  # isolated spikes: the block medians ignore them
+    fit = fit_curve(steps, values)
+    assert fit is not None
+    assert fit.model == "power"
+    assert fit.c == pytest.approx(0.5, rel=0.15)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.full(100, 1.5),  # flat: nothing to fit
+        np.linspace(0.1, 2.0, 100),  # rising: only decreasing fits count
+        np.array([3.0, 2.0, 1.5, 1.2, 1.1, 1.05, 1.02]),  # fewer than 8 points
+    ],
+    ids=["flat", "rising", "too-short"],
+)
+def test_fit_curve_declines_what_is_not_a_falling_curve(values: np.ndarray) -> None:
+    assert fit_curve(np.arange(values.size, dtype=float), values) is None
+
+
+# --- robust_spikes --------------------------------------------------------------------------
+
+
+def _falling_noisy_loss(n: int = 1200, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, n)
+    return (0.2 + 2.0 * np.exp(-4 * t)) * (1 + 0.03 * rng.standard_normal(n))
+
+
+def test_robust_spikes_finds_an_injected_spike_and_its_recovery() -> None:
+    values = _falling_noisy_loss()
+    values[700:704] += 2.5  # four points high, then back
+    spikes = robust_spikes(values, **SPIKE_KW)
+    assert len(spikes) == 1
+    spike = spikes[0]
+    assert spike.onset == 700
+    assert 700 <= spike.peak <= 703
+    assert spike.recovered
+    assert spike.end == 704
+    assert spike.z >= T.spike_z
+    assert spike.ratio > 2
+
+
+def test_robust_spikes_ignores_noise_and_the_trend() -> None:
+    for seed in range(5):
+        assert robust_spikes(_falling_noisy_loss(seed=seed), **SPIKE_KW) == []
+
+
+def test_robust_spikes_reports_a_jump_that_never_comes_back_as_unrecovered() -> None:
+    values = _falling_noisy_loss()
+    values[1000:] += 3.0
+    spikes = robust_spikes(values, **SPIKE_KW)
+    assert [s.onset for s in spikes] == [1000]
+    assert not spikes[0].recovered
+
+
+def test_robust_spikes_needs_a_minimum_height() -> None:
+    """A jump far above the noise but small against the loss's scale is not a spike."""
+    values = _falling_noisy_loss()
+    values[700] += 0.3  # ~20 sigma of the noise there, but below min_height
+    assert robust_spikes(values, **SPIKE_KW) == []
+    assert [s.onset for s in robust_spikes(values, **{**SPIKE_KW, "min_height": 0.1})] == [700]
+
+
+# --- spectrum -------------------------------------------------------------------------------
+
+
+def test_spectrum_finds_an_injected_period() -> None:
+    rng = np.random.default_rng(1)
+    n, period = 2000, 25
+    i = np.arange(n)
+    values = 1.0 + 0.1 * np.sin(2 * np.pi * i / period) + 0.02 * rng.standard_normal(n)
+    s = spectrum(values, trend_window=101)
+    assert s.peak_period == pytest.approx(period, rel=0.05)
+    assert s.peak_share >= T.periodic_power_share
+
+
+def test_spectrum_of_white_noise_has_no_peak() -> None:
+    rng = np.random.default_rng(2)
+    values = 1.0 + 0.05 * rng.standard_normal(4000)
+    s = spectrum(values, trend_window=101)
+    assert s.peak_share < T.periodic_power_share
+    assert s.high_share == pytest.approx(0.5, abs=0.1)  # white: half the power above fs/4
+    assert s.lag1_diff_autocorr == pytest.approx(-0.5, abs=0.05)
+
+
+def test_spectrum_of_a_constant_is_empty_not_nan() -> None:
+    s = spectrum(np.full(500, 2.0), trend_window=51)
+    assert s.peak_share == 0.0
+    assert s.high_share == 0.0
