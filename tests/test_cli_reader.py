@@ -132,7 +132,10 @@ def test_tags_shows_restarts_duplicates_and_problems(tmp_path: Path) -> None:
         f"  note: restart in {b}: step went back from 5 to 3 (1 tags); "
         "the latest write of each step is kept"
     ) in lines
-    assert "  note: loss: 1 steps written twice (4..4); the latest write is kept" in lines
+    assert (
+        "  note: loss: 1 steps written more than once (1 extra writes, steps 4..4); "
+        "the latest write is kept"
+    ) in lines
     left = len(b.read_bytes()) - last
     problem = [line for line in lines if line.startswith("  problem: ")]
     assert problem == [
@@ -142,7 +145,7 @@ def test_tags_shows_restarts_duplicates_and_problems(tmp_path: Path) -> None:
     payload = json.loads(_run("tags", str(tmp_path), "--json").stdout)["runs"][0]
     assert payload["restarts"] == [{"file": str(b), "from_step": 5, "to_step": 3, "tags": 1}]
     assert payload["duplicate_steps"] == [
-        {"tag": "loss", "first_step": 4, "last_step": 4, "count": 1}
+        {"tag": "loss", "first_step": 4, "last_step": 4, "count": 1, "steps": 1}
     ]
     assert [p["kind"] for p in payload["problems"]] == ["truncated"]
     assert a.exists()

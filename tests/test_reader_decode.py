@@ -21,8 +21,9 @@ from event_builders import (
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
 
 from analyzer.reader import framing
-from analyzer.reader.decode import Chunk, TagTable, decode, factorize_spans
+from analyzer.reader.proto import Chunk, decode
 from analyzer.reader.reference import read_bytes_reference
+from analyzer.reader.tags import TagTable, factorize_spans
 
 DBL_MAX = np.finfo(np.float64).max
 

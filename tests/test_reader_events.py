@@ -20,8 +20,8 @@ from event_builders import (
 )
 
 from analyzer.reader import events, framing, read_logdir
-from analyzer.reader.decode import TagTable
 from analyzer.reader.events import Problem, raw_scalars, read_event_stream
+from analyzer.reader.tags import TagTable
 
 N = 10  # points in the standard file
 
@@ -196,26 +196,73 @@ def test_a_record_that_is_not_an_event() -> None:
 
 
 def test_huge_declared_length_does_not_allocate() -> None:
+    """2^60 bytes is no Event (protobuf caps a message under 2 GiB): a corrupt header, even
+    with a valid CRC, skipped like any other; nothing is allocated for it."""
     data = _good() + _huge_header() + b"x" * 100
     start = time.perf_counter()
     read, scalars = read_bytes(data)
     assert time.perf_counter() - start < 1.0
     assert scalars["step"].tolist() == list(range(N))
     (problem,) = read.problems
+    assert problem.kind == "corrupt_header"
+    assert problem.message == (
+        f"corrupt record header at byte {len(_good())}: skipped 112 bytes to the end of the file"
+    )
+    alone, _ = read_bytes(_huge_header(2**64 - 1))
+    assert [(p.kind, p.fatal) for p in alone.problems] == [("not_event_file", True)]
+
+
+def test_huge_first_header_does_not_hide_the_records_after_it() -> None:
+    """Issue #14 case 7: a first header declaring 2^62 bytes with a valid CRC used to be taken
+    for a record still being written, and nothing after it was read."""
+    read, scalars = read_bytes(_huge_header(2**62) + _good())
+    assert scalars["step"].tolist() == list(range(N))
+    assert problem_kinds(read) == ["skipped_prefix"]
+
+
+@pytest.mark.parametrize("length", [1000, events.MAX_RECORD_BYTES])
+def test_plausible_length_past_the_end_is_a_record_being_written(length: int) -> None:
+    """A length an Event can have, running past the end of the file, with no valid header
+    after it: the last record, still being written. Only the file's bytes are read."""
+    data = _good() + _huge_header(length) + b"x" * 100
+    read, scalars = read_bytes(data)
+    assert scalars["step"].tolist() == list(range(N))
+    (problem,) = read.problems
     assert problem.kind == "truncated"
     assert problem.message.startswith(f"last record incomplete at byte {len(_good())} (112 bytes;")
-    alone, _ = read_bytes(_huge_header(2**64 - 1))
-    assert [(p.kind, p.fatal) for p in alone.problems] == [("truncated", True)]
+
+
+def test_plausible_length_past_the_end_with_records_after_it_is_a_corrupt_header() -> None:
+    """A valid header after a record that cannot end within the file: that record's header
+    was corrupt, and the records after it are read."""
+    data = _good() + _huge_header(10_000) + _good()
+    read, scalars = read_bytes(data)
+    assert scalars["step"].tolist() == list(range(N)) * 2
+    assert problem_kinds(read) == ["corrupt_header"]
 
 
 def test_huge_declared_length_in_a_real_file(tmp_path: Path) -> None:
     """Read through a real file object: ``read(2**60)`` on it would allocate 2**60 bytes."""
-    (tmp_path / "events.out.tfevents.1").write_bytes(_good() + _huge_header() + b"x" * 100)
+    (tmp_path / "events.out.tfevents.1").write_bytes(_good() + _huge_header(5000) + b"x" * 100)
     start = time.perf_counter()
     (run,) = read_logdir(str(tmp_path)).runs
     assert time.perf_counter() - start < 2.0
     assert run.scalars["step"].tolist() == list(range(N))
     assert [p.kind for p in run.problems] == ["truncated"]
+
+
+def test_no_first_record_in_the_first_bytes_is_not_an_event_file() -> None:
+    """Issue #14 case 2: the search for a first record is bounded (a device or a huge file of
+    garbage would be scanned to its end, or for ever)."""
+    data = bytes(events.FIRST_RECORD_SCAN + (1 << 20)) + _good()
+    read, scalars = read_bytes(data)
+    assert scalars.empty
+    (problem,) = read.problems
+    assert (problem.kind, problem.fatal) == ("not_event_file", True)
+    assert problem.message == (
+        f"not a TensorBoard event file (no valid record in its first "
+        f"{events.FIRST_RECORD_SCAN} bytes)"
+    )
 
 
 def test_reading_in_small_blocks_gives_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:

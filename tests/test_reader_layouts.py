@@ -40,10 +40,11 @@ from tensorboardX import SummaryWriter
 from test_reader_realworld import ALL_FILES
 
 from analyzer.reader import events, layouts
-from analyzer.reader.decode import TagTable, _layout_of
 from analyzer.reader.events import FileRead, read_event_bytes
 from analyzer.reader.layouts import LayoutCache, Matched
+from analyzer.reader.proto import _layout_of
 from analyzer.reader.reference import read_bytes_reference
+from analyzer.reader.tags import TagTable
 
 DT_FLOAT, DT_DOUBLE, DT_INT64 = 1, 2, 9
 

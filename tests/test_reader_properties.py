@@ -18,9 +18,9 @@ from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
 from tensorboard.util import tensor_util
 
 from analyzer.reader import events, framing, read_logdir
-from analyzer.reader.decode import TagTable
 from analyzer.reader.events import raw_scalars, read_event_stream
 from analyzer.reader.reference import read_bytes_reference
+from analyzer.reader.tags import TagTable
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

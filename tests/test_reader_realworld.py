@@ -14,9 +14,9 @@ import pytest
 from event_builders import REALWORLD_FIXTURES, read_bytes
 
 from analyzer.reader import RunData, TagInfo, read_logdir
-from analyzer.reader.decode import TagTable
 from analyzer.reader.events import raw_scalars, read_event_bytes
 from analyzer.reader.reference import read_bytes_reference
+from analyzer.reader.tags import TagTable
 
 SHARED = Path(__file__).parents[2] / "shared" / "realworld"
 _NO_SHARED = f"{SHARED} is absent (the shared real-world set lives beside the checkout)"
@@ -397,7 +397,7 @@ def test_whole_shared_set_reads_without_surprises() -> None:
         ("awd-lstm-base", "no_header"),
         ("drone-segmentation", "no_header"),
         ("whisper-tiny-nbailab", "lfs_pointer"),
-        ("yhwani-lfs", "lfs_pointer"),
+        ("yhwani-lfs", "lfs_pointer"),  # PROVENANCE.md case 17: Git LFS pointers only
     }
     # 51 runs since the shared set grew by 13 runs from 11 more repositories (issue #10).
     assert len(logdir.runs) == 51

@@ -48,6 +48,7 @@ from analyzer.reader import (
     read_run,
     scalars_frame,
 )
+from analyzer.reader.runs import tag_infos
 
 
 def _runs(root: Path | str) -> dict[str, RunData]:
@@ -154,6 +155,37 @@ def test_tag_infos(tbx_logdir: TbxLogdir) -> None:
     )
     # records: file_version + 5 + 3 scalars + histogram + text
     assert run.records == 11
+
+
+def test_tag_infos_are_computed_only_when_asked(tbx_logdir: TbxLogdir) -> None:
+    """Reading a run does not summarise its tags (nearly half the time of reading many small
+    runs): only ``tags`` does, once."""
+    run = _runs(tbx_logdir.root)["run"]
+    assert run._tags == []
+    first = run.tags
+    assert run._tags == [first]
+    assert run.tags is first
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_tag_infos_match_a_pandas_groupby(seed: int) -> None:
+    """The numpy summary gives what a plain groupby gives, whatever the row order."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    names = [f"t{i}" for i in rng.permutation(7)]
+    frame = pd.DataFrame(
+        {
+            "tag": pd.Categorical(rng.choice(names, n), categories=names),
+            "step": rng.integers(-5, 50, n),
+        }
+    )
+    g = frame.groupby("tag", observed=True)["step"].agg(["size", "min", "max"])
+    expected = tuple(
+        TagInfo(str(t), "scalar", int(r["size"]), int(r["min"]), int(r["max"]))
+        for t, r in g.iterrows()
+    )
+    empty = frame.iloc[:0]
+    assert tag_infos(frame, empty, empty) == tuple(sorted(expected, key=lambda x: x.tag))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,7 +341,20 @@ def test_duplicate_steps_last_write_wins(tmp_path: Path) -> None:
     assert run.restarts == ()
     assert len(run.duplicates) == 1
     dup = run.duplicates[0]
-    assert (dup.tag, dup.first_step, dup.last_step, dup.count) == ("x", 2, 3, 2)
+    assert (dup.tag, dup.first_step, dup.last_step, dup.count, dup.steps) == ("x", 2, 3, 2, 2)
+    assert run.superseded == 2
+
+
+def test_a_step_written_three_times_is_one_step_with_two_extra_writes(tmp_path: Path) -> None:
+    """Issue #14 case 17: 200 steps written 3 times each were "400 steps written twice"."""
+    events = [header_event()]
+    events += [scalar_event(s, 1.0 + s, {"x": float(k)}) for s in range(200) for k in range(3)]
+    write_event_file(tmp_path / "events.out.tfevents.1.x", events)
+    run = _runs(tmp_path)["."]
+    (dup,) = run.duplicates
+    assert (dup.steps, dup.count, dup.first_step, dup.last_step) == (200, 400, 0, 199)
+    assert _points(run, "x") == [(s, 2.0) for s in range(200)]
+    assert not run.scalars.duplicated(["tag", "step"]).any()
 
 
 def test_restart_in_a_new_file_latest_write_wins(tmp_path: Path) -> None:
@@ -332,6 +377,7 @@ def test_restart_in_a_new_file_latest_write_wins(tmp_path: Path) -> None:
         run.files[1], 9, 6, 2006.0, 1, 4,
     )  # fmt: skip
     assert run.duplicates == ()
+    assert run.superseded == 4
 
 
 def test_restart_within_one_file(tmp_path: Path) -> None:

@@ -1,10 +1,18 @@
 """The reader: the only code that touches event files.
 
 ``read_logdir(root)`` finds every run under ``root`` (a local path or an fsspec URL) and reads
-every point of it into tidy pandas frames. See :mod:`.runs` for runs and restarts,
-:mod:`.events` for one file and its problems, :mod:`.decode` and :mod:`.wire` for the bulk
-protobuf decoding, :mod:`.framing` for TFRecord frames and CRCs, and :mod:`.reference` for the
-simple per-record decoder the fast path is tested against.
+every point of it into tidy pandas frames. The modules, in the order the data flows:
+
+* :mod:`.discover`: the runs under a root, and their files;
+* :mod:`.events`: one file, read a block at a time, and its problems;
+* :mod:`.framing`: TFRecord frames and their CRCs, in bulk;
+* :mod:`.proto`: ``Event`` records decoded into columns, with :mod:`.wire` (the protobuf wire
+  format in bulk), :mod:`.layouts` (records that repeat a layout, read at fixed offsets),
+  :mod:`.tags` (tag names and plugins), :mod:`.tensors` and :mod:`.histograms`;
+* :mod:`.restarts`: restarts and rewritten steps resolved, once;
+* :mod:`.hparams`: hyperparameters (hparams plugin, Lightning's ``hparams.yaml``);
+* :mod:`.runs`: one run assembled into tidy frames;
+* :mod:`.reference`: the simple per-record decoder the fast path is tested against.
 """
 
 from __future__ import annotations
@@ -13,18 +21,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..render.safetext import visible
+from .discover import InputError, RunSource, discover_runs, is_event_file
 from .events import Problem
-from .runs import (
-    DuplicateSteps,
-    InputError,
-    Restart,
-    RunData,
-    RunSource,
-    TagInfo,
-    discover_runs,
-    is_event_file,
-    read_run,
-)
+from .restarts import DuplicateSteps, Restart
+from .runs import RunData, TagInfo, read_run
+from .text import text_of_path
 
 __all__ = [
     "DuplicateSteps",
@@ -40,6 +42,7 @@ __all__ = [
     "read_logdir",
     "read_run",
     "scalars_frame",
+    "text_of_path",
 ]
 
 
@@ -56,7 +59,8 @@ def read_logdir(root: str, *, check_crc: bool = True) -> Logdir:
     runs = tuple(read_run(src, check_crc=check_crc) for src in discover_runs(str(root)))
     if not any(run.readable for run in runs):
         reasons = "; ".join(str(p) for run in runs for p in run.problems[:1])
-        raise InputError(f"{root}: no readable event file ({reasons})")
+        # One line, whatever the files are named (a name may hold a newline).
+        raise InputError(visible(f"{root}: no readable event file ({reasons})"))
     return Logdir(root=str(root), runs=runs)
 
 

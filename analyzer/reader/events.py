@@ -9,6 +9,7 @@ being written, or a writer that crashed) ends the file, and each of these become
 from __future__ import annotations
 
 import io
+import os
 import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
@@ -17,13 +18,15 @@ import numpy as np
 import pandas as pd
 
 from . import framing
-from .decode import Chunk, TagTable, decode
+from .proto import Chunk, decode
+from .tags import TagTable
 
 ProblemKind = Literal[
     "empty",
     "lfs_pointer",
     "not_event_file",
     "unreadable",
+    "special_file",
     "skipped_prefix",
     "corrupt_header",
     "crc_mismatch",
@@ -37,6 +40,12 @@ ProblemKind = Literal[
 BLOCK_BYTES = 16 << 20
 _GAPS_LISTED = 10  # corrupt headers reported one by one; the rest are summed up in one line
 CHUNK_RECORDS = 1 << 16
+# An Event is a protobuf message, and protobuf cannot encode one of 2 GiB or more: a header
+# declaring more is corrupt, whatever its CRC says (one in 2^32 random headers passes it).
+MAX_RECORD_BYTES = (1 << 31) - 1
+# A file with no valid record in its first bytes is not an event file: the search for a
+# first header stops there (a real file starts with one; a damaged one within a record).
+FIRST_RECORD_SCAN = BLOCK_BYTES
 _LFS_MAGIC = b"version https://git-lfs"
 
 
@@ -86,6 +95,11 @@ def read_event_stream(
     summary = reader.gap_summary()
     if summary is not None:
         problems.append(summary)
+    if reader.gave_up:
+        msg = (
+            f"not a TensorBoard event file (no valid record in its first {FIRST_RECORD_SCAN} bytes)"
+        )
+        return FileRead(path, 0, (), (Problem(path, "not_event_file", msg, True),))
     if reader.records == 0 and not any(p.kind == "truncated" for p in problems):
         msg = f"not a TensorBoard event file (no valid record in {reader.consumed} bytes)"
         return FileRead(path, 0, (), (Problem(path, "not_event_file", msg, True),))
@@ -155,6 +169,10 @@ class _StreamReader:
         self.crc_failures = 0
         self.first_crc_failure = -1
         self.gaps = 0  # corrupt headers skipped
+        self.gave_up = False  # no first record within FIRST_RECORD_SCAN bytes
+        # Set while skipping a header whose record runs past the end of the file: with no
+        # valid header after it, it is the last record, still being written.
+        self.past_end_from: int | None = None
         self.gap_bytes = 0
 
     @property
@@ -169,6 +187,9 @@ class _StreamReader:
                 self._look_for_header()
                 if self.skipping_from is None:
                     continue
+                if self.records == 0 and self.consumed >= FIRST_RECORD_SCAN:
+                    self.gave_up = True
+                    return
             if self.eof:
                 if not self._finish():
                     return
@@ -218,13 +239,20 @@ class _StreamReader:
     def _finish(self) -> bool:
         """At the end of the file: report what is left over; False when done."""
         if self.skipping_from is not None:
+            if self.skipping_from == self.past_end_from:
+                self._report_truncated(self.skipping_from, self.consumed - self.skipping_from)
+                return False
             self._report_gap(None)
             return False
         left = len(self.buf) - self.pos
         if left == 0:
             return False
-        if left >= framing.HEADER_BYTES and not self._header_ok():
+        if left >= framing.HEADER_BYTES:
+            # A header whose record does not end within the file: the last record, still
+            # being written, unless a valid header follows (then this one is corrupt).
             self.skipping_from = self.base + self.pos
+            if self._header_ok():
+                self.past_end_from = self.skipping_from
             self.pos += 1
             return True
         if left < framing.HEADER_BYTES and not _plausible_length_prefix(self.buf[self.pos :]):
@@ -232,7 +260,10 @@ class _StreamReader:
             self.skipping_from = self.base + self.pos
             self._report_gap(None)
             return False
-        at = self.base + self.pos
+        self._report_truncated(self.base + self.pos, left)
+        return False
+
+    def _report_truncated(self, at: int, left: int) -> None:
         self.problems.append(
             Problem(
                 self.path,
@@ -241,9 +272,13 @@ class _StreamReader:
                 "written, or the writer stopped mid-record); everything before it was read",
             )
         )
-        return False
 
     def _header_ok(self) -> bool:
+        """Whether the header at ``pos`` can start a record: its CRC passes (when checked)
+        and its length is one an Event can have."""
+        (length,) = struct.unpack_from("<Q", self.buf, self.pos)
+        if length > MAX_RECORD_BYTES:
+            return False
         if not self.check_crc:
             return True
         arr = np.frombuffer(self.buf, dtype=np.uint8)
@@ -259,10 +294,15 @@ class _StreamReader:
                 return
             (length,) = struct.unpack_from("<Q", self.buf, self.pos)
             # One record larger than a block: read all of it. A declared length is trusted
-            # only after its CRC passed, and it is read a block at a time up to the end of the
-            # file (file objects allocate the size asked for up front), so a huge length never
-            # allocates more than the file holds.
-            want = max(want, min(length + framing.FRAME_OVERHEAD - left, 1 << 62))
+            # only after its CRC passed, and never beyond what the file holds: a record that
+            # cannot end within the file is the last one, still being written, or comes from
+            # a corrupt header; a valid header after it tells which (see _finish).
+            want = max(want, length + framing.FRAME_OVERHEAD - left)
+            size = _size_of(self.stream)
+            if size is not None and want > size - self.consumed:
+                self.skipping_from = self.past_end_from = self.base + self.pos
+                self.pos += 1
+                return
         self._fill(want)
 
     def _fill(self, want: int) -> None:
@@ -312,6 +352,20 @@ class _StreamReader:
             return None
         msg = f"{more} more corrupt record headers ({self.gap_bytes} bytes skipped in all)"
         return Problem(self.path, "corrupt_header", msg)
+
+
+def _size_of(stream: BinaryIO) -> int | None:
+    """The size of the file behind ``stream`` now, if it can be known (asked each time: a
+    file being written grows)."""
+    if isinstance(stream, io.BytesIO):
+        with stream.getbuffer() as view:
+            return view.nbytes
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        pass
+    size = getattr(stream, "size", None)  # fsspec's remote files
+    return size if isinstance(size, int) else None
 
 
 def _read_up_to(stream: BinaryIO, size: int) -> bytes:

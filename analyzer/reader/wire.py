@@ -7,7 +7,7 @@ every message, the next pass the second field of every message that has one, and
 scalar event has three fields, so a file of millions of events takes a handful of passes.
 
 Only the wire format is known here (tags, varints, fixed-width values, length-delimited spans);
-what the fields mean is :mod:`analyzer.reader.decode`'s business.
+what the fields mean is :mod:`analyzer.reader.proto`'s business.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..reader import Logdir, RunData
+from ..reader import Logdir, RunData, text_of_path
 from ..roles import Roles
 from .json import finite_values
 from .safetext import NAME_LIMIT, shorten, strict_json, visible
@@ -51,7 +51,7 @@ def _roles_text(name: str, roles: Roles) -> str:
 def _run_dict(run: RunData) -> dict[str, object]:
     return {
         "run": run.name,
-        "files": list(run.files),
+        "files": [text_of_path(f) for f in run.files],
         "records": run.records,
         "tags": [
             {
@@ -69,7 +69,13 @@ def _run_dict(run: RunData) -> dict[str, object]:
             for r in run.restarts
         ],
         "duplicate_steps": [
-            {"tag": d.tag, "first_step": d.first_step, "last_step": d.last_step, "count": d.count}
+            {
+                "tag": d.tag,
+                "first_step": d.first_step,
+                "last_step": d.last_step,
+                "count": d.count,
+                "steps": d.steps,
+            }
             for d in run.duplicates
         ],
         "problems": [{"file": p.path, "kind": p.kind, "message": p.message} for p in run.problems],
@@ -99,8 +105,9 @@ def _run_text(run: RunData) -> str:
         )
     for d in run.duplicates:
         lines.append(
-            f"  note: {shorten(d.tag, NAME_LIMIT)}: {d.count} steps written twice "
-            f"({d.first_step}..{d.last_step}); the latest write is kept"
+            f"  note: {shorten(d.tag, NAME_LIMIT)}: {d.steps} steps written more than once "
+            f"({d.count} extra writes, steps {d.first_step}..{d.last_step}); "
+            "the latest write is kept"
         )
     for p in run.problems:
         lines.append(f"  problem: {p}")

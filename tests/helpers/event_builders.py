@@ -18,8 +18,8 @@ import pandas as pd
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from analyzer.reader.decode import TagTable
 from analyzer.reader.events import FileRead, raw_scalars, read_event_bytes
+from analyzer.reader.tags import TagTable
 
 FILE_VERSION = "brain.Event:2"
 FIXTURES = Path(__file__).parents[1] / "fixtures"
