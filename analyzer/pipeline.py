@@ -145,7 +145,9 @@ def flat_run(plan: RunPlan, *, check_crc: bool = True) -> RunData:
             replace(d, tag=tag(p, d.tag)) for p, r in pieces for d in r.duplicates
         ),
         problems=tuple(x for _, r in pieces for x in r.problems),
-        tags=tuple(replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.tags),
+        other_tags=tuple(
+            replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.other_tags
+        ),
         records=sum(r.records for _, r in pieces),
     )
 

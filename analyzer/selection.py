@@ -109,7 +109,7 @@ def keep_tags(run: RunData, pattern: str | None) -> RunData:
         scalars=frame_keep(run.scalars),
         histograms=frame_keep(run.histograms),
         texts=frame_keep(run.texts),
-        tags=tuple(t for t in run.tags if regex.search(t.tag)),
+        other_tags=tuple(t for t in run.other_tags if regex.search(t.tag)),
         duplicates=tuple(d for d in run.duplicates if regex.search(d.tag)),
     )
 
