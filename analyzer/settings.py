@@ -215,6 +215,24 @@ class Thresholds:
     plateau_floor: float = _t(0.1, _PLATEAU)
     plateau_window: float = _t(0.4, _PLATEAU, maximum=1.0)
     plateau_lr_kept: float = _t(0.5, _PLATEAU)
+    plateau_val_trend: float = _t(
+        2.0,
+        "No plateau while the validation loss still falls over the same window (over the whole "
+        "run for 'not learning'): Mann-Kendall trend z <= -2, a fall that noise alone gives "
+        "about 2% of the time. Calibrated on realcorpus dev healthy runs (59): the label-"
+        "smoothing, augmented and dropout runs whose training loss sits at its floor have "
+        "z -2.6 to -3.9 there, the SGD-at-a-constant-high-rate plateaus +0.1.",
+    )
+    plateau_noise: float = _t(
+        0.007,
+        "A plateau a smaller step would break is held up by optimizer noise: the loss's "
+        "point-to-point noise over the window is at least 0.7% of its level. A flat loss that "
+        "barely moves sits at a floor of its objective (a byte LM at the data's entropy: 0.2%). "
+        "Calibrated on realcorpus dev healthy runs (59): the one healthy flat loss that reaches "
+        "this check (the validation one clears the others) has 0.0021; the labelled plateaus "
+        "0.22 per step, sample_logs/plateau (Keras epoch means, which average the noise) 0.022; "
+        "0.007 is their geometric middle.",
+    )
 
     # --- overfitting
     overfit_best_at: float = _t(0.7, _OVERFIT, maximum=1.0)

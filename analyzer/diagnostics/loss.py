@@ -10,12 +10,15 @@ import pandas as pd
 from ..measures import (
     end_level,
     loss_fit,
+    noise_floor,
     robust_spikes,
     role_series,
     rolling_median,
     spectrum,
     start_level,
     swing_and_trend,
+    trend_z,
+    typical_swing,
     within_block_noise,
 )
 from ..model import Finding, Run, evidence
@@ -375,6 +378,12 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     above_floor = end / start >= t.plateau_floor
     if not (stalled and above_floor):
         return
+    # The validation loss is the better judge of whether a model still learns: a training loss
+    # at its floor (label smoothing, augmentation, dropout keep it high) is no plateau while
+    # the validation loss still falls consistently over the same window.
+    val_z = _val_trend(run, t, cut / len(values) if progressed else 0.0)
+    if val_z is not None and val_z <= -t.plateau_val_trend:
+        return
     smooth = rolling_median(values, max(3, len(values) // 20))
     began = int(np.argmax(np.abs(smooth - end) / start < t.plateau_stall))
     chance = chance_level(end, t.chance_tolerance)
@@ -412,6 +421,12 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
         return
     if lr_kept is not None and lr_kept < t.plateau_lr_kept:
         return  # the learning rate was already decayed: this is convergence, not a plateau
+    # A plateau a smaller step would break is held up by the optimizer's noise: the loss keeps
+    # bouncing around its level. A flat loss that barely moves from point to point has reached
+    # a floor of its objective (the data's entropy, a smoothed target): decay cannot help.
+    bounce = noise_floor(late) / end if end > 0 else 0.0
+    if bounce < t.plateau_noise:
+        return
     if lr_kept is None:
         # Whether decay would help cannot be judged without the learning rate, and a loss
         # that went flat after learning is usually just converged (this was an info finding,
@@ -427,9 +442,25 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
         evidence=evidence(
             margin=t.plateau_stall * start / max(abs(gain), 1e-12),
             threshold_lr_kept=t.plateau_lr_kept,
+            noise_share_of_level=bounce,
+            val_trend_z=val_z,
             **common,
         ),
     )
+
+
+def _val_trend(run: Run, t: Thresholds, from_share: float) -> float | None:
+    """The Mann-Kendall z of the validation loss over the run's last ``1 - from_share`` of
+    steps (negative: falling), or None when it has too few evaluations there to say."""
+    val = role_series(run, "val_loss")
+    train = role_series(run, "train_loss")
+    if val is None or train is None or not len(train):
+        return None
+    first, last = int(train.index[0]), int(train.index[-1])
+    window = val[val.index >= first + from_share * (last - first)]
+    if len(window) < t.min_points:
+        return None
+    return trend_z(window.to_numpy(dtype=float))
 
 
 def _at_chance(values: np.ndarray, steps: np.ndarray, tag: str, t: Thresholds) -> Iterator[Finding]:
