@@ -518,9 +518,10 @@ def analyze(
     # Each run is read, diagnosed and (for HTML) charted in a worker, which sends back only its
     # report and charts (or, for a folder, its whole page): memory is bounded by the runs in
     # flight.
-    with executor_for(
-        jobs, scheduler, timeout=scheduler_timeout
-    ) as executor, _progress("analysing runs") as progress:
+    with (
+        executor_for(jobs, scheduler, timeout=scheduler_timeout) as executor,
+        _progress("analysing runs") as progress,
+    ):
 
         def run_analysis(per_run: Any, receive: Any = None) -> Any:
             return build_analysis(

@@ -168,9 +168,8 @@ def test_no_plateau_while_the_validation_loss_still_falls() -> None:
     val = np.linspace(0.40, 0.33, 300)
     still = make_run(train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=val)
     assert codes(plateau(still, T)) == []
-    flat = make_run(
-        train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=noisy(np.full(300, 0.4), 0.01)
-    )
+    flat_val = noisy(np.full(300, 0.4), 0.01)
+    flat = make_run(train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=flat_val)
     assert codes(plateau(flat, T)) == ["plateau"]
 
 

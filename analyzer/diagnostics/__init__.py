@@ -168,11 +168,31 @@ def _no_signal(
 _CAUSES_OF_NOT_LEARNING = ("vanishing_gradients", "dead_units")
 
 
+def _explained(f: Finding, findings: list[Finding]) -> bool:
+    """Whether ``f`` is a symptom of another finding of the same run, reported instead.
+
+    - A loss that never learned, when gradients vanish or units are dead (the cause).
+    - Swings of a loss that diverges: the divergence is the problem, the swings its path.
+    - Jumps of a loss that oscillates together with its validation loss: they are the peaks
+      of a swing the whole model makes (unshuffled data), not isolated bad batches.
+    """
+    alarms = [g for g in findings if g is not f and g.severity != "info"]
+    if f.code == "plateau" and f.evidence.get("never_learned"):
+        return any(g.code in _CAUSES_OF_NOT_LEARNING for g in alarms)
+    if f.code == "loss_oscillation":
+        return any(g.code == "loss_divergence" and g.series == f.series for g in alarms)
+    if f.code == "loss_spikes":
+        return any(
+            g.code == "loss_oscillation"
+            and g.series == f.series
+            and g.evidence.get("judged_against") == "validation loss"
+            for g in alarms
+        )
+    return False
+
+
 def _without_explained(findings: list[Finding]) -> list[Finding]:
-    causes = any(f.code in _CAUSES_OF_NOT_LEARNING and f.severity != "info" for f in findings)
-    if not causes:
-        return findings
-    return [f for f in findings if not (f.code == "plateau" and f.evidence.get("never_learned"))]
+    return [f for f in findings if not _explained(f, findings)]
 
 
 _LOSS_CODES = ("loss_divergence", "plateau", "slow_convergence")

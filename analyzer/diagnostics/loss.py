@@ -134,10 +134,22 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     On the second half of the run, split into ~40 blocks whose medians average out minibatch
     noise: the mean |change| between block medians ("swing") >= 8% of the starting loss, and
     their total variation >= 3x the net decrease (a curve that only falls has total variation
-    equal to its decrease). A Welch periodogram of the loss minus its rolling-median trend
-    tells a periodic pattern (one frequency holding >= 30% of the power: epoch boundaries,
-    unshuffled data) from noise; the lag-1 autocorrelation of the differences (-0.5 for white
-    noise) is reported with it.
+    equal to its decrease). Healthy minibatch noise is not oscillation, so the swings must
+    also stand out of the run's own noise, judged on the best evidence the run has:
+
+    - a validation loss with >= 8 evaluations in its second half must swing too: its median
+      |change| between evaluations >= 8% of its start, total variation >= 3x its net decrease
+      (the median, so that isolated jumps after corrupted batches are spikes, not swings);
+      with 3 to 15 evaluations, its total variation >= 3x its net decrease (a validation loss
+      that falls at each evaluation says the model is learning steadily);
+    - else, with several points per block: the swings >= 3x what the points' own noise gives
+      block medians (1.6 sigma / sqrt(block size));
+    - else (one point per block, nothing to tell swings from noise): the typical late swing
+      is at least half of all the loss descended: it fails to descend because of its swings.
+
+    A Welch periodogram of the loss minus its rolling-median trend tells a periodic pattern
+    (one frequency holding >= 30% of the power: epoch boundaries, unshuffled data) from noise;
+    the lag-1 autocorrelation of the differences (-0.5 for white noise) is reported with it.
     """
     loss = _loss(run, t)
     if loss is None or len(loss) < t.min_points_noise:
@@ -148,14 +160,14 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     swing, tv, net, blocks = swing_and_trend(half)
     if blocks < 4 or start <= 0:
         return
-    # Healthy minibatch noise is not oscillation: the block medians of white noise of scale
-    # sigma swing by ~1.6 sigma / sqrt(block size) on their own, so the swings must stand
-    # well above that (sigma: the spread of the points around their own block's median).
+    if not (swing >= t.oscillation_swing * start and tv >= t.oscillation_trend * max(net, 0.0)):
+        return
     size = max(1, len(half) // 40)
     noise_swing = 1.6 * within_block_noise(half, size) / np.sqrt(size) if size >= 2 else 0.0
-    swinging = swing >= t.oscillation_swing * start and tv >= t.oscillation_trend * max(net, 0.0)
-    if not swinging or swing < t.oscillation_noise * noise_swing:
+    judged = _swings_confirmed(run, t, half, start, end_level(values), swing, noise_swing, size)
+    if judged is None:
         return
+    basis, confirm_margin = judged
     spec = spectrum(values, max(5, len(values) // 20))
     periodic = spec.peak_share >= t.periodic_power_share
     kind = f"periodic, every ~{spec.peak_period:.0f} points" if periodic else "irregular"
@@ -168,7 +180,8 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
         chart=(run.roles["train_loss"],),
         evidence=evidence(
             points=len(half),
-            margin=swing / (t.oscillation_swing * start),
+            margin=min(swing / (t.oscillation_swing * start), confirm_margin),
+            judged_against=basis,
             noise_swing=noise_swing,
             mean_swing=swing,
             swing_share_of_start=swing / start,
@@ -183,6 +196,46 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
             lag1_diff_autocorr=spec.lag1_diff_autocorr,
         ),
     )
+
+
+def _swings_confirmed(
+    run: Run,
+    t: Thresholds,
+    half: np.ndarray,
+    start: float,
+    end: float,
+    swing: float,
+    noise_swing: float,
+    size: int,
+) -> tuple[str, float] | None:
+    """What tells the training loss's swings from healthy noise, and by how much they pass
+    (a margin >= 1), or None when they do not (see :func:`loss_oscillation`)."""
+    val = role_series(run, "val_loss")
+    v = val.to_numpy(dtype=float) if val is not None else np.array([])
+    v_start = start_level(v) if len(v) else 0.0
+    if len(v) >= 2 * 8 and v_start > 0:
+        v_swing, v_tv, v_net, v_blocks = typical_swing(v[len(v) // 2 :])
+        if v_blocks >= 8:
+            ok = v_swing >= t.oscillation_swing * v_start
+            ok = ok and v_tv >= t.oscillation_trend * max(v_net, 0.0)
+            return ("validation loss", v_swing / (t.oscillation_swing * v_start)) if ok else None
+    if len(v) >= 3 and v_start > 0:
+        # A few evaluations (epochs, a fine-tune): the model swings if its validation loss
+        # goes up and down more than it goes down; one that falls at each evaluation does not.
+        v_tv = float(np.abs(np.diff(v)).sum())
+        v_net = float(v[0] - v[-1])
+        if v_tv < t.oscillation_trend * max(v_net, 0.0):
+            return None
+        return "validation loss", v_tv / max(t.oscillation_trend * max(v_net, 0.0), 1e-300)
+    if size >= 2:
+        if swing < t.oscillation_noise * noise_swing:
+            return None
+        return "minibatch noise", swing / max(t.oscillation_noise * noise_swing, 1e-300)
+    typical, _, _, _ = typical_swing(half)
+    descended = max(start - end, 0.0)
+    if typical < t.oscillation_no_progress * descended:
+        return None
+    return "progress", typical / max(t.oscillation_no_progress * descended, 1e-300)
 
 
 @diagnostic(("train_loss",), ("grad_norm",))
