@@ -141,9 +141,13 @@ def flat_run(plan: RunPlan, *, check_crc: bool = True) -> RunData:
         ),
         hparams=hparams,
         restarts=tuple(x for _, r in pieces for x in r.restarts),
-        duplicates=tuple(replace(d, tag=tag(p, d.tag)) for p, r in pieces for d in r.duplicates),
+        duplicates=tuple(
+            replace(d, tag=tag(p, d.tag)) for p, r in pieces for d in r.duplicates
+        ),
         problems=tuple(x for _, r in pieces for x in r.problems),
-        other_tags=tuple(replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.other_tags),
+        other_tags=tuple(
+            replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.other_tags
+        ),
         records=sum(r.records for _, r in pieces),
     )
 

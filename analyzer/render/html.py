@@ -132,6 +132,7 @@ _WORST_FIRST = {"error": 0, "warning": 1, "info": 2, "ok": 3}
 # Which series a finding is about (the presentation's choice; the diagnostics do not plot).
 
 
+
 # A role keeps its colour in every chart of the page (the training loss is always blue).
 _ROLE_COLOURS = {
     "train_loss": 0,
