@@ -254,6 +254,14 @@ class Thresholds:
     overfit_best_at: float = _t(0.7, _OVERFIT, maximum=1.0)
     overfit_rise: float = _t(1.1, _OVERFIT)
     overfit_train_fall: float = _t(0.9, _OVERFIT)
+    overfit_noise: float = _t(
+        3.0,
+        "The validation loss's rise from its best must be >= 3x its own point-to-point noise "
+        "(robust sigma of the differences), where >= 10 evaluations measure it: a lucky low "
+        "evaluation of a noisy series is no best. Calibrated on realcorpus dev healthy runs "
+        "(59): the one healthy run the other conditions pass rises 1.5 sigma, the labelled "
+        "overfitting runs >= 400; sweep: 1/59 FA at 1, 0/59 from 2 to 200; recall 10/10.",
+    )
 
     # --- dead units
     dead_share: float = _t(
