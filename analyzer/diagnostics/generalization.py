@@ -31,7 +31,8 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
     loss ended below its level at the best step; the evidence says how many points it rests
     on; with 40 evaluations or more the general rule judges alone. The general rule needs the
     rise from the best to stand >= 3x above the validation loss's point-to-point noise (where
-    there are >= 10 evaluations to measure it). Reported: the best step and the share of the run's steps (and wall time) after it.
+    there are >= 10 evaluations to measure it). Reported: the best step and the share of the
+    run's steps (and wall time) after it.
     """
     train = role_series(run, "train_loss")
     if train is None or len(train) < t.min_points:
