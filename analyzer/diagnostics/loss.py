@@ -328,8 +328,9 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     A power law L(t) = a + b t^-c and an exponential a + b exp(-c t) are fitted to the loss
     (block medians); the better fit's c is the convergence rate. The run converges slowly if
     the loss lost less than 40% (and more than 1%) of its starting level and is still falling
-    (the second half brought >= 20% of the whole drop), so more steps or a larger learning
-    rate would pay: the fit's projection for twice the steps is reported.
+    (the second half brought >= 20% of the whole drop), and the fit projects for twice the
+    steps a further gain >= 2x the loss's point-to-point noise (judged against the run's own
+    floor and noise): more steps or a larger learning rate would pay.
     """
     loss = _loss(run, t)
     if loss is None or len(loss) < 2 * t.min_points:
@@ -350,6 +351,12 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
         return
     fit = loss_fit(run)
     span = steps[-1] - steps[0] + 1
+    # Judged against the run's own fitted curve and noise, not its start: more steps pay only
+    # if the gain the fit projects for twice the steps stands out of the loss's noise (a noisy
+    # loss near its floor, as with augmentation, has nothing left to gain from them).
+    projected_gain, noise = _projected_gain(run, loss)
+    if projected_gain is not None and projected_gain < t.slow_projected_noise * noise:
+        return
     tag = run.roles["train_loss"]
     yield Finding(
         code="slow_convergence",
@@ -370,9 +377,23 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
             fit_r2=fit.r2 if fit else None,
             fitted_loss_now=fit.at(span) if fit else None,
             projected_loss_at_2x_steps=fit.at(2 * span) if fit else None,
+            projected_gain_over_noise=projected_gain / noise
+            if projected_gain is not None and noise > 0
+            else None,
             threshold_max_drop=t.slow_max_drop,
         ),
     )
+
+
+def _projected_gain(run: Run, loss: pd.Series) -> tuple[float | None, float]:
+    """What the fitted loss curve projects twice the steps would still gain (None without a
+    fit), and the point-to-point noise of the loss's second half it is judged against."""
+    steps = loss.index.to_numpy(dtype=float)
+    values = loss.to_numpy(dtype=float)
+    fit = loss_fit(run)
+    span = steps[-1] - steps[0] + 1
+    noise = noise_floor(values[len(values) // 2 :])
+    return (fit.at(span) - fit.at(2 * span) if fit else None), noise
 
 
 def chance_level(value: float, tolerance: float) -> int | None:
@@ -427,6 +448,12 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     # Flat: the window gained < 2% of the start, and not still falling (< 20% of the whole
     # drop came in it: slow_convergence's "still falling"), so the two never both hold.
     still_falling = start > end and gain >= t.slow_still_falling * (start - end)
+    if still_falling and not progressed:
+        # Still falling, but at the floor its own fitted curve projects (more steps would gain
+        # less than the noise): a run that lost little and has nothing left to gain is stuck.
+        # This is where slow_convergence declines, so one of the two speaks.
+        projected, noise = _projected_gain(run, loss)
+        still_falling = projected is None or projected >= t.slow_projected_noise * noise
     stalled = -t.plateau_flat * start < gain < t.plateau_stall * start and not still_falling
     above_floor = end / start >= t.plateau_floor
     if not (stalled and above_floor):
