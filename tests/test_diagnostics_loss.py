@@ -188,3 +188,34 @@ def test_plateau_after_learning_without_logged_lr_is_not_reported() -> None:
 def test_convergence_to_zero_is_not_a_plateau() -> None:
     loss = decay(300, start=2.0, floor=0.001, rate=12)
     assert codes(plateau(make_run(train_loss=loss, learning_rate=np.full(300, 0.1)), T)) == []
+
+
+def _periodic_jumps(n: int = 2000, every: int = 50) -> np.ndarray:
+    """A loss that fell to 0.1 and jumps by 3 at every ``every``-th step, then recovers over
+    about 10 steps (the shape unshuffled data and corrupted batches both give)."""
+    base = noisy(decay(n, start=2.3, floor=0.1, rate=10), 0.01, seed=4)
+    bump = 3.0 * np.exp(-np.arange(every // 2) / 5.0)
+    for i in range(every, n - every, every):
+        base[i : i + bump.size] += bump
+    return base
+
+
+def test_jumps_that_the_validation_loss_swings_with_are_oscillation_not_spikes() -> None:
+    # Unshuffled data: the whole model swings with the class it last saw, so its validation
+    # loss swings too; the training loss's jumps are the peaks of that swing.
+    val = 0.9 + 0.4 * np.sin(np.arange(80) * 2.4)
+    steps = {"val_loss": np.arange(80) * 25}
+    run = make_run(train_loss=_periodic_jumps(), val_loss=val, steps=steps)
+    found = {f.code for f in run_diagnostics(run, T, strict=True).findings}
+    assert "loss_oscillation" in found
+    assert "loss_spikes" not in found
+
+
+def test_jumps_over_a_steadily_falling_validation_loss_are_spikes() -> None:
+    # Corrupted batches: the training loss jumps, the model (its validation loss) does not.
+    val = np.linspace(1.0, 0.2, 80)
+    steps = {"val_loss": np.arange(80) * 25}
+    run = make_run(train_loss=_periodic_jumps(), val_loss=val, steps=steps)
+    found = {f.code for f in run_diagnostics(run, T, strict=True).findings}
+    assert "loss_spikes" in found
+    assert "loss_oscillation" not in found
