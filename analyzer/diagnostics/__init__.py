@@ -226,5 +226,9 @@ def _without_explained(findings: list[Finding]) -> list[Finding]:
 _LOSS_CODES = ("loss_divergence", "plateau", "slow_convergence")
 
 
-# Importing the modules registers their diagnostics, in this order.
-from . import activations, generalization, gradients, loss, throughput  # noqa: E402, F401
+# Importing the modules registers their diagnostics, in this order (convergence's after the
+# other loss diagnostics, as they were when one module held them).
+from . import activations, generalization, gradients, loss  # noqa: E402, F401
+
+# isort: split
+from . import convergence, throughput  # noqa: E402, F401
