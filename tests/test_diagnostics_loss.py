@@ -218,3 +218,14 @@ def test_jumps_over_a_steadily_falling_validation_loss_are_spikes() -> None:
     found = {f.code for f in run_diagnostics(run, T, strict=True).findings}
     assert "loss_spikes" in found
     assert "loss_oscillation" not in found
+
+
+def test_a_gradient_norm_nan_to_the_end_is_divergence_a_single_overflow_is_not() -> None:
+    loss = noisy(decay(100), 0.01, seed=2)
+    dead = np.concatenate([np.full(60, 1.0), np.full(40, np.nan)])
+    assert codes(loss_divergence(make_run(train_loss=loss, grad_norm=dead), T)) == [
+        "loss_divergence"
+    ]
+    overflow = np.full(100, 1.0)
+    overflow[30] = np.inf  # mixed precision: the scaler skips the step, training goes on
+    assert codes(loss_divergence(make_run(train_loss=loss, grad_norm=overflow), T)) == []

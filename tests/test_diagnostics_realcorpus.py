@@ -68,3 +68,11 @@ def test_a_three_epoch_keras_fit_is_ok_with_a_note() -> None:
     assert alarms == set()
     assert "no_signal" not in evidence
     assert any("only 3 training-loss points" in n for n in notes)
+
+
+def test_nan_that_the_writer_filters_from_the_loss_is_found_in_the_gradient_norm() -> None:
+    # log(0) in the loss: the HF Trainer drops the NaN losses from train/loss, so only
+    # train/grad_norm shows that the weights went NaN.
+    alarms, _, evidence = _report("hf-tlm-nan_log0-0-24f4d705")
+    assert "loss_divergence" in alarms
+    assert int(evidence["loss_divergence"]["nonfinite_points"]) >= 2  # type: ignore[arg-type]

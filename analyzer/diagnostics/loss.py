@@ -47,7 +47,7 @@ def loss_tags(run: Run) -> tuple[str, ...]:
     return (*([main] if main else []), *run.layer_tags.get("loss_parts", ()))
 
 
-@diagnostic(("train_loss",), ("loss_parts",))
+@diagnostic(("train_loss",), ("loss_parts",), ("grad_norm",))
 def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Training loss becomes NaN/Inf, or climbs for good, in any of the run's losses.
 
@@ -59,7 +59,13 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     progress). Medians make single spikes (loss_spikes) and a warmup bump that is followed by
     progress not count. An RL run's losses are checked for NaN only (judged by its reward).
     NaN in validation data only is not divergence (see ``no_signal``).
+
+    A gradient norm that turns NaN/Inf and stays so to its end (>= 2 points) is a divergence
+    too, when no loss shows it: the weights are NaN from then on, and writers such as the
+    Hugging Face Trainer drop non-finite losses from their logs. A single non-finite norm that
+    training recovers from is a mixed-precision overflow step, skipped by the loss scaler.
     """
+    any_nonfinite_loss = False
     for tag in loss_tags(run):
         raw = run.tag_series(tag)
         if not len(raw):
@@ -67,6 +73,7 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
         values = raw.to_numpy(dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():
+            any_nonfinite_loss = True
             first = int(raw.index[np.argmax(bad)])
             yield Finding(
                 code="loss_divergence",
@@ -87,6 +94,37 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
         if is_rl(run) or len(values) < t.min_points:
             continue
         yield from _climb(raw, values, tag, t)
+    if not any_nonfinite_loss:
+        yield from _nonfinite_gradients(run)
+
+
+def _nonfinite_gradients(run: Run) -> Iterator[Finding]:
+    tag = run.roles.get("grad_norm")
+    if tag is None:
+        return
+    raw = run.tag_series(tag)
+    bad = ~np.isfinite(raw.to_numpy(dtype=float))
+    if not bad.any():
+        return
+    first_i = int(np.argmax(bad))
+    if not bad[first_i:].all() or bad[first_i:].sum() < 2:
+        return  # recovered: an overflow step of mixed precision, skipped by the loss scaler
+    first = int(raw.index[first_i])
+    loss_tag = run.roles.get("train_loss")
+    yield Finding(
+        code="loss_divergence",
+        severity="error",
+        title=f"Gradient norm {tag!r} is NaN/Inf from step {first} to the end: the weights are "
+        "NaN from there (the logged loss does not show it: its writer drops non-finite values)",
+        steps=(first, int(raw.index[-1])),
+        series=tag,
+        chart=(tag, *([loss_tag] if loss_tag else [])),
+        evidence=evidence(
+            first_nonfinite_step=first,
+            nonfinite_points=int(bad.sum()),
+            points=len(bad),
+        ),
+    )
 
 
 def _climb(raw: pd.Series, values: np.ndarray, tag: str, t: Thresholds) -> Iterator[Finding]:
