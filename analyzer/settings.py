@@ -291,6 +291,14 @@ class Thresholds:
     reward_window: int = _t(
         5, "Points in the reward's moving median: one bad episode is noise.", minimum=1
     )
+    reward_learned_noise: float = _t(
+        3.0,
+        "An RL agent is not learning when its reward (median of the last 20% of points) is no "
+        "better than at its start (first 10%) by 3x the reward's point-to-point noise, with no "
+        "rising trend (Mann-Kendall z < 2, plateau_val_trend). The realcorpus dev RL runs (2 "
+        "healthy, 1 slowed) gain 39 sigma or more, the real-world SB3 and Lightning RL runs "
+        "more still; no labelled run fails to learn, so recall is not measured.",
+    )
     reward_learned_share: float = _t(
         0.5,
         "A collapse is judged only once the run had gained half of all it gained: before that, "

@@ -10,11 +10,13 @@ import pandas as pd
 
 from ..measures import (
     end_level,
+    head_median,
     loss_fit,
     noise_floor,
     role_series,
     rolling_median,
     start_level,
+    tail_median,
     trend_z,
 )
 from ..model import Finding, Run, evidence
@@ -110,7 +112,7 @@ def chance_level(value: float, tolerance: float) -> int | None:
     return None
 
 
-@diagnostic(("train_loss",))
+@diagnostic(("train_loss",), ("reward",))
 def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Loss stopped improving long before the end, or never learned at all.
 
@@ -129,6 +131,7 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     level.
     """
     if is_rl(run):
+        yield from _reward_never_improved(run, t)
         return
     loss = role_series(run, "train_loss")
     if loss is None or len(loss) < 3:
@@ -268,5 +271,40 @@ def _at_chance(values: np.ndarray, steps: np.ndarray, tag: str, t: Thresholds) -
             points=len(values),
             margin=t.chance_moved / max(moved, 1e-12),
             threshold_tolerance=t.chance_tolerance,
+        ),
+    )
+
+
+def _reward_never_improved(run: Run, t: Thresholds) -> Iterator[Finding]:
+    """An RL agent that is not learning: its reward's last fifth (median) is no better than
+    its first tenth by 3x its point-to-point noise, and it has no rising trend (Mann-Kendall
+    z < 2). Value and TD losses say nothing here; the reward is the quality signal."""
+    reward = role_series(run, "reward")
+    if reward is None or len(reward) < 2 * t.min_points:
+        return
+    v = reward.to_numpy(dtype=float)
+    gain = tail_median(v) - head_median(v)
+    noise = noise_floor(v)
+    z = trend_z(v)
+    if gain >= t.reward_learned_noise * noise or z >= t.plateau_val_trend:
+        return
+    tag = run.roles["reward"]
+    steps = reward.index.to_numpy()
+    yield Finding(
+        code="plateau",
+        severity="warning",
+        title=f"The agent is not learning: reward {tag!r} went from {head_median(v):.4g} to "
+        f"{tail_median(v):.4g} over {len(v)} points, no better than its noise",
+        steps=(int(steps[0]), int(steps[-1])),
+        series=tag,
+        chart=(tag,),
+        evidence=evidence(
+            never_learned=1,
+            start_reward=head_median(v),
+            final_reward=tail_median(v),
+            reward_noise=noise,
+            reward_trend_z=z,
+            points=len(v),
+            margin=(t.reward_learned_noise * noise - gain) / max(noise, 1e-12),
         ),
     )
