@@ -219,7 +219,8 @@ class Thresholds:
         "fit projects for twice the steps must be >= 2x the late loss's point-to-point noise "
         "(robust sigma). Calibrated on realcorpus dev healthy runs (59): the one healthy run "
         "the other conditions pass (augmented regression, loss noisy near its floor) projects "
-        "0.39 sigma; the 5 labelled slow runs (learning rate /30) 7.2-211.",
+        "0.39 sigma; the 5 labelled slow runs (learning rate /30) 7.2-211. Sweep: 1/59 FA at 0, "
+        "0/59 from 0.5 to 10; recall 5/5 up to 7, 2/5 at 10.",
     )
     plateau_progress: float = _t(0.3, _PLATEAU)
     chance_tolerance: float = _t(
