@@ -57,10 +57,14 @@ _OPS = ("dir", "event", "garbage", "hparams", "link_up", "link_loop", "link_zero
 def directory_tree(data: bytes) -> None:
     """``data`` as a tree of folders, event files, links and special files, then read."""
     with tempfile.TemporaryDirectory() as tmp:
-        root = os.fsencode(tmp)
+        # The tree goes one level down: a link to ".." at its top then leads to this empty
+        # temporary folder, not to the shared temporary folder (which another program's
+        # event files may fill: reading them made a test take minutes).
+        root = os.path.join(os.fsencode(tmp), b"logs")
+        os.mkdir(root)
         _build_tree(root, data)
         try:
-            logdir = read_logdir(tmp)
+            logdir = read_logdir(os.fsdecode(root))
         except InputError:
             return  # nothing readable: said in one line by the CLI (safetext.visible)
         names = [run.name for run in logdir.runs]

@@ -46,7 +46,7 @@ def test_hparams_yaml_target(data: bytes) -> None:
     targets.hparams_yaml(data)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@_SETTINGS
 @given(st.binary(min_size=2, max_size=80))
 def test_directory_tree_target(data: bytes) -> None:
     targets.directory_tree(data)
