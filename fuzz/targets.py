@@ -7,18 +7,22 @@ reports it in one line; it never raises, hangs, or allocates what the input cann
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 
 import fsspec
 
+from analyzer.errors import ConfigError
 from analyzer.reader import InputError, read_logdir
 from analyzer.reader.discover import RunSource
 from analyzer.reader.events import read_event_bytes
 from analyzer.reader.hparams import YAML_MAX_VALUES, read_hparams_yaml
 from analyzer.reader.runs import read_run
 from analyzer.reader.tags import TagTable
+from analyzer.settings import Thresholds, load_settings, with_overrides
 
 _FS = fsspec.filesystem("memory")
 _PATH = "memory://fuzz/run/events.out.tfevents.0"
@@ -47,6 +51,31 @@ def hparams_yaml(data: bytes) -> None:
     assert len(values) <= YAML_MAX_VALUES
     if problem is not None:
         assert "\n" not in problem.message, problem.message
+
+
+_THRESHOLD_FIELDS = {f.name: f for f in fields(Thresholds)}
+
+
+def settings_file(data: bytes) -> None:
+    """``data`` as ``dlreport.toml`` and as ``pyproject.toml``: settings whose thresholds all
+    have their field's type and are finite, or a ``ConfigError`` in one line naming the file."""
+    for name in ("dlreport.toml", "pyproject.toml"):
+        path = f"memory://fuzz/{name}"
+        with _FS.open(path, "wb") as f:
+            f.write(data)
+        try:
+            settings = load_settings("memory://fuzz/logs", config=path)
+        except ConfigError as exc:
+            message = str(exc)
+            assert "\n" not in message, message
+            assert path in message, message
+            continue
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in settings.roles.items())
+        for key, value in settings.thresholds.items():
+            assert math.isfinite(value), (key, value)
+            kind = int if _THRESHOLD_FIELDS[key].type == "int" else float
+            assert isinstance(value, kind), (key, value)
+        with_overrides(Thresholds(), settings.thresholds)  # accepted once, accepted again
 
 
 # Directory trees: the input is a list of operations, one per 2 + n bytes:
