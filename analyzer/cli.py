@@ -181,7 +181,7 @@ def _runs_one_by_one(
     error line and nothing else (unreadable runs are held back until a readable one shows
     up)."""
     from .errors import InputError
-    from .pipeline import flat_run, plan_logdirs
+    from .pipeline import flat_runs, plan_logdirs
     from .render.safetext import visible
     from .selection import keep_tags
 
@@ -189,11 +189,11 @@ def _runs_one_by_one(
     held: list[RunData] = []
     readable = False
     for i, plan in enumerate(plans, start=1):
-        run = flat_run(plan)
+        runs = flat_runs(plan)
         if progress is not None:
             progress(i, len(plans))
-        held.append(run)
-        if not run.readable and not readable:
+        held.extend(runs)
+        if not any(run.readable for run in runs) and not readable:
             continue
         readable = True
         for ready in held:
