@@ -19,7 +19,7 @@ from cli_checks import CliServer, Ran
 from event_builders import frame_records, header_event, scalar_event, write_event_file
 from tensorboard.compat.proto import event_pb2
 
-from analyzer.reader import events, framing
+from analyzer.reader import events, framing, hparams
 
 # Every case here passes under a 450 MiB address-space cap (250 MB resident: pandas,
 # matplotlib); the bad inputs used to take gigabytes. The margin is for other builds of the
@@ -190,6 +190,22 @@ def test_hparams_yaml_nested_too_deep_is_one_line(tmp_path: Path, command: list[
     lines = _clean(result) + result.stdout.decode().splitlines()  # tags lists problems
     (warning,) = [line for line in lines if "hparams.yaml" in line]
     assert warning.endswith("hparams.yaml not readable (nested deeper than 50 levels)")
+
+
+def test_hparams_yaml_larger_than_the_limit_is_not_read(tmp_path: Path) -> None:
+    """Its first MiB alone could parse, to a value cut short (``lr: 0.00`` of ``0.001``)."""
+    _good_run(tmp_path / "run")
+    filler = "# padding\n" * (hparams.YAML_MAX_BYTES // 10)
+    (tmp_path / "run" / "hparams.yaml").write_text(filler + "lr: 0.001\n")
+    result = _cli("tags", "--json", str(tmp_path))
+    _clean(result)
+    (run,) = _strict_json(result.stdout)["runs"]  # type: ignore[index]
+    assert run["hparams"] == {}
+    (problem,) = run["problems"]
+    assert problem["message"] == "hparams.yaml not read (larger than 1048576 bytes)"
+    (tmp_path / "run" / "hparams.yaml").write_text(filler[:-100] + "lr: 0.001\n")  # at the limit
+    (run,) = _strict_json(_cli("tags", "--json", str(tmp_path)).stdout)["runs"]  # type: ignore[index]
+    assert (run["hparams"], run["problems"]) == ({"lr": 0.001}, [])
 
 
 def test_hparams_yaml_within_the_limits_is_read(tmp_path: Path) -> None:
