@@ -10,11 +10,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_checks import one_line_error, run_cli
+from cli_checks import CliServer, one_line_error, run_cli
 from click.testing import CliRunner
 from tensorboardX import SummaryWriter
 
@@ -209,6 +209,13 @@ def test_closed_pipe_is_a_normal_end(big_logdir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
+def cli_server() -> Iterator[CliServer]:
+    server = CliServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
 def bytes_logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("bytes") / "logs"
     root.mkdir()
@@ -288,13 +295,11 @@ def test_undecodable_names_in_a_site_folder(bytes_logdir: Path, tmp_path: Path) 
     ],
     ids=["json", "md", "tags-json", "tags", "export", "compare-json"],
 )
-def test_undecodable_names_on_stdout(bytes_logdir: Path, args: list[str]) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "analyzer", *[a.format(logdir=bytes_logdir) for a in args]],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+def test_undecodable_names_on_stdout(
+    bytes_logdir: Path, args: list[str], cli_server: CliServer
+) -> None:
+    # A real process's stdout (not CliRunner's): forked from one that loaded the CLI once.
+    proc = cli_server.run([a.format(logdir=bytes_logdir) for a in args], timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr
     text = _strict_utf8(proc.stdout)
