@@ -110,8 +110,18 @@ class CliServer:
         )
         self.count = 0
 
-    def run(self, args: Sequence[str], *, timeout: float = 60, cwd: Path | None = None) -> Ran:
-        """``dlreport ARGS`` in a fresh process; :class:`subprocess.TimeoutExpired` on a hang."""
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        timeout: float = 60,
+        cwd: Path | None = None,
+        stdout_to: str | None = None,
+    ) -> Ran:
+        """``dlreport ARGS`` in a fresh process; :class:`subprocess.TimeoutExpired` on a hang.
+
+        ``stdout_to`` names a file for its stdout instead (``/dev/full``); ``stdout`` is then
+        empty."""
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
         self.count += 1
@@ -121,14 +131,15 @@ class CliServer:
             "cwd": str(cwd) if cwd else None,
             "timeout": timeout,
             "memory_cap": self.memory_cap,
-            "stdout": str(out),
+            "stdout": stdout_to or str(out),
             "stderr": str(err),
         }
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         reply = json.loads(self.proc.stdout.readline())
-        stdout, stderr = out.read_bytes(), err.read_bytes()
-        out.unlink()
+        stdout = b"" if stdout_to else out.read_bytes()
+        stderr = err.read_bytes()
+        out.unlink(missing_ok=True)
         err.unlink()
         if reply["timed_out"]:
             raise subprocess.TimeoutExpired(["dlreport", *args], timeout, stdout, stderr)

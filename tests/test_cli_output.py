@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_checks import CliServer, one_line_error, run_cli
+from cli_checks import CliServer, Completed, one_line_error
 from click.testing import CliRunner
 from tensorboardX import SummaryWriter
 
@@ -30,6 +30,13 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 w.add_scalar("train/loss", 2.0 / (step + 1), step)
                 w.add_scalar("eval/loss", 2.5 / (step + 1), step)
     return root
+
+
+@pytest.fixture(scope="module")
+def cli_server() -> Iterator[CliServer]:
+    server = CliServer()
+    yield server
+    server.close()
 
 
 def _invoke(*args: str):
@@ -171,9 +178,11 @@ def test_read_only_folder_is_one_line(logdir: Path, tmp_path: Path, how: str) ->
     ],
     ids=["analyze", "export", "tags"],
 )
-def test_stdout_to_dev_full_is_one_line(logdir: Path, args: list[str]) -> None:
-    with open("/dev/full", "w") as full:
-        result = run_cli([a.format(logdir=logdir) for a in args], stdout=full)
+def test_stdout_to_dev_full_is_one_line(
+    logdir: Path, args: list[str], cli_server: CliServer
+) -> None:
+    ran = cli_server.run([a.format(logdir=logdir) for a in args], stdout_to="/dev/full")
+    result = Completed(ran.returncode, "", ran.stderr.decode("utf-8"))
     one_line_error(result, "stdout: cannot write", "No space left on device")
 
 
@@ -206,13 +215,6 @@ def test_closed_pipe_is_a_normal_end(big_logdir: Path) -> None:
 
 
 # --- names with bytes that are not UTF-8 ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cli_server() -> Iterator[CliServer]:
-    server = CliServer()
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
