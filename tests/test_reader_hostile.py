@@ -5,6 +5,29 @@ memory cap (``RLIMIT_AS``), and checks the exit code, that every message is one 
 no traceback is printed. Without the fixes these inputs hung for ever, grew to gigabytes, or
 ended in a traceback. The processes are forked from one that imported the CLI once
 (``cli_checks.CliServer``): two dozen start-ups cost about 12 CPU-s, the forks a fraction.
+
+Where each case of issue #14 is tested (here unless a file is named):
+
+1. FIFOs: ``test_a_fifo_named_*``. 2. devices, the first-record scan, declared lengths:
+``test_a_device_linked_*``, ``test_only_a_device_*``, ``test_a_regular_file_of_zeros_*`` (slow),
+test_reader_events.py ``test_no_first_record_*``, ``test_huge_declared_length_*``.
+3, 4. ``test_hparams_yaml_*``. 5. test_engine.py ``test_workers_are_capped_*``,
+``test_cli_caps_jobs_*``; a pool that cannot go on: ``test_a_thread_the_pool_cannot_start_*``,
+``test_a_worker_that_dies_*``, ``test_out_of_memory_in_the_cli_*``. 6. test_engine.py
+``test_scheduler_*``, ``test_cli_scheduler_failures_*``. 7. ``test_a_huge_first_header_*``;
+test_hostile.py ``test_long_tag_names_*``. 8, 9. ``test_*undecodable_names*``,
+``test_names_that_show_the_same_*``; test_cli_output.py ``test_undecodable_names_*``.
+10, 11, 15 (analyze). test_hostile.py ``test_steps_at_the_int64_limits_*``,
+``test_nan_and_inf_hyperparameters_*``, ``test_a_training_loss_nan_*``. 12. test_cli_output.py
+``test_output_into_a_missing_folder_*``, ``test_unwritable_output_*``,
+``test_read_only_folder_*`` (as root too), ``test_stdout_to_dev_full_*``. 13. test_settings.py
+``test_settings_file_errors_*``, ``test_cli_refuses_bad_threshold_*``,
+``test_a_settings_file_over_1_mb_*``, ``test_settings_lookup_passes_over_fifos_*``.
+14. test_cli_output.py ``test_a_url_without_its_optional_package_*``. 15, 16. test_compare.py
+``test_a_loss_nan_at_every_step_is_a_regression``, ``test_no_run_in_common_*``.
+17. test_pipeline.py ``test_a_side_whose_tags_would_mix_*``, ``test_tags_and_export_keep_*``;
+``test_tags_counts_steps_written_three_times_right``. Fuzzing of hparams.yaml, settings files and
+directory trees: test_reader_fuzz_targets.py (hypothesis), test_fuzz.py (atheris, slow).
 """
 
 from __future__ import annotations
