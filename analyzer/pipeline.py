@@ -28,6 +28,7 @@ from .reader import Logdir, RunData, RunSource, read_run
 from .roles import HELDOUT_FOLDERS, SIDE_FOLDERS, Roles, infer_roles
 from .selection import DEFAULT_GROUP_BY, Selection, discover, keep_tags
 from .settings import Settings, Thresholds, with_overrides
+from .sides import keep_apart
 from .summary import summarize
 
 
@@ -45,6 +46,18 @@ class RunGroup:
 
     name: str
     parts: tuple[tuple[str, RunData], ...]
+    notes: tuple[str, ...] = ()  # why a side folder was kept apart (:func:`split_sides`)
+
+
+def split_sides(group: RunGroup) -> tuple[RunGroup, ...]:
+    """``group``, and each side folder whose prefixed tags would mix with the group's as a
+    run of its own (:mod:`analyzer.sides`); the group alone when nothing mixes."""
+    kept, apart = keep_apart(group.parts)
+    if not apart:
+        return (group,)
+    parent = RunGroup(group.name, kept, group.notes + tuple(a.note_for_parent() for a in apart))
+    sides = (RunGroup(a.side.name, (("", a.side),), (a.note_for_side(group.name),)) for a in apart)
+    return (parent, *sides)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +123,19 @@ def plan_logdirs(logdirs: str | Sequence[str], select: Selection | None = None) 
     return plans
 
 
-def flat_run(plan: RunPlan, *, check_crc: bool = True) -> RunData:
+def flat_runs(plan: RunPlan, *, check_crc: bool = True) -> tuple[RunData, ...]:
     """One analysed run as the reader's record (``tags``, ``export``): parts merged, tags prefixed.
 
     Named as ``analyze`` names it: a Keras ``train/`` side's tags become ``train/...`` of the
-    parent run, and a timestamp child's hparams (and files) belong to its parent.
+    parent run, and a timestamp child's hparams (and files) belong to its parent. A side whose
+    prefixed tags would mix with the run's follows as a run of its own (:func:`split_sides`).
     """
-    parts = [(prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts]
+    read = [(prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts]
+    kept, apart = keep_apart(read)
+    return (_flat_run(plan, list(kept), check_crc=check_crc), *(a.side for a in apart))
+
+
+def _flat_run(plan: RunPlan, parts: list[tuple[str, RunData]], *, check_crc: bool) -> RunData:
     lent = [read_run(src, check_crc=check_crc) for src in plan.hparams_from]
     (prefix, first), *_ = parts
     if len(parts) == 1 and not prefix and not lent:
@@ -166,10 +185,10 @@ def read_runs(
     roots = [logdirs] if isinstance(logdirs, str) else list(logdirs)
     plans = plan_logdirs(roots, select)
     runs: list[RunData] = []
-    for plan in plans:
-        runs.append(flat_run(plan, check_crc=check_crc))
+    for done, plan in enumerate(plans, start=1):
+        runs.extend(flat_runs(plan, check_crc=check_crc))
         if progress is not None:
-            progress(len(runs), len(plans))
+            progress(done, len(plans))
     if not any(run.readable for run in runs):
         reasons = "; ".join(str(p) for run in runs for p in run.problems[:1])
         raise InputError(f"{', '.join(roots)}: no readable event file ({reasons})")
@@ -214,7 +233,7 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
     hist_tags = tuple(histograms["tag"].unique()) if not histograms.empty else ()
     roles = infer_roles({str(k): int(v) for k, v in points.items()}, hist_tags, overrides)
     hparams: dict[str, float | str | bool] = {}
-    notes: list[str] = []
+    notes: list[str] = list(group.notes)
     texts: dict[str, str] = {}
     for prefix, r in group.parts:
         hparams.update(r.hparams)
@@ -244,7 +263,11 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
 def roles_by_run(data: Logdir, overrides: Mapping[str, str]) -> dict[str, Roles]:
     """The roles each analysed run of ``data`` would use, with the reasons (for ``tags``)."""
     plans = plan_runs([RunSource(r.name, r.path, r.files) for r in data.runs])
-    return {p.name: make_run(group_in_memory(p, data), overrides)[1] for p in plans}
+    return {
+        group.name: make_run(group, overrides)[1]
+        for p in plans
+        for group in split_sides(group_in_memory(p, data))
+    }
 
 
 def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -354,18 +377,23 @@ def analyze_plan(
     strict: bool = False,
     keep_run: bool = False,
     per_run: PerRun | None = None,
-) -> RunOutcome:
-    """Read, diagnose and summarise one run (the unit of work of every executor)."""
-    group = read(plan)
-    run, _ = make_run(group, settings.roles)
-    report = analyze_run(run, thresholds, strict=strict)
-    return RunOutcome(
-        report=report,
-        records=sum(r.records for _, r in group.parts),
-        problems=tuple(str(p) for _, r in group.parts for p in r.problems),
-        run=run if keep_run else None,
-        extra=per_run(report, run) if per_run is not None else None,
-    )
+) -> tuple[RunOutcome, ...]:
+    """Read, diagnose and summarise one run (the unit of work of every executor); a side
+    folder kept apart (:func:`split_sides`) comes back as a run of its own."""
+    outcomes = []
+    for group in split_sides(read(plan)):
+        run, _ = make_run(group, settings.roles)
+        report = analyze_run(run, thresholds, strict=strict)
+        outcomes.append(
+            RunOutcome(
+                report=report,
+                records=sum(r.records for _, r in group.parts),
+                problems=tuple(str(p) for _, r in group.parts for p in r.problems),
+                run=run if keep_run else None,
+                extra=per_run(report, run) if per_run is not None else None,
+            )
+        )
+    return tuple(outcomes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,12 +461,13 @@ def build_analysis(
     )
     outcomes_iter = (executor.map if use_pool else map)(task, plans)  # type: ignore[union-attr]
     outcomes: list[RunOutcome] = []
-    for outcome in outcomes_iter:
-        if receive is not None and outcome.extra is not None:
-            outcome = replace(outcome, extra=receive(outcome.report, outcome.extra))
-        outcomes.append(outcome)
+    for done, plan_outcomes in enumerate(outcomes_iter, start=1):
+        for outcome in plan_outcomes:
+            if receive is not None and outcome.extra is not None:
+                outcome = replace(outcome, extra=receive(outcome.report, outcome.extra))
+            outcomes.append(outcome)
         if progress is not None:
-            progress(len(outcomes), len(plans))
+            progress(done, len(plans))
     if not any(o.records for o in outcomes):
         reasons = "; ".join(o.problems[0] for o in outcomes if o.problems)
         raise InputError(f"{where}: no readable event file ({reasons or 'no records'})")
