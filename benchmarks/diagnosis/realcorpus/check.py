@@ -438,7 +438,7 @@ def calibrate(out: dict[str, Any], labels: dict[str, Any], split: str = "dev") -
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--split", choices=["dev", "test"])
+    ap.add_argument("--split", choices=["dev", "test", "test2"])
     ap.add_argument("--only")
     ap.add_argument("--png", action="store_true", help="write png/<run>.png")
     ap.add_argument("--json", type=Path, help="write the measures here")
