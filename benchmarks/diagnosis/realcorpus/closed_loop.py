@@ -18,7 +18,6 @@ splits are for the lead, once (``--final``; *test2* now, *test* is spent).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
@@ -32,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import build  # noqa: E402
 from check import read_run  # noqa: E402
-from score import HELD_OUT, SPLITS, analyze  # noqa: E402
+from score import analyze, parse_split_arguments, split_arguments  # noqa: E402
 
 ADVISED = HERE / "runs_advised"
 UNTREATABLE = {"throughput_drop"}
@@ -88,16 +87,7 @@ def final_loss(run: Path, roles: dict[str, str]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--split", choices=SPLITS, default="dev")
-    ap.add_argument("--final", action="store_true", help="allow a held-out split (once)")
-    ap.add_argument("--dry-run", action="store_true", help="check the arguments and the runs, stop")
-    ap.add_argument("--dlreport-python", default=str(HERE.parents[2] / ".venv" / "bin" / "python"))
-    ap.add_argument("--repo", type=Path, default=HERE.parents[2])
-    ap.add_argument("--json", type=Path)
-    args = ap.parse_args(argv)
-    if args.split in HELD_OUT and not args.final:
-        raise SystemExit(f"the {args.split} split is scored once, at the end: add --final")
+    args = parse_split_arguments(split_arguments(__doc__), argv)
     labels = json.loads((HERE / "labels.json").read_text())
     review = json.loads((HERE / "review.json").read_text())
     names = sorted(

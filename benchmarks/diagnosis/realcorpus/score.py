@@ -127,19 +127,30 @@ def score(labels: dict[str, Any], pred: dict[str, dict[str, Any]]) -> dict[str, 
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def split_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options score.py and closed_loop.py share: which split, which dlreport."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--split", choices=SPLITS, default="dev")
-    ap.add_argument("--final", action="store_true", help="allow a held-out split (score it once)")
+    ap.add_argument("--final", action="store_true", help="allow a held-out split (used once)")
     ap.add_argument("--dry-run", action="store_true", help="check the arguments and the runs, stop")
     ap.add_argument("--dlreport-python", default=str(HERE.parents[2] / ".venv" / "bin" / "python"))
     ap.add_argument("--repo", type=Path, default=HERE.parents[2])
-    ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--report", type=Path, help="reuse a saved dlreport JSON instead of running")
+    return ap
+
+
+def parse_split_arguments(ap: argparse.ArgumentParser, argv: list[str] | None):
     args = ap.parse_args(argv)
     if args.split in HELD_OUT and not args.final:
-        raise SystemExit(f"the {args.split} split is scored once, at the end: add --final")
+        raise SystemExit(f"the {args.split} split is used once, at the end: add --final")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = split_arguments(__doc__)
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--report", type=Path, help="reuse a saved dlreport JSON instead of running")
+    args = parse_split_arguments(ap, argv)
     labels = {
         n: v
         for n, v in json.loads((HERE / "labels.json").read_text()).items()
