@@ -1,6 +1,6 @@
 """Review each run's label against the numbers it logged, and draw one PNG per run.
 
-    .venv-torch/bin/python check.py [--split dev|test] [--only GLOB] [--png] [--json OUT]
+    .venv-torch/bin/python check.py [--split dev|test|test2] [--only GLOB] [--png] [--json OUT]
 
 Written from the definitions in the project README's "Diagnosis" section, in its own words:
 it imports nothing from ``analyzer/`` and shares no constant with it (the numbers below are
