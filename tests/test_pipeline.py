@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tensorboard.summary import Writer
 from tensorboardX import SummaryWriter
 
 from analyzer.cli import cli
@@ -98,6 +99,33 @@ def test_tags_and_export_keep_the_side_apart_too(tmp_path: Path) -> None:
         (".", "train/loss"): 100,
         (".", "validation/loss"): 100,
         ("train", "loss"): 100,
+    }
+
+
+def test_tf2_custom_loop_train_and_test_folders_have_every_role(tmp_path: Path) -> None:
+    """tf.summary's habit (rank-0 float tensors, one writer per side) written by TensorBoard's
+    own torch-free writer: train/ and test/ are one run, and each role finds its tag."""
+    run_dir = tmp_path / "gradient_tape" / "20240101-120000"
+    train, test = Writer(str(run_dir / "train")), Writer(str(run_dir / "test"))
+    for step in range(0, 200, 5):
+        train.add_scalar("loss", 2.0 * np.exp(-step / 60) + 0.1, step, wall_time=1e9 + step)
+        train.add_scalar("learning_rate", 1e-3, step, wall_time=1e9 + step)
+        train.add_scalar("grad_norm", 1.5, step, wall_time=1e9 + step)
+        train.add_scalar("examples_per_sec", 3000.0, step, wall_time=1e9 + step)
+        if step % 20 == 0:
+            test.add_scalar("loss", 2.1 * np.exp(-step / 60) + 0.2, step, wall_time=1e9 + step)
+            test.add_scalar("accuracy", 0.9 - 0.8 * np.exp(-step / 60), step, wall_time=1e9 + step)
+            test.add_scalar("examples_per_sec", 9000.0, step, wall_time=1e9 + step)
+    train.close()
+    test.close()
+    (run,) = build_report(str(tmp_path), strict=True).runs
+    assert run.roles == {
+        "train_loss": "train/loss",
+        "val_loss": "test/loss",
+        "learning_rate": "train/learning_rate",
+        "grad_norm": "train/grad_norm",
+        "val_accuracy": "test/accuracy",
+        "throughput": "train/examples_per_sec",
     }
 
 
