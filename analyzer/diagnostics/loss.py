@@ -50,11 +50,12 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     Every training loss is checked, each named (YOLO box/obj/cls, detectron2's parts,
     a GAN's generator and discriminator), and a NaN or Inf in any is an error however few
     finite points there are. Otherwise, with start = median of the first 3 points and end =
-    median of the last max(3, n/20): the loss diverged if end >= 1.5 x start, or if end >= 3 x
-    the lowest rolling median (window n/20) and the rise is >= 25% of start (it gave back its
-    progress). Medians make single spikes (loss_spikes) and a warmup bump that is followed by
-    progress not count. An RL run's losses are checked for NaN only (judged by its reward).
-    NaN in validation data only is not divergence (see ``no_signal``).
+    median of the last max(3, n/20): the loss diverged if end >= 1.5 x start, or if every point
+    after the first is >= 1.5 x the first (it blew up at once and never came back), or if end
+    >= 3 x the lowest rolling median (window n/20) and the rise is >= 25% of start (it gave
+    back its progress). Medians make single spikes (loss_spikes) and a warmup bump that is
+    followed by progress not count. An RL run's losses are checked for NaN only (judged by its
+    reward). NaN in validation data only is not divergence (see ``no_signal``).
 
     A gradient norm that turns NaN/Inf and stays so to its end (>= 2 points) is a divergence
     too, when no loss shows it: the weights are NaN from then on, and writers such as the
@@ -148,6 +149,11 @@ def _climb(
     best_i = int(np.argmin(smooth))
     best = float(smooth[best_i])
     rose = start > 0 and end >= t.divergence_rise * start
+    # Blown up from the first update: every point after the first >= 1.5x the first (which
+    # the median of the first 3 hides when the loss jumps at once, as with epoch means).
+    jumped = values[0] > 0 and float(values[1:].min()) >= t.divergence_rise * values[0]
+    if jumped and not rose:
+        start, rose = float(values[0]), True
     gave_back = best > 0 and end >= t.divergence_from_best * best
     gave_back = gave_back and end - best >= t.divergence_min_rise * abs(start)
     if not (rose or gave_back):
