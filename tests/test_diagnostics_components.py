@@ -113,3 +113,15 @@ def test_kinds_of_the_losses_of_real_writers(path: str, kinds: dict[str, str]) -
 def test_real_runs_judged_healthy_with_several_losses_raise_nothing(path: str) -> None:
     _, findings = _run(_shared(path))
     assert _alarms(findings) == []
+
+
+def test_a_spike_in_one_term_that_the_total_hides_is_named() -> None:
+    # detectron2-style semantic segmentation: loss_ce jumps 0.03 -> 0.10 for one point at
+    # step 36239, while total_loss (0.92 -> 1.00) stays within its own noise.
+    _, findings = _run(_shared("drone-segmentation/output_new_finetuning"))
+    spikes = [f for f in findings if f.code == "loss_spikes"]
+    assert [(f.series, f.severity) for f in spikes] == [("loss_ce", "info")]
+    (f,) = spikes
+    assert f.evidence["largest_step"] == 36239
+    assert f.evidence["total"] == "total_loss"
+    assert f.evidence["also_in"] is None

@@ -16,6 +16,13 @@ heads of a multi-task model. Which checks mean something depends on the kind of 
   a rise or a swing is the game, not divergence. NaN only.
 - RL losses (value, policy, entropy) are judged by the run's reward; NaN only (see
   :func:`analyzer.diagnostics.loss.is_rl`).
+
+Per code: ``loss_divergence`` (NaN) on every loss, (climb) on all but GAN and RL losses;
+``loss_spikes`` on the training loss and every part (a bad batch may reach one term only);
+``plateau`` on the training loss, and on a part only when it sits at chance (a flat term may
+be a regularizer); ``loss_oscillation`` and ``slow_convergence`` on the training loss only:
+whether the objective descends, and how fast, is the total's to say (the swings of terms
+that cancel in the total do not keep it from descending).
 """
 
 from __future__ import annotations
