@@ -76,3 +76,11 @@ def test_nan_that_the_writer_filters_from_the_loss_is_found_in_the_gradient_norm
     alarms, _, evidence = _report("hf-tlm-nan_log0-0-24f4d705")
     assert "loss_divergence" in alarms
     assert int(evidence["loss_divergence"]["nonfinite_points"]) >= 2  # type: ignore[arg-type]
+
+
+def test_a_loss_that_blows_up_at_once_and_never_comes_back_diverges() -> None:
+    # SGD-momentum at 30x a good rate on a Keras GRU: the first epoch's mean is 1.36, every
+    # later one >= 2.14 (swinging 2-8), so the median of the first three already sits high.
+    alarms, _, evidence = _report("keras-gru-lr_x30-0-a5d94175")
+    assert "loss_divergence" in alarms
+    assert float(evidence["loss_divergence"]["start_loss"]) < 1.4  # type: ignore[arg-type]

@@ -22,7 +22,8 @@ from ..measures import (
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
-from .loss import _loss, is_rl
+from .components import components, main_is_adversarial, total_of
+from .loss import _loss, is_rl, role_tag_series
 
 
 @diagnostic(("train_loss",))
@@ -121,6 +122,13 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     loss sits at ln C (C classes). With only 3 or 4 points this is said only when every point
     is at ln C (within 0.5%) and the loss moved < 1%: the commonest failed trial.
 
+    A term of the objective (a multi-task head, detectron2's ``loss_cls``) that starts and
+    ends at the same chance level ln C, having lost < 30% of its start, has not learned
+    either, even while the total falls: a warning naming the term, unless the training loss
+    itself is found not learning. A term that merely stays flat may be a regularizer, so only
+    the chance level says it. GAN players' losses sit at ln 4 and ln 2 at equilibrium: they
+    are not judged.
+
     Plateau: the loss fell by >= 30% of its start overall, but over the last 40% of the points
     improved by < 2% of the start (median of that window's first quarter minus median of its
     last quarter; getting worse by up to 10% also counts as flat), while still at >= 10% of
@@ -133,6 +141,16 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     if is_rl(run):
         yield from _reward_never_improved(run, t)
         return
+    if main_is_adversarial(run):
+        return  # a GAN player's loss sits where the game holds it, not where learning ends
+    found = list(_plateau_of_loss(run, t))
+    yield from found
+    if not any(f.evidence.get("never_learned") for f in found):
+        yield from _parts_at_chance(run, t)
+
+
+def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
+    """:func:`plateau` on the run's training loss."""
     loss = role_series(run, "train_loss")
     if loss is None or len(loss) < 3:
         return
@@ -308,3 +326,44 @@ def _reward_never_improved(run: Run, t: Thresholds) -> Iterator[Finding]:
             margin=(t.reward_learned_noise * noise - gain) / max(noise, 1e-12),
         ),
     )
+
+
+def _parts_at_chance(run: Run, t: Thresholds) -> Iterator[Finding]:
+    """The terms of the objective that sit at chance from start to end (see :func:`plateau`)."""
+    total = total_of(run)
+    for part in components(run):
+        if part.kind != "part":
+            continue
+        series = role_tag_series(run, part.tag)
+        if len(series) < 2 * t.min_points:
+            continue
+        values = series.to_numpy(dtype=float)
+        start, end = start_level(values), end_level(values)
+        c = chance_level(end, t.chance_tolerance)
+        if c is None or chance_level(start, t.chance_tolerance) != c:
+            continue
+        if start <= 0 or (start - end) / start >= t.plateau_progress:
+            continue
+        steps = series.index.to_numpy()
+        of = f" (a part of {total!r})" if total else ""
+        yield Finding(
+            code="plateau",
+            severity="warning",
+            title=f"{part.tag!r}{of} is not learning: it sits at {end:.4g} = ln {c}, chance for "
+            f"{c} classes, from start to end",
+            steps=(int(steps[0]), int(steps[-1])),
+            series=part.tag,
+            chart=(part.tag, *([total] if total else [])),
+            evidence=evidence(
+                never_learned=1,
+                chance_classes=c,
+                plateau_loss=end,
+                start_loss=start,
+                relative_drop=(start - end) / start,
+                points=len(values),
+                margin=t.chance_tolerance * np.log(c) / max(abs(end - np.log(c)), 1e-12),
+                threshold_tolerance=t.chance_tolerance,
+                component=part.kind,
+                total=total,
+            ),
+        )

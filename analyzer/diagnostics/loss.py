@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..measures import (
+    Spike,
     end_level,
     robust_spikes,
     role_series,
@@ -21,6 +22,7 @@ from ..measures import (
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
+from .components import Component, components, main_is_adversarial, total_of
 
 
 def is_rl(run: Run) -> bool:
@@ -34,17 +36,11 @@ def is_rl(run: Run) -> bool:
 
 def _loss(run: Run, t: Thresholds) -> pd.Series | None:
     """The finite training loss whose shape is judged, or None when there are too few points
-    to say anything (or the run is judged by its reward)."""
-    if is_rl(run):
+    to say anything (or the run is judged by its reward, or the loss is a GAN player's)."""
+    if is_rl(run) or main_is_adversarial(run):
         return None
     loss = role_series(run, "train_loss")
     return loss if loss is not None and len(loss) >= t.min_points else None
-
-
-def loss_tags(run: Run) -> tuple[str, ...]:
-    """Every training loss of the run: the main one first, then its parts or siblings."""
-    main = run.roles.get("train_loss")
-    return (*([main] if main else []), *run.layer_tags.get("loss_parts", ()))
 
 
 @diagnostic(("train_loss",), ("loss_parts",), ("grad_norm",))
@@ -54,11 +50,12 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     Every training loss is checked, each named (YOLO box/obj/cls, detectron2's parts,
     a GAN's generator and discriminator), and a NaN or Inf in any is an error however few
     finite points there are. Otherwise, with start = median of the first 3 points and end =
-    median of the last max(3, n/20): the loss diverged if end >= 1.5 x start, or if end >= 3 x
-    the lowest rolling median (window n/20) and the rise is >= 25% of start (it gave back its
-    progress). Medians make single spikes (loss_spikes) and a warmup bump that is followed by
-    progress not count. An RL run's losses are checked for NaN only (judged by its reward).
-    NaN in validation data only is not divergence (see ``no_signal``).
+    median of the last max(3, n/20): the loss diverged if end >= 1.5 x start, or if every point
+    after the first is >= 1.5 x the first (it blew up at once and never came back), or if end
+    >= 3 x the lowest rolling median (window n/20) and the rise is >= 25% of start (it gave
+    back its progress). Medians make single spikes (loss_spikes) and a warmup bump that is
+    followed by progress not count. An RL run's losses are checked for NaN only (judged by its
+    reward). NaN in validation data only is not divergence (see ``no_signal``).
 
     A gradient norm that turns NaN/Inf and stays so to its end (>= 2 points) is a divergence
     too, when no loss shows it: the weights are NaN from then on, and writers such as the
@@ -66,7 +63,9 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     training recovers from is a mixed-precision overflow step, skipped by the loss scaler.
     """
     any_nonfinite_loss = False
-    for tag in loss_tags(run):
+    total = total_of(run)
+    for part in components(run):
+        tag = part.tag
         raw = run.tag_series(tag)
         if not len(raw):
             continue
@@ -78,7 +77,7 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
             yield Finding(
                 code="loss_divergence",
                 severity="error",
-                title=f"Training loss {tag!r} is NaN/Inf "
+                title=f"Training loss {_named(part, total)} is NaN/Inf "
                 + ("from its first point" if bad[0] else f"from step {first}"),
                 steps=(first, int(raw.index[-1])),
                 series=tag,
@@ -88,12 +87,13 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
                     nonfinite_points=int(bad.sum()),
                     points=len(values),
                     last_finite_loss=float(values[~bad][-1]) if (~bad).any() else None,
+                    **_component_evidence(part, total),
                 ),
             )
             continue
-        if is_rl(run) or len(values) < t.min_points:
-            continue
-        yield from _climb(raw, values, tag, t)
+        if is_rl(run) or part.kind == "adversarial" or len(values) < t.min_points:
+            continue  # an RL or GAN loss rises as the returns or the other player grow
+        yield from _climb(raw, values, part, total, t)
     if not any_nonfinite_loss:
         yield from _nonfinite_gradients(run)
 
@@ -127,12 +127,33 @@ def _nonfinite_gradients(run: Run) -> Iterator[Finding]:
     )
 
 
-def _climb(raw: pd.Series, values: np.ndarray, tag: str, t: Thresholds) -> Iterator[Finding]:
+def _named(part: Component, total: str | None) -> str:
+    """A loss's name for a title: a part says which total it belongs to."""
+    if part.kind == "part" and total is not None:
+        return f"{part.tag!r} (a part of {total!r})"
+    return repr(part.tag)
+
+
+def _component_evidence(part: Component, total: str | None) -> dict[str, object]:
+    """Which loss of the run a finding judged, and the total when the writer defines one
+    (nothing for the run's training loss when it is no total: the common one-loss run)."""
+    return {} if part.kind == "main" else {"component": part.kind, "total": total}
+
+
+def _climb(
+    raw: pd.Series, values: np.ndarray, part: Component, total: str | None, t: Thresholds
+) -> Iterator[Finding]:
+    tag = part.tag
     start, end = start_level(values), end_level(values)
     smooth = rolling_median(values, max(3, len(values) // 20))
     best_i = int(np.argmin(smooth))
     best = float(smooth[best_i])
     rose = start > 0 and end >= t.divergence_rise * start
+    # Blown up from the first update: every point after the first >= 1.5x the first (which
+    # the median of the first 3 hides when the loss jumps at once, as with epoch means).
+    jumped = values[0] > 0 and float(values[1:].min()) >= t.divergence_rise * values[0]
+    if jumped and not rose:
+        start, rose = float(values[0]), True
     gave_back = best > 0 and end >= t.divergence_from_best * best
     gave_back = gave_back and end - best >= t.divergence_min_rise * abs(start)
     if not (rose or gave_back):
@@ -142,9 +163,10 @@ def _climb(raw: pd.Series, values: np.ndarray, tag: str, t: Thresholds) -> Itera
         code="loss_divergence",
         severity="error" if rose else "warning",
         title=(
-            f"Training loss {tag!r} rose from {start:.4g} to {end:.4g}"
+            f"Training loss {_named(part, total)} rose from {start:.4g} to {end:.4g}"
             if rose
-            else f"Training loss {tag!r} fell to {best:.4g}, then climbed back to {end:.4g}"
+            else f"Training loss {_named(part, total)} fell to {best:.4g}, then climbed back "
+            f"to {end:.4g}"
         ),
         steps=(int(raw.index[best_i]), int(raw.index[-1])),
         series=tag,
@@ -158,6 +180,7 @@ def _climb(raw: pd.Series, values: np.ndarray, tag: str, t: Thresholds) -> Itera
             margin=margin,
             threshold_rise=t.divergence_rise,
             threshold_from_best=t.divergence_from_best,
+            **_component_evidence(part, total),
         ),
     )
 
@@ -273,23 +296,74 @@ def _swings_confirmed(
     return "progress", typical / max(t.oscillation_no_progress * descended, 1e-300)
 
 
-@diagnostic(("train_loss",), ("grad_norm",))
+@diagnostic(("train_loss",), ("loss_parts",), ("grad_norm",))
 def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
-    """Isolated sudden jumps in loss (or gradient norm) that training recovers from.
+    """Isolated sudden jumps in any training loss (or gradient norm) that training recovers from.
 
     A robust z-score in the spirit of large-model training logbooks (6 sigma): the jump above
     the median of the 10 points before, over a noise scale from the MAD of the differences of
     the previous 128 points. A spike also rises >= 30% above that median and by at least half
-    the run's starting loss, from an ordinary point, and recovers (back below the median plus
+    the series' starting loss, from an ordinary point, and recovers (back below the median plus
     3 sigma or 30% of the jump). One spike is info, two or more a warning. Each spike's onset,
     size and recovery time are catalogued, with whether a gradient-norm spike came first (at or
     up to 5 points before).
+
+    Every term of the objective is checked, each named (detectron2's ``loss_mask``, a
+    multi-task head), as well as the training loss: a bad batch may show in one term only.
+    A term's spikes that the total shows at the same steps (within 5 points) are reported
+    with the total, naming the term. A GAN player's or an RL loss jumps by design and is not
+    checked (an RL run is judged by its reward).
     """
     loss = _loss(run, t)
     g = role_series(run, "grad_norm")
+    total = total_of(run)
+    parts = [] if is_rl(run) else [c for c in components(run) if c.kind == "part"]
+    part_spikes = {c.tag: _spikes(role_tag_series(run, c.tag), t) for c in parts}
     source = loss if loss is not None else g
+    main_spikes = _spikes(source, t) if source is not None else []
+    if main_spikes and source is not None:
+        what = "loss" if loss is not None else "gradient norm"
+        tag = run.roles["train_loss" if loss is not None else "grad_norm"]
+        # The terms that spiked with the main loss: said with it, not again on their own.
+        onsets = source.index.to_numpy()[[s.onset for s in main_spikes]]
+        with_main: list[str] = []
+        for part_tag, found in part_spikes.items():
+            steps = role_tag_series(run, part_tag).index.to_numpy()
+            near = [s for s in found if _near(steps[s.onset], onsets, steps, s.onset)]
+            if near:
+                with_main.append(part_tag)
+                part_spikes[part_tag] = [s for s in found if s not in near]
+        main = Component(tag, "main") if loss is None else _main_component(run)
+        yield _spike_finding(run, t, source, main_spikes, what, main, total, with_main)
+    for c in parts:
+        found = part_spikes[c.tag]
+        if found:
+            series = role_tag_series(run, c.tag)
+            yield _spike_finding(run, t, series, found, "loss", c, total, [])
+
+
+def role_tag_series(run: Run, tag: str) -> pd.Series:
+    """The finite points of ``tag``."""
+    s = run.tag_series(tag)
+    return s[np.isfinite(s.to_numpy(dtype=float))]
+
+
+def _main_component(run: Run) -> Component:
+    main = run.roles["train_loss"]
+    return next(c for c in components(run) if c.tag == main)
+
+
+def _near(step: int, onsets: np.ndarray, steps: np.ndarray, i: int) -> bool:
+    """Whether a spike at ``step`` (index ``i`` of ``steps``) is one of the main loss's:
+    within 5 of its own points of one of their onsets."""
+    lo, hi = steps[max(0, i - 5)], steps[min(len(steps) - 1, i + 5)]
+    return bool(((onsets >= lo) & (onsets <= hi)).any())
+
+
+def _spikes(source: pd.Series | None, t: Thresholds) -> list[Spike]:
+    """The recovered spikes of a series with enough points (see :func:`loss_spikes`)."""
     if source is None or len(source) < 4 * t.min_points:
-        return
+        return []
     values = source.to_numpy(dtype=float)
     found = robust_spikes(
         values,
@@ -301,56 +375,74 @@ def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
         height_of_level=t.spike_min_height,
         recovery_z=t.spike_recovery_z,
     )
-    spikes = [s for s in found if s.recovered]
-    if not spikes:
-        return
+    return [s for s in found if s.recovered]
+
+
+def _grad_first(run: Run, t: Thresholds, source: pd.Series, spikes: list[Spike]) -> int:
+    """How many of the loss's spikes a gradient-norm spike came at or up to 5 points before."""
+    g = role_series(run, "grad_norm")
+    if g is None or g.name == source.name or len(g) < 4 * t.min_points:
+        return 0
+    g_spikes = robust_spikes(
+        g.to_numpy(dtype=float),
+        window=t.spike_window,
+        baseline=t.spike_baseline,
+        z_min=t.spike_z,
+        ratio_min=t.spike_min_ratio,
+        min_height=0.0,
+        recovery_z=t.spike_recovery_z,
+    )
+    g_steps = np.array([g.index[s.onset] for s in g_spikes])
     steps = source.index.to_numpy()
-    grad_first = 0
-    if loss is not None and g is not None and len(g) >= 4 * t.min_points:
-        gv = g.to_numpy(dtype=float)
-        g_spikes = robust_spikes(
-            gv,
-            window=t.spike_window,
-            baseline=t.spike_baseline,
-            z_min=t.spike_z,
-            ratio_min=t.spike_min_ratio,
-            min_height=0.0,
-            recovery_z=t.spike_recovery_z,
-        )
-        g_steps = np.array([g.index[s.onset] for s in g_spikes])
-        for s in spikes:
-            onset = steps[s.onset]
-            window_start = steps[max(0, s.onset - 5)]
-            if g_steps.size and ((g_steps >= window_start) & (g_steps <= onset)).any():
-                grad_first += 1
+    count = 0
+    for s in spikes:
+        onset, window_start = steps[s.onset], steps[max(0, s.onset - 5)]
+        if g_steps.size and ((g_steps >= window_start) & (g_steps <= onset)).any():
+            count += 1
+    return count
+
+
+def _spike_finding(
+    run: Run,
+    t: Thresholds,
+    source: pd.Series,
+    spikes: list[Spike],
+    what: str,
+    part: Component,
+    total: str | None,
+    with_terms: list[str],
+) -> Finding:
+    steps = source.index.to_numpy()
     biggest = max(spikes, key=lambda s: s.ratio)
-    what = "loss" if loss is not None else "gradient norm"
-    tag = run.roles["train_loss" if loss is not None else "grad_norm"]
     catalogue = "; ".join(
         f"step {int(steps[s.onset])}: x{s.ratio:.2g}, "
         f"recovered in {int(steps[s.end] - steps[s.onset])} steps"
         for s in spikes[:10]
     )
-    yield Finding(
+    name = f" in {_named(part, total)}" if part.kind in ("part", "total") else ""
+    terms = f", also in {', '.join(map(repr, with_terms))}" if with_terms else ""
+    return Finding(
         code="loss_spikes",
         severity="warning" if len(spikes) >= t.spike_warning_count else "info",
-        title=f"{len(spikes)} {what} spike(s), the largest x{biggest.ratio:.2g} at step "
-        f"{int(steps[biggest.onset])}",
+        title=f"{len(spikes)} {what} spike(s){name}, the largest x{biggest.ratio:.2g} at step "
+        f"{int(steps[biggest.onset])}{terms}",
         steps=(int(steps[spikes[0].onset]), int(steps[spikes[-1].end])),
-        series=tag,
-        chart=(tag,),
+        series=part.tag,
+        chart=(part.tag, *with_terms),
         evidence=evidence(
-            points=len(values),
+            points=len(source),
             margin=biggest.z / t.spike_z,
             spikes=len(spikes),
             largest_ratio=biggest.ratio,
             largest_z=biggest.z,
             largest_step=int(steps[biggest.onset]),
             median_recovery_steps=float(np.median([steps[s.end] - steps[s.onset] for s in spikes])),
-            preceded_by_grad_spike=grad_first,
+            preceded_by_grad_spike=_grad_first(run, t, source, spikes) if what == "loss" else 0,
             series=what,
             catalogue=catalogue,
             threshold_z=t.spike_z,
             window=t.spike_window,
+            **_component_evidence(part, total),
+            also_in=", ".join(with_terms) if with_terms else None,
         ),
     )
