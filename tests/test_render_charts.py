@@ -210,7 +210,7 @@ def test_smoothed_line_over_faint_raw_and_y_label() -> None:
 
 
 def test_histogram_quantiles_interpolate_within_buckets() -> None:
-    from analyzer.render.charts import DISTRIBUTION_BPS, histogram_quantiles
+    from analyzer.measures import DISTRIBUTION_BPS, histogram_quantiles
 
     edges = np.linspace(0.0, 10.0, 11)
     q = histogram_quantiles(edges, np.ones(10))  # uniform on [0, 10]
