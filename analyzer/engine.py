@@ -17,9 +17,12 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import ProcessPoolExecutor
 
 from .errors import EngineError
 
@@ -30,6 +33,12 @@ SCHEDULER_ENV = "DLREPORT_SCHEDULER"
 MAX_JOBS_PER_CORE = 4
 # Seconds to reach a Dask scheduler and finish the handshake (``--scheduler-timeout``).
 SCHEDULER_TIMEOUT = 5.0
+# Runs handed to a worker at a time, at most: a task costs the parent ~0.5 ms (pickling, queue,
+# a wake-up), which competes with the workers for the same cores; a larger chunk leaves one
+# worker finishing alone at the end (a run of the batch benchmark takes ~17 ms).
+MAX_CHUNK = 8
+# Chunks per worker, at least: so that a slow run is balanced by the others' chunks.
+CHUNKS_PER_WORKER = 16
 
 
 def default_jobs() -> int:
@@ -59,8 +68,16 @@ class LocalPool(Executor):
 
     def _start(self, items: int) -> ProcessPoolExecutor:
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self.workers = max(1, min(self.max_workers, items))
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            # Forked workers start with what the parent imported (pandas, numpy, the pipeline:
+            # ~0.5-0.9 CPU-s a process). "spawn" and "forkserver" (the default from Python 3.14)
+            # would import it all again in each worker; fork is safe on Linux, and the parent
+            # runs no thread of its own while the pool starts. Elsewhere the platform's default.
+            context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._pool
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -75,11 +92,20 @@ class LocalPool(Executor):
     ) -> Iterator[Any]:
         lists = [list(it) for it in iterables]
         items = min((len(x) for x in lists), default=0)
-        return self._start(items).map(fn, *lists, timeout=timeout, chunksize=chunksize)
+        pool = self._start(items)
+        if chunksize == 1:  # not asked for: a few runs per task (see MAX_CHUNK)
+            chunksize = chunk_size(items, self.workers)
+        return pool.map(fn, *lists, timeout=timeout, chunksize=chunksize)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def chunk_size(items: int, workers: int) -> int:
+    """Items per task: at least :data:`CHUNKS_PER_WORKER` chunks each, of :data:`MAX_CHUNK`
+    items at most (1 for a few items, 4 for 200 runs on 2 workers)."""
+    return max(1, min(MAX_CHUNK, items // (max(1, workers) * CHUNKS_PER_WORKER)))
 
 
 def _connect(scheduler: str, timeout: float) -> Any:

@@ -16,9 +16,13 @@ import numpy as np
 
 from ..measures import histogram_bands, histogram_tags, step_rate
 from ..model import Finding, Run, RunReport
-from .charts import Chart, Line, chart_uri, data_uri, distribution_svg
+from .charts import Chart, Line, chart_uri, data_uri, distribution_svg, load_matplotlib
 from .environment import fmt_step, fmt_steps
 from .sparkline import sparkline
+
+# Whoever imports this module draws a run's charts, maybe in pool workers forked later (the
+# command line imports it before its pool starts): matplotlib is imported once, here.
+load_matplotlib()
 
 
 @dataclass(frozen=True, slots=True)
