@@ -215,7 +215,7 @@ def tiles(run: Run) -> tuple[Tile, ...]:
     """Every scalar tag as a sparkline, sorted by tag.
 
     Sparklines, not matplotlib charts: a run logs a dozen tags or more, and a figure per tag
-    was most of the time and the size of a report of many runs (see :func:`plots.sparkline`).
+    was most of the time and the size of a report of many runs (see :mod:`.sparkline`).
     """
     if run.scalars.empty:
         return ()
@@ -284,7 +284,7 @@ def distributions(run: Run) -> tuple[Distribution, ...]:
 class RunPlots:
     """What the HTML report draws from a run's tidy frames: small, picklable, data-free.
 
-    Made by :func:`run_plots`, which :func:`analyzer.report.build_analysis` can call in each
+    Made by :func:`run_plots`, which :func:`analyzer.pipeline.build_analysis` can call in each
     worker (``per_run=run_plots``), so a logdir of many large runs is never held in memory.
     """
 
@@ -297,7 +297,7 @@ class RunPlots:
 
 
 def run_plots(report: RunReport, run: Run) -> RunPlots:
-    """Every chart of one run (the ``per_run`` hook of :func:`analyzer.report.build_analysis`)."""
+    """Every chart of one run (``per_run`` of :func:`analyzer.pipeline.build_analysis`)."""
     return RunPlots(
         overview=overview_plot(run, report.summary),
         findings=tuple(finding_plot(run, f) for f in report.findings),
