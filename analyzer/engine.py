@@ -74,9 +74,11 @@ class LocalPool(Executor):
             self.workers = max(1, min(self.max_workers, items))
             # Forked workers start with what the parent imported (pandas, numpy, the pipeline:
             # ~0.5-0.9 CPU-s a process). "spawn" and "forkserver" (the default from Python 3.14)
-            # would import it all again in each worker; fork is safe on Linux, and the parent
-            # runs no thread of its own while the pool starts. Elsewhere the platform's default.
-            context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+            # would import it all again in each worker. Fork is safe on Linux in a process of
+            # one thread (the command line); with other threads (a notebook's kernel), or on
+            # other systems, the platform's default.
+            fork = sys.platform == "linux" and threading.active_count() == 1
+            context = multiprocessing.get_context("fork") if fork else None
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._pool
 
