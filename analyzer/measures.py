@@ -66,6 +66,39 @@ def swing_and_trend(values: np.ndarray, n_blocks: int = 40) -> tuple[float, floa
     return float(diffs.mean()), float(diffs.sum()), float(m[0] - m[-1]), int(m.size)
 
 
+def typical_swing(values: np.ndarray, n_blocks: int = 40) -> tuple[float, float, float, int]:
+    """(median |change|, total variation, net decrease) between block medians, and the blocks.
+
+    Like :func:`swing_and_trend`, but the *median* change: a curve that swings at every step
+    has a large one, a curve that is steady but for a few isolated jumps (spikes) a small one.
+    """
+    m = block_medians(values, n_blocks)
+    if m.size < 2:
+        return 0.0, 0.0, 0.0, int(m.size)
+    diffs = np.abs(np.diff(m))
+    return float(np.median(diffs)), float(diffs.sum()), float(m[0] - m[-1]), int(m.size)
+
+
+def trend_z(values: np.ndarray) -> float:
+    """Mann-Kendall trend statistic as a z-score: negative for a falling series.
+
+    S counts, over all pairs i < j, +1 when the later value is higher and -1 when lower;
+    without a trend S has mean 0 and variance n(n-1)(2n+5)/18 (ties ignored), so z = (S -+ 1)
+    / sd is about standard normal. Rank-based: the size of the steps and isolated outliers do
+    not matter, only how consistently the series moves one way. O(n^2); at most 400 points
+    are used (evenly spaced) for long series.
+    """
+    v = np.asarray(values, dtype=float)
+    if v.size > 400:
+        v = v[np.linspace(0, v.size - 1, 400).astype(int)]
+    n = v.size
+    if n < 3:
+        return 0.0
+    s = float(np.sign(v[None, :] - v[:, None])[np.triu_indices(n, 1)].sum())
+    sd = float(np.sqrt(n * (n - 1) * (2 * n + 5) / 18.0))
+    return (s - np.sign(s)) / sd
+
+
 @dataclass(frozen=True, slots=True)
 class Spike:
     """A sudden jump: ``onset`` to ``end`` (indices), peak size against the rolling median."""

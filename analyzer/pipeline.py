@@ -26,7 +26,7 @@ from .rungroups import (
     RunGroup,
     RunPlan,
     concat_frames,
-    flat_run,
+    flat_runs,
     group_in_memory,
     plan_logdirs,
     plan_runs,
@@ -34,6 +34,7 @@ from .rungroups import (
     read_plan,
     read_runs,
     selected_tags,
+    split_sides,
 )
 from .selection import DEFAULT_GROUP_BY, Selection
 from .settings import Settings, Thresholds, with_overrides
@@ -46,13 +47,14 @@ __all__ = [
     "RunPlan",
     "build_analysis",
     "build_report",
-    "flat_run",
+    "flat_runs",
     "plan_logdirs",
     "plan_runs",
     "read_plan",
     "read_runs",
     "roles_by_run",
     "selected_tags",
+    "split_sides",
 ]
 
 
@@ -70,7 +72,7 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
     hist_tags = tuple(histograms["tag"].unique()) if not histograms.empty else ()
     roles = infer_roles({str(k): int(v) for k, v in points.items()}, hist_tags, overrides)
     hparams: dict[str, float | str | bool] = {}
-    notes: list[str] = []
+    notes: list[str] = list(group.notes)
     texts: dict[str, str] = {}
     for prefix, r in group.parts:
         hparams.update(r.hparams)
@@ -100,7 +102,11 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
 def roles_by_run(data: Logdir, overrides: Mapping[str, str]) -> dict[str, Roles]:
     """The roles each analysed run of ``data`` would use, with the reasons (for ``tags``)."""
     plans = plan_runs([RunSource(r.name, r.path, r.files) for r in data.runs])
-    return {p.name: make_run(group_in_memory(p, data), overrides)[1] for p in plans}
+    return {
+        group.name: make_run(group, overrides)[1]
+        for p in plans
+        for group in split_sides(group_in_memory(p, data))
+    }
 
 
 
@@ -180,18 +186,23 @@ def analyze_plan(
     strict: bool = False,
     keep_run: bool = False,
     per_run: PerRun | None = None,
-) -> RunOutcome:
-    """Read, diagnose and summarise one run (the unit of work of every executor)."""
-    group = read(plan)
-    run, _ = make_run(group, settings.roles)
-    report = analyze_run(run, thresholds, strict=strict)
-    return RunOutcome(
-        report=report,
-        records=sum(r.records for _, r in group.parts),
-        problems=tuple(str(p) for _, r in group.parts for p in r.problems),
-        run=run if keep_run else None,
-        extra=per_run(report, run) if per_run is not None else None,
-    )
+) -> tuple[RunOutcome, ...]:
+    """Read, diagnose and summarise one run (the unit of work of every executor); a side
+    folder kept apart (:func:`split_sides`) comes back as a run of its own."""
+    outcomes = []
+    for group in split_sides(read(plan)):
+        run, _ = make_run(group, settings.roles)
+        report = analyze_run(run, thresholds, strict=strict)
+        outcomes.append(
+            RunOutcome(
+                report=report,
+                records=sum(r.records for _, r in group.parts),
+                problems=tuple(str(p) for _, r in group.parts for p in r.problems),
+                run=run if keep_run else None,
+                extra=per_run(report, run) if per_run is not None else None,
+            )
+        )
+    return tuple(outcomes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,12 +270,13 @@ def build_analysis(
     )
     outcomes_iter = (executor.map if use_pool else map)(task, plans)  # type: ignore[union-attr]
     outcomes: list[RunOutcome] = []
-    for outcome in outcomes_iter:
-        if receive is not None and outcome.extra is not None:
-            outcome = replace(outcome, extra=receive(outcome.report, outcome.extra))
-        outcomes.append(outcome)
+    for done, plan_outcomes in enumerate(outcomes_iter, start=1):
+        for outcome in plan_outcomes:
+            if receive is not None and outcome.extra is not None:
+                outcome = replace(outcome, extra=receive(outcome.report, outcome.extra))
+            outcomes.append(outcome)
         if progress is not None:
-            progress(len(outcomes), len(plans))
+            progress(done, len(plans))
     if not any(o.records for o in outcomes):
         reasons = "; ".join(o.problems[0] for o in outcomes if o.problems)
         raise InputError(f"{where}: no readable event file ({reasons or 'no records'})")

@@ -1,7 +1,8 @@
 """Which of the reader's runs make one analysed run, and reading them as one.
 
 Decided from names alone, before reading: a Keras ``train/`` and ``validation/`` pair is one
-run, and a child named by a timestamp lends its hparams to its parent (:func:`plan_runs`). Every
+run, and a child named by a timestamp lends its hparams to its parent (:func:`plan_runs`); a
+side whose tags would mix with its run's is kept apart once read (:func:`split_sides`). Every
 command names runs this way (``analyze``, ``tags``, ``export``).
 """
 
@@ -19,6 +20,7 @@ from .errors import InputError
 from .reader import Logdir, RunData, RunSource, read_run
 from .roles import HELDOUT_FOLDERS, SIDE_FOLDERS
 from .selection import Selection, discover, keep_tags
+from .sides import keep_apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,18 @@ class RunGroup:
 
     name: str
     parts: tuple[tuple[str, RunData], ...]
+    notes: tuple[str, ...] = ()  # why a side folder was kept apart (:func:`split_sides`)
+
+
+def split_sides(group: RunGroup) -> tuple[RunGroup, ...]:
+    """``group``, and each side folder whose prefixed tags would mix with the group's as a
+    run of its own (:mod:`analyzer.sides`); the group alone when nothing mixes."""
+    kept, apart = keep_apart(group.parts)
+    if not apart:
+        return (group,)
+    parent = RunGroup(group.name, kept, group.notes + tuple(a.note_for_parent() for a in apart))
+    sides = (RunGroup(a.side.name, (("", a.side),), (a.note_for_side(group.name),)) for a in apart)
+    return (parent, *sides)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +109,19 @@ def plan_logdirs(logdirs: str | Sequence[str], select: Selection | None = None) 
     return plans
 
 
-def flat_run(plan: RunPlan, *, check_crc: bool = True) -> RunData:
+def flat_runs(plan: RunPlan, *, check_crc: bool = True) -> tuple[RunData, ...]:
     """One analysed run as the reader's record (``tags``, ``export``): parts merged, tags prefixed.
 
     Named as ``analyze`` names it: a Keras ``train/`` side's tags become ``train/...`` of the
-    parent run, and a timestamp child's hparams (and files) belong to its parent.
+    parent run, and a timestamp child's hparams (and files) belong to its parent. A side whose
+    prefixed tags would mix with the run's follows as a run of its own (:func:`split_sides`).
     """
-    parts = [(prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts]
+    read = [(prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts]
+    kept, apart = keep_apart(read)
+    return (_flat_run(plan, list(kept), check_crc=check_crc), *(a.side for a in apart))
+
+
+def _flat_run(plan: RunPlan, parts: list[tuple[str, RunData]], *, check_crc: bool) -> RunData:
     lent = [read_run(src, check_crc=check_crc) for src in plan.hparams_from]
     (prefix, first), *_ = parts
     if len(parts) == 1 and not prefix and not lent:
@@ -151,10 +171,10 @@ def read_runs(
     roots = [logdirs] if isinstance(logdirs, str) else list(logdirs)
     plans = plan_logdirs(roots, select)
     runs: list[RunData] = []
-    for plan in plans:
-        runs.append(flat_run(plan, check_crc=check_crc))
+    for done, plan in enumerate(plans, start=1):
+        runs.extend(flat_runs(plan, check_crc=check_crc))
         if progress is not None:
-            progress(len(runs), len(plans))
+            progress(done, len(plans))
     if not any(run.readable for run in runs):
         reasons = "; ".join(str(p) for run in runs for p in run.problems[:1])
         raise InputError(f"{', '.join(roots)}: no readable event file ({reasons})")
