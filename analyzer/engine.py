@@ -19,11 +19,13 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from concurrent.futures import wait as wait_for
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import ProcessPoolExecutor
 
 from .errors import EngineError
 
@@ -34,6 +36,12 @@ SCHEDULER_ENV = "DLREPORT_SCHEDULER"
 MAX_JOBS_PER_CORE = 4
 # Seconds to reach a Dask scheduler and finish the handshake (``--scheduler-timeout``).
 SCHEDULER_TIMEOUT = 5.0
+# Runs handed to a worker at a time, at most: a task costs the parent ~0.5 ms (pickling, queue,
+# a wake-up), which competes with the workers for the same cores; a larger chunk leaves one
+# worker finishing alone at the end (a run of the batch benchmark takes ~17 ms).
+MAX_CHUNK = 8
+# Chunks per worker, at least: so that a slow run is balanced by the others' chunks.
+CHUNKS_PER_WORKER = 16
 
 
 def default_jobs() -> int:
@@ -70,8 +78,18 @@ class LocalPool(Executor):
 
     def _start(self, items: int) -> ProcessPoolExecutor:
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self.workers = max(1, min(self.max_workers, items))
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            # Forked workers start with what the parent imported (pandas, numpy, the pipeline:
+            # ~0.5-0.9 CPU-s a process). "spawn" and "forkserver" (the default from Python 3.14)
+            # would import it all again in each worker. Fork is safe on Linux in a process of
+            # one thread (the command line); with other threads (a notebook's kernel), or on
+            # other systems, the platform's default.
+            fork = sys.platform == "linux" and threading.active_count() == 1
+            context = multiprocessing.get_context("fork") if fork else None
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
             self._excepthook = _quiet_pool_threads(self._thread_errors)
         return self._pool
 
@@ -86,15 +104,23 @@ class LocalPool(Executor):
         timeout: float | None = None,
         chunksize: int = 1,
     ) -> Iterator[Any]:
-        """``fn`` over the items, results in order (as ``Executor.map``; no ``timeout``)."""
+        """``fn`` over the items, results in order (as ``Executor.map``; no ``timeout``).
+
+        Items go to the workers :func:`chunk_size` at a time unless ``chunksize`` says.
+        """
         lists = [list(it) for it in iterables]
         items = min((len(x) for x in lists), default=0)
+        calls = list(zip(*lists, strict=False))
         with self._failures(starting=True):
             pool = self._start(items)
-            futures = [pool.submit(fn, *args) for args in zip(*lists, strict=False)]
+            size = chunksize if chunksize > 1 else chunk_size(items, self.workers)
+            futures = [
+                pool.submit(_call_each, fn, calls[i : i + size])
+                for i in range(0, len(calls), size)
+            ]
         return self._results(futures)
 
-    def _results(self, futures: list[Future[Any]]) -> Iterator[Any]:
+    def _results(self, futures: list[Future[list[Any]]]) -> Iterator[Any]:
         try:
             for future in futures:
                 while not wait_for([future], timeout=_POLL_S).done:
@@ -102,8 +128,8 @@ class LocalPool(Executor):
                     if manager is not None and not manager.is_alive():
                         raise self._failed(RuntimeError("its manager thread stopped"))
                 with self._failures():
-                    result = future.result()
-                yield result
+                    results = future.result()
+                yield from results
         finally:
             for future in futures:
                 future.cancel()
@@ -115,6 +141,8 @@ class LocalPool(Executor):
         While ``starting`` (workers, threads, pipes), any OSError or RuntimeError is the
         pool's; a result is the pool's failure only when a worker died or ran out of memory.
         """
+        from concurrent.futures.process import BrokenProcessPool  # with the pool, not before
+
         try:
             yield
         except (BrokenProcessPool, MemoryError) as exc:
@@ -126,6 +154,8 @@ class LocalPool(Executor):
 
     def _failed(self, exc: BaseException) -> EngineError:
         """The one-line error for a pool that cannot go on; its workers are stopped."""
+        from concurrent.futures.process import BrokenProcessPool
+
         cause = self._thread_errors[0] if self._thread_errors else exc
         reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
         if isinstance(cause, MemoryError) or "thread" in reason:
@@ -146,6 +176,17 @@ class LocalPool(Executor):
 
 
 _POLL_S = 0.2  # how often map() checks, while it waits, that the pool can still answer
+
+
+def chunk_size(items: int, workers: int) -> int:
+    """Items per task: at least :data:`CHUNKS_PER_WORKER` chunks each, of :data:`MAX_CHUNK`
+    items at most (1 for a few items, 4 for 200 runs on 2 workers)."""
+    return max(1, min(MAX_CHUNK, items // (max(1, workers) * CHUNKS_PER_WORKER)))
+
+
+def _call_each(fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
+    """``fn`` on each argument tuple of one chunk, in a worker."""
+    return [fn(*args) for args in calls]
 
 
 def _quiet_pool_threads(errors: list[BaseException]) -> Callable[[Any], Any]:

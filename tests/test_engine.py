@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_checks import CliServer, one_line_error, run_cli
 
-from analyzer.engine import LocalPool, default_jobs, executor_for
+from analyzer.engine import MAX_CHUNK, LocalPool, chunk_size, default_jobs, executor_for
 from analyzer.errors import EngineError
 from analyzer.pipeline import build_analysis
 
@@ -75,6 +75,15 @@ def test_workers_are_capped_at_the_runs_and_at_4_per_core() -> None:
         pids = set(ex.map(_pid, range(3)))
         assert ex.workers == 3
         assert 1 <= len(pids) <= 3
+
+
+def test_runs_are_sent_in_chunks_and_come_back_in_order() -> None:
+    # 200 small runs: a task each cost the parent as much CPU as a worker's chunk balance gains
+    assert chunk_size(3, 2) == 1  # a few runs: one each, so both workers get some
+    assert 1 < chunk_size(200, 2) <= MAX_CHUNK
+    assert chunk_size(100_000, 2) == MAX_CHUNK  # bounded: no worker is left alone at the end
+    with executor_for(jobs=2) as ex:
+        assert list(ex.map(abs, range(-200, 0))) == list(range(200, 0, -1))  # type: ignore[union-attr]
 
 
 def _pid(_: int) -> int:
