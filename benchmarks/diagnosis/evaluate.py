@@ -18,7 +18,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from analyzer.report import build_report
+from analyzer.pipeline import build_report
 
 HERE = Path(__file__).resolve().parent
 ALARM = ("warning", "error")
