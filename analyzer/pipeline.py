@@ -110,14 +110,15 @@ def plan_logdirs(logdirs: str | Sequence[str], select: Selection | None = None) 
     return plans
 
 
-def flat_run(plan: RunPlan, *, check_crc: bool = True) -> RunData:
+def flat_run(plan: RunPlan, *, check_crc: bool = True, values: bool = True) -> RunData:
     """One analysed run as the reader's record (``tags``, ``export``): parts merged, tags prefixed.
 
     Named as ``analyze`` names it: a Keras ``train/`` side's tags become ``train/...`` of the
-    parent run, and a timestamp child's hparams (and files) belong to its parent.
+    parent run, and a timestamp child's hparams (and files) belong to its parent. With
+    ``values`` False, scalars and histograms are only counted (see ``read_run``).
     """
-    parts = [(prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts]
-    lent = [read_run(src, check_crc=check_crc) for src in plan.hparams_from]
+    parts = [(p, read_run(src, check_crc=check_crc, values=values)) for p, src in plan.parts]
+    lent = [read_run(src, check_crc=check_crc, values=values) for src in plan.hparams_from]
     (prefix, first), *_ = parts
     if len(parts) == 1 and not prefix and not lent:
         return replace(first, name=plan.name)
@@ -158,16 +159,18 @@ def read_runs(
     *,
     check_crc: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    values: bool = True,
 ) -> Logdir:
     """Every selected run, read and named as ``analyze`` names them (for ``tags``, ``export``).
 
     Tags are not filtered here (roles are chosen on all of them): see :func:`keep_tags`.
+    ``values`` False: scalars and histograms only counted (``tags``; see ``read_run``).
     """
     roots = [logdirs] if isinstance(logdirs, str) else list(logdirs)
     plans = plan_logdirs(roots, select)
     runs: list[RunData] = []
     for plan in plans:
-        runs.append(flat_run(plan, check_crc=check_crc))
+        runs.append(flat_run(plan, check_crc=check_crc, values=values))
         if progress is not None:
             progress(len(runs), len(plans))
     if not any(run.readable for run in runs):
@@ -242,9 +245,25 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
 
 
 def roles_by_run(data: Logdir, overrides: Mapping[str, str]) -> dict[str, Roles]:
-    """The roles each analysed run of ``data`` would use, with the reasons (for ``tags``)."""
+    """The roles each analysed run of ``data`` would use, with the reasons (for ``tags``).
+
+    Chosen from the runs' tag lists (points per scalar tag, histogram tags), as
+    :func:`make_run` chooses them from the frames: runs read with counted values have no
+    frames."""
     plans = plan_runs([RunSource(r.name, r.path, r.files) for r in data.runs])
-    return {p.name: make_run(group_in_memory(p, data), overrides)[1] for p in plans}
+    chosen = {}
+    for plan in plans:
+        points: dict[str, int] = {}
+        histogram_tags: list[str] = []
+        for prefix, run in group_in_memory(plan, data).parts:
+            for info in run.tags:
+                tag = f"{prefix}/{info.tag}" if prefix else info.tag
+                if info.kind == "scalar":
+                    points[tag] = info.points
+                elif info.kind == "histogram":
+                    histogram_tags.append(tag)
+        chosen[plan.name] = infer_roles(points, tuple(histogram_tags), overrides)
+    return chosen
 
 
 def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
