@@ -30,7 +30,7 @@ from .engine import SCHEDULER_ENV, SCHEDULER_TIMEOUT
 from .errors import DlreportError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .reader import RunData
+    from .pipeline import FlatScalars
     from .selection import Selection
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -164,22 +164,21 @@ def _runs_one_by_one(
     logdirs: tuple[str, ...],
     select: Selection,
     progress: Callable[[int, int], None] | None = None,
-) -> Iterator[RunData]:
-    """Each selected run, named as ``analyze`` names it and read when asked for (one run in
-    memory at a time), its problems told on stderr as it is handed on, its tags narrowed by
-    ``--tags``. As :func:`~analyzer.reader.read_logdir`: when no file at all can be read, one
-    error line and nothing else (unreadable runs are held back until a readable one shows
-    up)."""
+) -> Iterator[FlatScalars]:
+    """Each selected run's scalars, named as ``analyze`` names it and read when asked for (one
+    run in memory at a time, handed out a tag at a time), its problems told on stderr as it
+    is handed on, its tags narrowed by ``--tags``. As :func:`~analyzer.reader.read_logdir`:
+    when no file at all can be read, one error line and nothing else (unreadable runs are
+    held back until a readable one shows up)."""
     from .errors import InputError
-    from .pipeline import flat_run, plan_logdirs
+    from .pipeline import flat_scalars, plan_logdirs
     from .render.safetext import visible
-    from .selection import keep_tags
 
     plans = plan_logdirs(logdirs, select)
-    held: list[RunData] = []
+    held: list[FlatScalars] = []
     readable = False
     for i, plan in enumerate(plans, start=1):
-        run = flat_run(plan)
+        run = flat_scalars(plan, select.tags)
         if progress is not None:
             progress(i, len(plans))
         held.append(run)
@@ -189,7 +188,7 @@ def _runs_one_by_one(
         for ready in held:
             for problem in ready.problems:
                 click.echo(f"warning: {visible(problem)}", err=True)
-            yield keep_tags(ready, select.tags)
+            yield ready
         held.clear()
     if not readable:
         reasons = "; ".join(str(p) for run in held for p in run.problems[:1])

@@ -25,7 +25,7 @@ from ..render.safetext import visible
 from .discover import InputError, RunSource, discover_runs, is_event_file
 from .events import Problem
 from .restarts import DuplicateSteps, Restart
-from .runs import RunData, TagInfo, read_run
+from .runs import RunData, ScalarColumns, TagInfo, read_run, read_scalar_columns
 from .text import text_of_path
 
 __all__ = [
@@ -36,11 +36,13 @@ __all__ = [
     "Restart",
     "RunData",
     "RunSource",
+    "ScalarColumns",
     "TagInfo",
     "discover_runs",
     "is_event_file",
     "read_logdir",
     "read_run",
+    "read_scalar_columns",
     "scalars_frame",
     "text_of_path",
 ]
