@@ -30,7 +30,7 @@ from .engine import SCHEDULER_ENV, SCHEDULER_TIMEOUT
 from .errors import DlreportError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import FlatScalars
+    from .export_runs import FlatScalars
     from .selection import Selection
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -171,7 +171,8 @@ def _runs_one_by_one(
     when no file at all can be read, one error line and nothing else (unreadable runs are
     held back until a readable one shows up)."""
     from .errors import InputError
-    from .pipeline import flat_scalars, plan_logdirs
+    from .export_runs import flat_scalars
+    from .pipeline import plan_logdirs
     from .render.safetext import visible
 
     plans = plan_logdirs(logdirs, select)

@@ -9,13 +9,12 @@ import contextlib
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
 
-import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
@@ -25,15 +24,7 @@ from .crossrun import cite_in_advice, experiments
 from .diagnostics import run_diagnostics
 from .errors import InputError, RoleError
 from .model import SCHEMA_VERSION, Report, Run, RunReport, sort_findings, worst
-from .reader import (
-    Logdir,
-    Problem,
-    RunData,
-    RunSource,
-    ScalarColumns,
-    read_run,
-    read_scalar_columns,
-)
+from .reader import Logdir, RunData, RunSource, read_run
 from .roles import HELDOUT_FOLDERS, SIDE_FOLDERS, Roles, infer_roles
 from .selection import DEFAULT_GROUP_BY, Selection, discover, keep_tags
 from .settings import Settings, Thresholds, with_overrides
@@ -159,45 +150,6 @@ def flat_run(plan: RunPlan, *, check_crc: bool = True, values: bool = True) -> R
             replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.other_tags
         ),
         records=sum(r.records for _, r in pieces),
-    )
-
-
-@dataclass(frozen=True)
-class FlatScalars:
-    """One analysed run's scalars for ``export``, a tag at a time: the parts' tags prefixed
-    as :func:`flat_run` prefixes them, and only those ``pattern`` finds (``--tags``)."""
-
-    name: str
-    parts: tuple[tuple[str, ScalarColumns], ...]
-    problems: tuple[Problem, ...]
-    records: int
-    pattern: str | None = None
-
-    @property
-    def readable(self) -> bool:
-        return self.records > 0
-
-    def tags(self) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-        regex = re.compile(self.pattern) if self.pattern is not None else None
-        for prefix, columns in self.parts:
-            for tag, step, wall, value in columns.tags():
-                name = f"{prefix}/{tag}" if prefix else tag
-                if regex is None or regex.search(name):
-                    yield name, step, wall, value
-
-
-def flat_scalars(plan: RunPlan, pattern: str | None = None) -> FlatScalars:
-    """:func:`flat_run` for ``export``: the scalars of an analysed run, read and held compactly,
-    handed out a tag at a time (the hparams children only counted, for their problems)."""
-    parts = tuple((prefix, read_scalar_columns(src)) for prefix, src in plan.parts)
-    lent = [read_run(src, values=False) for src in plan.hparams_from]
-    return FlatScalars(
-        name=plan.name,
-        parts=parts,
-        problems=tuple(x for _, r in parts for x in r.problems)
-        + tuple(x for r in lent for x in r.problems),
-        records=sum(r.records for _, r in parts) + sum(r.records for r in lent),
-        pattern=pattern,
     )
 
 

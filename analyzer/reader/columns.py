@@ -13,7 +13,7 @@ point, and resolving it costs nothing. The others are resolved by :mod:`.restart
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,9 +206,14 @@ class TagStore:
         out = np.concatenate(parts, dtype=dtype)
         return out[np.concatenate(masks)] if masked else out
 
-    def tags(self, resolved: Resolved) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
-        """Each kept tag in name order: (tag id, step, wall_time, value) of its kept points."""
+    def tags(
+        self, resolved: Resolved, wanted: Callable[[int], bool] | None = None
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Each kept tag in name order (those ``wanted`` only): (tag id, step, wall_time,
+        value) of its kept points."""
         for t in resolved.order:
+            if wanted is not None and not wanted(t):
+                continue
             keep = resolved.kept[t]
             cols = [
                 self.column(t, "step", "int64"),

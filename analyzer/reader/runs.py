@@ -9,7 +9,7 @@ never needs to de-duplicate; what was superseded is described by ``restarts`` an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,11 +121,15 @@ class ScalarColumns:
     def readable(self) -> bool:
         return self.records > 0
 
-    def tags(self) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    def tags(
+        self, wanted: Callable[[str], bool] | None = None
+    ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
         """(tag, step, wall_time, value) of each tag in name order, restarts resolved: the
-        rows ``RunData.scalars`` holds, in the same order."""
+        rows ``RunData.scalars`` holds, in the same order. Only the tags ``wanted`` (by
+        name) are built."""
         names = self._points.tags.names
-        for t, step, wall, value in self._points.scalars.tags(self._resolved):
+        by_id = None if wanted is None else (lambda t: wanted(names[t]))
+        for t, step, wall, value in self._points.scalars.tags(self._resolved, by_id):
             yield names[t], step, wall, value
 
 
