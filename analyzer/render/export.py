@@ -189,15 +189,18 @@ def _python_float_text(values: np.ndarray) -> Any:
         ((magnitude < _PLAIN_LOW) & (values != 0)) | (magnitude >= _PLAIN_HIGH) | exponent
     )
     plain_whole = whole & np.isfinite(values) & ~odd
+    # Each fix touches only the texts it changes: suffixing every text and picking with
+    # if_else cost a tenth of a second per million rows.
     if plain_whole.any():
-        suffixed = pc.binary_join_element_wise(text, ".0", "")
-        text = pc.if_else(pa.array(plain_whole), suffixed, text)
+        mask = pa.array(plain_whole)
+        suffixed = pc.binary_join_element_wise(pc.filter(text, mask), ".0", "")
+        text = pc.replace_with_mask(text, mask, suffixed)
     if odd.any():
         fixed = pa.array([repr(x) for x in values[odd].tolist()], pa.string())
         text = pc.replace_with_mask(text, pa.array(odd), fixed)
     nan = np.isnan(values)
     if nan.any():
-        text = pc.if_else(pa.array(nan), pa.scalar(None, pa.string()), text)
+        text = pc.replace_with_mask(text, pa.array(nan), pa.nulls(int(nan.sum()), pa.string()))
     return text
 
 
