@@ -148,10 +148,10 @@ def _arrow_batch(run: str, batch: list[Piece], *, csv_text: bool) -> Any:
     step = np.concatenate([p[1] for p in batch])
     wall = np.concatenate([p[2] for p in batch])
     value = np.concatenate([p[3] for p in batch])
-    if csv_text:
+    if csv_text:  # pyarrow's CSV writer takes the dictionaries as they are
         columns = [
-            runs.cast(pa.string()),
-            tags.cast(pa.string()),
+            runs,
+            tags,
             pa.array(step),
             _python_float_text(wall),
             _python_float_text(value),
