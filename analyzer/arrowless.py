@@ -24,8 +24,8 @@ class _HideFromPandas(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if fullname.partition(".")[0] != "pyarrow":
-            return None
+        if fullname.partition(".")[0] != "pyarrow" or "pyarrow" in sys.modules:
+            return None  # once pyarrow is in (export imports it first), pandas may use it
         pandas = sys.modules.get("pandas")
         spec = getattr(pandas, "__spec__", None)
         if pandas is not None and getattr(spec, "_initializing", False):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .columns import Resolved, TagStore
 from .discover import RunSource, SpecialFile, open_regular
@@ -24,6 +24,9 @@ from .proto import Chunk
 from .restarts import DuplicateSteps, Restart, merge_restarts
 from .tags import TagTable
 from .text import text_of_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 SCALAR_COLUMNS = ("tag", "step", "wall_time", "value")
 HISTOGRAM_COLUMNS = (
@@ -232,6 +235,8 @@ class _Points:
         return hparams
 
     def texts_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         names = self.tags.names
         return pd.DataFrame(
             [(names[t], s, w, x) for t, s, w, x in self.texts], columns=list(TEXT_COLUMNS)
@@ -239,6 +244,8 @@ class _Points:
 
 
 def _assemble(source: RunSource, points: _Points) -> RunData:
+    import pandas as pd
+
     names = points.tags.names
     scalar_kept = points.scalars.resolve(names, points.starts, points.files)
     columns = {"tag": _categorical(scalar_kept, names)}
@@ -278,6 +285,8 @@ def _assemble(source: RunSource, points: _Points) -> RunData:
 
 def _counted(source: RunSource, points: _Points) -> RunData:
     """A run whose scalars and histograms are only counted (see :func:`read_run`)."""
+    import pandas as pd
+
     names = points.tags.names
     counted: list[TagInfo] = []
     restarts: list[list[Restart]] = []
@@ -320,6 +329,8 @@ _NO_FLOATS = np.zeros(0, dtype=np.float64)
 def _categorical(resolved: Resolved, names: list[str]) -> pd.Categorical:
     """The tag column of the kept points: categories are the tags kept, in the order they
     were first seen; rows are grouped by tag in name order."""
+    import pandas as pd
+
     used = sorted(resolved.order)
     remap = np.full(len(names), -1, dtype=np.int32)
     remap[used] = np.arange(len(used), dtype=np.int32)
@@ -332,6 +343,8 @@ def _categorical(resolved: Resolved, names: list[str]) -> pd.Categorical:
 def _histogram_frame(
     hists: list[Histogram], tag: pd.Categorical, step: np.ndarray, wall: np.ndarray
 ) -> pd.DataFrame:
+    import pandas as pd
+
     def moment(name: str) -> np.ndarray:
         return np.array([getattr(h, name) for h in hists], dtype=np.float64)
 
@@ -364,6 +377,8 @@ def tag_infos(
 def _infos_of(kind: str, tag: pd.Series, step: np.ndarray) -> list[TagInfo]:
     """Points and first and last step per tag, with numpy (a pandas groupby per run costs
     about a millisecond, which a thousand small runs notice)."""
+    import pandas as pd
+
     codes, names = pd.factorize(tag)
     order = np.argsort(codes, kind="stable")
     codes, step = codes[order], step[order]
