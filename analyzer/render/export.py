@@ -141,9 +141,9 @@ def _arrow_batch(run: str, batch: list[Piece], *, csv_text: bool) -> Any:
     import pyarrow as pa
 
     names, codes = _tag_names(batch)
-    tags = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, pa.string()))
+    tags = pa.DictionaryArray.from_arrays(_numbers(codes), _strings(names))
     runs = pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(codes.size, dtype=np.int32)), pa.array([run], pa.string())
+        _numbers(np.zeros(codes.size, dtype=np.int32)), _strings([run])
     )
     step = np.concatenate([p[1] for p in batch])
     wall = np.concatenate([p[2] for p in batch])
@@ -152,13 +152,65 @@ def _arrow_batch(run: str, batch: list[Piece], *, csv_text: bool) -> Any:
         columns = [
             runs,
             tags,
-            pa.array(step),
+            _numbers(step),
             _python_float_text(wall),
             _python_float_text(value),
         ]
     else:  # Parquet stores strings dictionary-encoded anyway: no string is ever built
-        columns = [runs, tags, step, wall, value]
+        columns = [runs, tags, _numbers(step), _numbers(wall), _numbers(value)]
     return pa.table(columns, names=list(COLUMNS))
+
+
+# Arrays are handed to pyarrow as buffers: ``pa.array`` first looks whether pandas is
+# installed, which imports it (0.2 CPU-s of ``export``, which needs no pandas).
+
+
+def _numbers(values: np.ndarray) -> Any:
+    """A pyarrow array over a 1-D numpy array of numbers (no copy)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    kind = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(kind, values.size, [None, pa.py_buffer(values)])
+
+
+def _mask(flags: np.ndarray) -> Any:
+    """A pyarrow boolean array of a numpy bool array."""
+    import pyarrow as pa
+
+    bits = np.packbits(flags, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), flags.size, [None, pa.py_buffer(bits)])
+
+
+def _bools(flags: Any) -> np.ndarray:
+    """A numpy bool array of a pyarrow boolean array without nulls."""
+    bits = np.frombuffer(flags.buffers()[1], dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little", count=flags.offset + len(flags))[
+        flags.offset :
+    ].astype(bool)
+
+
+def _strings(texts: list[str]) -> Any:
+    """A pyarrow string array of ``texts``."""
+    import pyarrow as pa
+
+    data = [t.encode("utf-8") for t in texts]
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in data], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.large_string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+    ).cast(pa.string())
+
+
+def _repeated(text: str, count: int) -> Any:
+    """A pyarrow string array of ``count`` times ``text`` (a scalar would bring in pandas)."""
+    import pyarrow as pa
+
+    data = text.encode("utf-8")
+    offsets = np.arange(count + 1, dtype=np.int64) * len(data)
+    return pa.Array.from_buffers(
+        pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data * count)]
+    ).cast(pa.string())
 
 
 def _needs_quotes(name: str) -> bool:
@@ -178,13 +230,13 @@ def _python_float_text(values: np.ndarray) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.cast(pa.array(values), pa.string())
+    text = pc.cast(_numbers(values), pa.string())
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore"):
         whole = values == np.floor(values)  # true of inf too, which keeps its "inf"
     # pyarrow switches to exponent notation at other places than repr (2.4e+13 for
     # 24000000000000.0, 1.3e+10 for 13463053035.748682, 0.00001 for 1e-05): those get repr.
-    exponent = pc.match_substring(text, "e").to_numpy(zero_copy_only=False)
+    exponent = _bools(pc.match_substring(text, "e"))
     odd = np.isfinite(values) & (
         ((magnitude < _PLAIN_LOW) & (values != 0)) | (magnitude >= _PLAIN_HIGH) | exponent
     )
@@ -192,15 +244,18 @@ def _python_float_text(values: np.ndarray) -> Any:
     # Each fix touches only the texts it changes: suffixing every text and picking with
     # if_else cost a tenth of a second per million rows.
     if plain_whole.any():
-        mask = pa.array(plain_whole)
-        suffixed = pc.binary_join_element_wise(pc.filter(text, mask), ".0", "")
+        mask = _mask(plain_whole)
+        count = int(plain_whole.sum())
+        suffixed = pc.binary_join_element_wise(
+            pc.filter(text, mask), _repeated(".0", count), _repeated("", count)
+        )
         text = pc.replace_with_mask(text, mask, suffixed)
     if odd.any():
-        fixed = pa.array([repr(x) for x in values[odd].tolist()], pa.string())
-        text = pc.replace_with_mask(text, pa.array(odd), fixed)
+        fixed = _strings([repr(x) for x in values[odd].tolist()])
+        text = pc.replace_with_mask(text, _mask(odd), fixed)
     nan = np.isnan(values)
     if nan.any():
-        text = pc.replace_with_mask(text, pa.array(nan), pa.nulls(int(nan.sum()), pa.string()))
+        text = pc.replace_with_mask(text, _mask(nan), pa.nulls(int(nan.sum()), pa.string()))
     return text
 
 
