@@ -60,6 +60,11 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:
+            if _out_of_memory(exc):  # the environment's limit (ulimit -v, a container's)
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise InputFailure(
+                    f"out of memory ({reason}); fewer runs or --jobs may fit"
+                ) from None
             if _from_storage(exc):
                 from .render.safetext import visible
 
@@ -90,6 +95,14 @@ class _Group(click.Group):
 # Packages that reach remote storage for fsspec: their errors (credentials, network, missing
 # buckets) come from the user's environment, not from dlreport.
 _STORAGE_MODULES = ("botocore", "aiobotocore", "s3fs", "gcsfs", "google", "aiohttp", "requests")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, or a library that could not be mapped into memory (under ``ulimit -v``,
+    loading a shared library fails with "failed to map segment")."""
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, ImportError) and "failed to map segment" in str(exc)
+    )
 
 
 def _from_storage(exc: BaseException) -> bool:
@@ -172,18 +185,18 @@ def _runs_one_by_one(
     held back until a readable one shows up)."""
     from .errors import InputError
     from .export_runs import flat_scalars
-    from .pipeline import plan_logdirs
     from .render.safetext import visible
+    from .rungroups import plan_logdirs
 
     plans = plan_logdirs(logdirs, select)
     held: list[FlatScalars] = []
     readable = False
     for i, plan in enumerate(plans, start=1):
-        run = flat_scalars(plan, select.tags)
+        runs = flat_scalars(plan, select.tags)
         if progress is not None:
             progress(i, len(plans))
-        held.append(run)
-        if not run.readable and not readable:
+        held.extend(runs)
+        if not any(run.readable for run in runs) and not readable:
             continue
         readable = True
         for ready in held:
@@ -522,9 +535,10 @@ def analyze(
     # Each run is read, diagnosed and (for HTML) charted in a worker, which sends back only its
     # report and charts (or, for a folder, its whole page): memory is bounded by the runs in
     # flight.
-    with executor_for(
-        jobs, scheduler, timeout=scheduler_timeout
-    ) as executor, _progress("analysing runs") as progress:
+    with (
+        executor_for(jobs, scheduler, timeout=scheduler_timeout) as executor,
+        _progress("analysing runs") as progress,
+    ):
 
         def run_analysis(per_run: Any, receive: Any = None) -> Any:
             return build_analysis(

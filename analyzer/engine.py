@@ -7,7 +7,9 @@ Every engine is a ``concurrent.futures.Executor``, so the pipeline has one code 
 Limits (SECURITY.md): a local pool never starts more workers than there are runs to analyse,
 nor more than :data:`MAX_JOBS_PER_CORE` per core, whatever ``--jobs`` asks; connecting to a
 scheduler (TCP connect and Dask's handshake) gives up after ``timeout`` seconds, and any
-failure to connect is an :class:`~analyzer.errors.EngineError` (exit 2, one line).
+failure to connect is an :class:`~analyzer.errors.EngineError` (exit 2, one line). So is a
+local pool that cannot go on (:class:`LocalPool`): a thread that cannot start, a worker that
+dies, a worker out of memory.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
+from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import ProcessPoolExecutor
 
 from .errors import EngineError
 
@@ -30,6 +36,12 @@ SCHEDULER_ENV = "DLREPORT_SCHEDULER"
 MAX_JOBS_PER_CORE = 4
 # Seconds to reach a Dask scheduler and finish the handshake (``--scheduler-timeout``).
 SCHEDULER_TIMEOUT = 5.0
+# Runs handed to a worker at a time, at most: a task costs the parent ~0.5 ms (pickling, queue,
+# a wake-up), which competes with the workers for the same cores; a larger chunk leaves one
+# worker finishing alone at the end (a run of the batch benchmark takes ~17 ms).
+MAX_CHUNK = 8
+# Chunks per worker, at least: so that a slow run is balanced by the others' chunks.
+CHUNKS_PER_WORKER = 16
 
 
 def default_jobs() -> int:
@@ -50,21 +62,40 @@ class LocalPool(Executor):
 
     ``ProcessPoolExecutor`` forks all its workers at the first task on Linux: sized by
     ``--jobs`` alone, ``--jobs 10000`` on 17 runs started thousands of processes.
+
+    It also waits for ever when its manager thread dies: under a memory cap (``ulimit -v``)
+    the thread that feeds the workers could not start, a traceback was printed, and the
+    command hung. :meth:`map` waits in short steps and checks that thread, and every failure
+    of the pool itself is one :class:`EngineError` (the workers are then stopped).
     """
 
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max(1, min(max_workers, max_jobs()))
         self.workers = 0  # started so far (0 until the first map or submit)
         self._pool: ProcessPoolExecutor | None = None
+        self._thread_errors: list[BaseException] = []
+        self._excepthook: Callable[[Any], Any] | None = None  # to put back at shutdown
 
     def _start(self, items: int) -> ProcessPoolExecutor:
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self.workers = max(1, min(self.max_workers, items))
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            # Forked workers start with what the parent imported (pandas, numpy, the pipeline:
+            # ~0.5-0.9 CPU-s a process). "spawn" and "forkserver" (the default from Python 3.14)
+            # would import it all again in each worker. Fork is safe on Linux in a process of
+            # one thread (the command line); with other threads (a notebook's kernel), or on
+            # other systems, the platform's default.
+            fork = sys.platform == "linux" and threading.active_count() == 1
+            context = multiprocessing.get_context("fork") if fork else None
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._excepthook = _quiet_pool_threads(self._thread_errors)
         return self._pool
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        return self._start(self.max_workers).submit(fn, *args, **kwargs)
+        with self._failures(starting=True):
+            return self._start(self.max_workers).submit(fn, *args, **kwargs)
 
     def map(
         self,
@@ -73,13 +104,109 @@ class LocalPool(Executor):
         timeout: float | None = None,
         chunksize: int = 1,
     ) -> Iterator[Any]:
+        """``fn`` over the items, results in order (as ``Executor.map``; no ``timeout``).
+
+        Items go to the workers :func:`chunk_size` at a time unless ``chunksize`` says.
+        """
         lists = [list(it) for it in iterables]
         items = min((len(x) for x in lists), default=0)
-        return self._start(items).map(fn, *lists, timeout=timeout, chunksize=chunksize)
+        calls = list(zip(*lists, strict=False))
+        with self._failures(starting=True):
+            pool = self._start(items)
+            size = chunksize if chunksize > 1 else chunk_size(items, self.workers)
+            futures = [
+                pool.submit(_call_each, fn, calls[i : i + size])
+                for i in range(0, len(calls), size)
+            ]
+        return self._results(futures)
+
+    def _results(self, futures: list[Future[list[Any]]]) -> Iterator[Any]:
+        try:
+            for future in futures:
+                while not wait_for([future], timeout=_POLL_S).done:
+                    manager = getattr(self._pool, "_executor_manager_thread", None)
+                    if manager is not None and not manager.is_alive():
+                        raise self._failed(RuntimeError("its manager thread stopped"))
+                with self._failures():
+                    results = future.result()
+                yield from results
+        finally:
+            for future in futures:
+                future.cancel()
+
+    @contextmanager
+    def _failures(self, *, starting: bool = False) -> Iterator[None]:
+        """The pool's own failures as one :class:`EngineError`; a task's own errors pass.
+
+        While ``starting`` (workers, threads, pipes), any OSError or RuntimeError is the
+        pool's; a result is the pool's failure only when a worker died or ran out of memory.
+        """
+        from concurrent.futures.process import BrokenProcessPool  # with the pool, not before
+
+        try:
+            yield
+        except (BrokenProcessPool, MemoryError) as exc:
+            raise self._failed(exc) from None
+        except (RuntimeError, OSError) as exc:
+            if not starting:
+                raise
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: BaseException) -> EngineError:
+        """The one-line error for a pool that cannot go on; its workers are stopped."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        cause = self._thread_errors[0] if self._thread_errors else exc
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        if isinstance(cause, MemoryError) or "thread" in reason:
+            reason = f"{reason or 'MemoryError'}: out of memory? try fewer --jobs, or -j 1"
+        elif isinstance(cause, BrokenProcessPool):
+            reason = "a worker process died (killed for memory?); try fewer --jobs, or -j 1"
+        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                process.kill()
+        return EngineError(f"the local pool of {self.workers} worker processes failed ({reason})")
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        if self._excepthook is not None:
+            threading.excepthook = self._excepthook
+            self._excepthook = None
+
+
+_POLL_S = 0.2  # how often map() checks, while it waits, that the pool can still answer
+
+
+def chunk_size(items: int, workers: int) -> int:
+    """Items per task: at least :data:`CHUNKS_PER_WORKER` chunks each, of :data:`MAX_CHUNK`
+    items at most (1 for a few items, 4 for 200 runs on 2 workers)."""
+    return max(1, min(MAX_CHUNK, items // (max(1, workers) * CHUNKS_PER_WORKER)))
+
+
+def _call_each(fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
+    """``fn`` on each argument tuple of one chunk, in a worker."""
+    return [fn(*args) for args in calls]
+
+
+def _quiet_pool_threads(errors: list[BaseException]) -> Callable[[Any], Any]:
+    """Keep the pool's own threads' failures for the one-line error, off stderr; returns the
+    hook it replaced."""
+    previous = threading.excepthook
+
+    def hook(args: Any) -> None:
+        thread = args.thread
+        module = type(thread).__module__ if thread is not None else ""
+        name = thread.name if thread is not None else ""
+        if module.startswith(("concurrent.futures", "multiprocessing")) or name.startswith(
+            "QueueFeederThread"
+        ):
+            errors.append(args.exc_value)
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    return previous
 
 
 def _connect(scheduler: str, timeout: float) -> Any:

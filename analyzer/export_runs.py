@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .reader import Problem, ScalarColumns, read_run, read_scalar_columns
+from .sides import clashes_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -49,16 +50,22 @@ class FlatScalars:
                 yield name_of(tag), step, wall, value
 
 
-def flat_scalars(plan: RunPlan, pattern: str | None = None) -> FlatScalars:
-    """:func:`flat_run` for ``export``: the scalars of an analysed run, read and held compactly,
-    handed out a tag at a time (the hparams children only counted, for their problems)."""
-    parts = tuple((prefix, read_scalar_columns(src)) for prefix, src in plan.parts)
+def flat_scalars(plan: RunPlan, pattern: str | None = None) -> tuple[FlatScalars, ...]:
+    """``flat_runs`` for ``export``: the scalars of an analysed run, read and held compactly,
+    handed out a tag at a time (the hparams children only counted, for their problems); a
+    side folder whose prefixed tags would mix with the run's follows as a run of its own."""
+    parts = [(prefix, read_scalar_columns(src)) for prefix, src in plan.parts]
+    clashes = clashes_of([(prefix, set(cols.tag_names)) for prefix, cols in parts])
+    kept = tuple(part for part, c in zip(parts, clashes, strict=True) if not c)
+    apart = [cols for (_, cols), c in zip(parts, clashes, strict=True) if c]
     lent = [read_run(src, values=False) for src in plan.hparams_from]
-    return FlatScalars(
+    parent = FlatScalars(
         name=plan.name,
-        parts=parts,
-        problems=tuple(x for _, r in parts for x in r.problems)
+        parts=kept,
+        problems=tuple(x for _, r in kept for x in r.problems)
         + tuple(x for r in lent for x in r.problems),
-        records=sum(r.records for _, r in parts) + sum(r.records for r in lent),
+        records=sum(r.records for _, r in kept) + sum(r.records for r in lent),
         pattern=pattern,
     )
+    sides = (FlatScalars(c.name, (("", c),), c.problems, c.records, pattern) for c in apart)
+    return (parent, *sides)

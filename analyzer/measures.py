@@ -1,4 +1,4 @@
-"""Numeric helpers the diagnostics share: levels, smoothing, spikes, spectra, curve fits.
+"""Numeric helpers the diagnostics and charts share: levels, spikes, spectra, fits, percentiles.
 
 Each helper measures; none judges (thresholds are applied in the diagnostics). All take plain
 numpy arrays of finite values in step order unless they say otherwise.
@@ -64,6 +64,39 @@ def swing_and_trend(values: np.ndarray, n_blocks: int = 40) -> tuple[float, floa
         return 0.0, 0.0, 0.0, int(m.size)
     diffs = np.abs(np.diff(m))
     return float(diffs.mean()), float(diffs.sum()), float(m[0] - m[-1]), int(m.size)
+
+
+def typical_swing(values: np.ndarray, n_blocks: int = 40) -> tuple[float, float, float, int]:
+    """(median |change|, total variation, net decrease) between block medians, and the blocks.
+
+    Like :func:`swing_and_trend`, but the *median* change: a curve that swings at every step
+    has a large one, a curve that is steady but for a few isolated jumps (spikes) a small one.
+    """
+    m = block_medians(values, n_blocks)
+    if m.size < 2:
+        return 0.0, 0.0, 0.0, int(m.size)
+    diffs = np.abs(np.diff(m))
+    return float(np.median(diffs)), float(diffs.sum()), float(m[0] - m[-1]), int(m.size)
+
+
+def trend_z(values: np.ndarray) -> float:
+    """Mann-Kendall trend statistic as a z-score: negative for a falling series.
+
+    S counts, over all pairs i < j, +1 when the later value is higher and -1 when lower;
+    without a trend S has mean 0 and variance n(n-1)(2n+5)/18 (ties ignored), so z = (S -+ 1)
+    / sd is about standard normal. Rank-based: the size of the steps and isolated outliers do
+    not matter, only how consistently the series moves one way. O(n^2); at most 400 points
+    are used (evenly spaced) for long series.
+    """
+    v = np.asarray(values, dtype=float)
+    if v.size > 400:
+        v = v[np.linspace(0, v.size - 1, 400).astype(int)]
+    n = v.size
+    if n < 3:
+        return 0.0
+    s = float(np.sign(v[None, :] - v[:, None])[np.triu_indices(n, 1)].sum())
+    sd = float(np.sqrt(n * (n - 1) * (2 * n + 5) / 18.0))
+    return (s - np.sign(s)) / sd
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,3 +360,71 @@ def _step_rate(run: Run) -> pd.Series | None:
 
 
 MIN_RATE_SPAN_S = 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Histograms: a tag's distribution over steps as percentiles (TensorBoard's "distributions"
+# view). Its percentiles, in basis points.
+
+DISTRIBUTION_BPS = (0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000)
+
+
+def histogram_quantiles(edges: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The values at :data:`DISTRIBUTION_BPS` of one histogram (linear within a bucket)."""
+    edges = np.asarray(edges, dtype=float)
+    counts = np.clip(np.nan_to_num(np.asarray(counts, dtype=float)), 0, None)
+    total = counts.sum()
+    if total <= 0 or edges.size != counts.size + 1:
+        return np.full(len(DISTRIBUTION_BPS), np.nan)
+    cum = np.concatenate([[0.0], np.cumsum(counts)]) / total
+    cum, first = np.unique(cum, return_index=True)  # interp needs increasing x: empty buckets
+    return np.interp(np.array(DISTRIBUTION_BPS) / 1e4, cum, edges[first])
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramBands:
+    """A histogram tag's percentiles by step: one row of :data:`DISTRIBUTION_BPS` per step.
+
+    Only the steps whose histogram has a finite value at every percentile (an empty or
+    malformed histogram has none) are kept.
+    """
+
+    steps: np.ndarray  # in step order
+    quantiles: np.ndarray  # shape (steps, len(DISTRIBUTION_BPS))
+
+
+def histogram_tags(run: Run) -> tuple[str, ...]:
+    """The run's histogram tags, sorted by name."""
+    return tuple(sorted(_histogram_rows(run), key=str))
+
+
+def histogram_bands(run: Run, tag: str) -> HistogramBands:
+    """The percentiles of ``tag``'s histogram at each step it was logged (memoised)."""
+
+    def compute() -> HistogramBands:
+        rows = _histogram_rows(run).get(tag)
+        if rows is None or rows.empty:
+            return HistogramBands(np.zeros(0, dtype=np.int64), np.zeros((0, len(DISTRIBUTION_BPS))))
+        pairs = zip(rows["edges"], rows["counts"], strict=True)
+        q = np.array([histogram_quantiles(e, c) for e, c in pairs])
+        steps = rows["step"].to_numpy()
+        ok = np.isfinite(q).all(axis=1)
+        return HistogramBands(steps[ok], q[ok])
+
+    return run.measure(("histogram_bands", tag), compute)
+
+
+def _histogram_rows(run: Run) -> dict[str, pd.DataFrame]:
+    """tag -> the tag's histogram rows in step order (grouped once per run)."""
+
+    def compute() -> dict[str, pd.DataFrame]:
+        h = run.histograms
+        if h.empty:
+            return {}
+        # observed=True: the tag column may be categorical, with categories this run lacks.
+        return {
+            str(tag): rows.sort_values("step", kind="stable")
+            for tag, rows in h.groupby("tag", sort=False, observed=True)
+        }
+
+    return run.measure("histogram_rows", compute)

@@ -8,15 +8,11 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
-
-import pandas as pd
-from pandas.api.types import union_categoricals
 
 from . import __version__
 from .advice import advise
@@ -24,11 +20,42 @@ from .crossrun import cite_in_advice, experiments
 from .diagnostics import run_diagnostics
 from .errors import InputError, RoleError
 from .model import SCHEMA_VERSION, Report, Run, RunReport, sort_findings, worst
-from .reader import Logdir, RunData, RunSource, read_run
-from .roles import HELDOUT_FOLDERS, SIDE_FOLDERS, Roles, infer_roles
-from .selection import DEFAULT_GROUP_BY, Selection, discover, keep_tags
+from .reader import Logdir, RunSource
+from .roles import Roles, infer_roles
+from .rungroups import (
+    RunGroup,
+    RunPlan,
+    concat_frames,
+    flat_runs,
+    group_in_memory,
+    plan_logdirs,
+    plan_runs,
+    prefixed_tags,
+    read_plan,
+    read_runs,
+    selected_tags,
+    split_sides,
+)
+from .selection import DEFAULT_GROUP_BY, Selection
 from .settings import Settings, Thresholds, with_overrides
 from .summary import summarize
+
+# Re-exported: every command plans and reads runs through the pipeline's names.
+__all__ = [
+    "Analysis",
+    "RunGroup",
+    "RunPlan",
+    "build_analysis",
+    "build_report",
+    "flat_runs",
+    "plan_logdirs",
+    "plan_runs",
+    "read_plan",
+    "read_runs",
+    "roles_by_run",
+    "selected_tags",
+    "split_sides",
+]
 
 
 def now() -> str:
@@ -36,188 +63,16 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True, slots=True)
-class RunGroup:
-    """One analysed run: one reader run, or several merged (Keras ``train/``+``validation/``).
-
-    ``parts`` pairs a tag prefix ("" for none) with the reader's run.
-    """
-
-    name: str
-    parts: tuple[tuple[str, RunData], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RunPlan:
-    """What to read for one analysed run (decided from names alone, before reading)."""
-
-    name: str
-    parts: tuple[tuple[str, RunSource], ...]  # (tag prefix, source): "" or a Keras side
-    hparams_from: tuple[RunSource, ...] = ()  # children that only hold hparams
-
-
-# Older Hugging Face Trainer versions and tensorboardX's add_hparams write the hparams into a
-# child folder named by time.time(): such a child lends them to its parent run.
-_TIMESTAMP_CHILD = re.compile(r"\d{9,11}(?:\.\d+)?")
-
-
-def plan_runs(sources: Sequence[RunSource]) -> list[RunPlan]:
-    """Group the reader's runs into analysed runs.
-
-    ``X/train`` and ``X/validation`` (also ``val``, ``eval``; and ``test``, ``valid``, ``dev``
-    beside a ``train``) become run ``X`` with tags prefixed ``train/`` and ``validation/``
-    (``test/``); a run at ``X`` itself (hparams) joins them. A child
-    named by a timestamp (``X/1731490564.51``) lends its hparams to ``X``.
-    """
-    names = {src.name for src in sources}
-    sides: dict[str, list[tuple[str, RunSource]]] = {}
-    lent: dict[str, list[RunSource]] = {}
-    plain: list[RunSource] = []
-    trained = {posixpath.dirname(n) or "." for n in names if posixpath.basename(n) == "train"}
-    for src in sources:
-        parent, leaf = posixpath.split(src.name) if src.name != "." else ("", ".")
-        parent = parent or "."
-        if leaf in SIDE_FOLDERS:
-            sides.setdefault(parent, []).append((SIDE_FOLDERS[leaf], src))
-        elif leaf in HELDOUT_FOLDERS and parent in trained:
-            sides.setdefault(parent, []).append((HELDOUT_FOLDERS[leaf], src))
-        elif _TIMESTAMP_CHILD.fullmatch(leaf) and parent in names and src.name != ".":
-            lent.setdefault(parent, []).append(src)
-        else:
-            plain.append(src)
-    plans = [
-        RunPlan(
-            src.name,
-            (("", src), *sides.pop(src.name, [])),
-            tuple(lent.pop(src.name, [])),
-        )
-        for src in plain
-    ]
-    plans += [
-        RunPlan(name, tuple(parts), tuple(lent.pop(name, []))) for name, parts in sides.items()
-    ]
-    return sorted(plans, key=lambda p: p.name)
-
-
-def plan_logdirs(logdirs: str | Sequence[str], select: Selection | None = None) -> list[RunPlan]:
-    """The analysed runs under one or several LOGDIRs, named and selected as every command does."""
-    roots = [logdirs] if isinstance(logdirs, str) else list(logdirs)
-    plans = plan_runs(discover(roots))
-    if select is not None and (select.include or select.exclude):
-        plans = [p for p in plans if select.wants(p.name)]
-        if not plans:
-            raise InputError(f"{', '.join(roots)}: no run matches {select.describe()}")
-    return plans
-
-
-def flat_run(plan: RunPlan, *, check_crc: bool = True, values: bool = True) -> RunData:
-    """One analysed run as the reader's record (``tags``, ``export``): parts merged, tags prefixed.
-
-    Named as ``analyze`` names it: a Keras ``train/`` side's tags become ``train/...`` of the
-    parent run, and a timestamp child's hparams (and files) belong to its parent. With
-    ``values`` False, scalars and histograms are only counted (see ``read_run``).
-    """
-    parts = [(p, read_run(src, check_crc=check_crc, values=values)) for p, src in plan.parts]
-    lent = [read_run(src, check_crc=check_crc, values=values) for src in plan.hparams_from]
-    (prefix, first), *_ = parts
-    if len(parts) == 1 and not prefix and not lent:
-        return replace(first, name=plan.name)
-    pieces = [(p, r) for p, r in parts] + [("", r) for r in lent]
-    hparams: dict[str, float | str | bool] = {}
-    for r in [*lent, *(r for _, r in parts)]:
-        hparams.update(r.hparams)
-
-    def tag(p: str, t: str) -> str:
-        return f"{p}/{t}" if p else t
-
-    return RunData(
-        name=plan.name,
-        path=first.path,
-        files=tuple(f for _, r in pieces for f in r.files),
-        scalars=_concat([_prefixed(r.scalars, p) for p, r in parts]),
-        histograms=_concat([_prefixed(r.histograms, p) for p, r in parts]),
-        texts=pd.concat(
-            [r.texts.assign(tag=[tag(p, str(t)) for t in r.texts["tag"]]) for p, r in pieces],
-            ignore_index=True,
-        ),
-        hparams=hparams,
-        restarts=tuple(x for _, r in pieces for x in r.restarts),
-        duplicates=tuple(
-            replace(d, tag=tag(p, d.tag)) for p, r in pieces for d in r.duplicates
-        ),
-        problems=tuple(x for _, r in pieces for x in r.problems),
-        other_tags=tuple(
-            replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.other_tags
-        ),
-        records=sum(r.records for _, r in pieces),
-    )
-
-
-def read_runs(
-    logdirs: str | Sequence[str],
-    select: Selection | None = None,
-    *,
-    check_crc: bool = True,
-    progress: Callable[[int, int], None] | None = None,
-    values: bool = True,
-) -> Logdir:
-    """Every selected run, read and named as ``analyze`` names them (for ``tags``, ``export``).
-
-    Tags are not filtered here (roles are chosen on all of them): see :func:`keep_tags`.
-    ``values`` False: scalars and histograms only counted (``tags``; see ``read_run``).
-    """
-    roots = [logdirs] if isinstance(logdirs, str) else list(logdirs)
-    plans = plan_logdirs(roots, select)
-    runs: list[RunData] = []
-    for plan in plans:
-        runs.append(flat_run(plan, check_crc=check_crc, values=values))
-        if progress is not None:
-            progress(len(runs), len(plans))
-    if not any(run.readable for run in runs):
-        reasons = "; ".join(str(p) for run in runs for p in run.problems[:1])
-        raise InputError(f"{', '.join(roots)}: no readable event file ({reasons})")
-    return Logdir(root=", ".join(roots), runs=tuple(runs))
-
-
-def selected_tags(data: Logdir, pattern: str | None) -> Logdir:
-    """``data`` with only the tags ``pattern`` finds (``--tags``)."""
-    if pattern is None:
-        return data
-    return replace(data, runs=tuple(keep_tags(r, pattern) for r in data.runs))
-
-
-def read_plan(plan: RunPlan, *, check_crc: bool = True) -> RunGroup:
-    """Read the files of one analysed run."""
-    parts = tuple((prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts)
-    lent = [read_run(src, check_crc=check_crc) for src in plan.hparams_from]
-    return _group(plan.name, parts, lent)
-
-
-def group_in_memory(plan: RunPlan, data: Logdir) -> RunGroup:
-    """The same as :func:`read_plan`, for runs already read."""
-    by_name = {r.name: r for r in data.runs}
-    parts = tuple((prefix, by_name[src.name]) for prefix, src in plan.parts)
-    return _group(plan.name, parts, [by_name[src.name] for src in plan.hparams_from])
-
-
-def _group(name: str, parts: tuple[tuple[str, RunData], ...], lent: list[RunData]) -> RunGroup:
-    if lent:
-        hparams = {k: v for r in lent for k, v in r.hparams.items()}
-        prefix, first = parts[0]
-        parts = ((prefix, replace(first, hparams={**hparams, **first.hparams})), *parts[1:])
-    return RunGroup(name, parts)
-
-
 def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]:
     """The diagnostics' view of a run group, with its roles resolved."""
-    scalars = _concat([_prefixed(r.scalars, p) for p, r in group.parts])
-    histograms = _concat([_prefixed(r.histograms, p) for p, r in group.parts])
+    scalars = concat_frames([prefixed_tags(r.scalars, p) for p, r in group.parts])
+    histograms = concat_frames([prefixed_tags(r.histograms, p) for p, r in group.parts])
     points = scalars["tag"].value_counts().to_dict() if not scalars.empty else {}
     points = {k: v for k, v in points.items() if v}  # unused categories count 0
     hist_tags = tuple(histograms["tag"].unique()) if not histograms.empty else ()
     roles = infer_roles({str(k): int(v) for k, v in points.items()}, hist_tags, overrides)
     hparams: dict[str, float | str | bool] = {}
-    notes: list[str] = []
+    notes: list[str] = list(group.notes)
     texts: dict[str, str] = {}
     for prefix, r in group.parts:
         hparams.update(r.hparams)
@@ -248,53 +103,23 @@ def roles_by_run(data: Logdir, overrides: Mapping[str, str]) -> dict[str, Roles]
     """The roles each analysed run of ``data`` would use, with the reasons (for ``tags``).
 
     Chosen from the runs' tag lists (points per scalar tag, histogram tags), as
-    :func:`make_run` chooses them from the frames: runs read with counted values have no
-    frames."""
+    :func:`make_run` chooses them from the frames: runs read with counted values have none.
+    """
     plans = plan_runs([RunSource(r.name, r.path, r.files) for r in data.runs])
     chosen = {}
     for plan in plans:
-        points: dict[str, int] = {}
-        histogram_tags: list[str] = []
-        for prefix, run in group_in_memory(plan, data).parts:
-            for info in run.tags:
-                tag = f"{prefix}/{info.tag}" if prefix else info.tag
-                if info.kind == "scalar":
-                    points[tag] = info.points
-                elif info.kind == "histogram":
-                    histogram_tags.append(tag)
-        chosen[plan.name] = infer_roles(points, tuple(histogram_tags), overrides)
+        for group in split_sides(group_in_memory(plan, data)):
+            points: dict[str, int] = {}
+            histogram_tags: list[str] = []
+            for prefix, run in group.parts:
+                for info in run.tags:
+                    tag = f"{prefix}/{info.tag}" if prefix else info.tag
+                    if info.kind == "scalar":
+                        points[tag] = info.points
+                    elif info.kind == "histogram":
+                        histogram_tags.append(tag)
+            chosen[group.name] = infer_roles(points, tuple(histogram_tags), overrides)
     return chosen
-
-
-def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    """The frame with its tags as a categorical, prefixed ``prefix/`` (no copy of the rest)."""
-    tags = frame["tag"]
-    if not isinstance(tags.dtype, pd.CategoricalDtype):
-        tags = tags.astype("category")
-    if prefix:
-        tags = tags.cat.rename_categories([f"{prefix}/{c}" for c in tags.cat.categories])
-    return frame.assign(tag=tags)
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(
-            {
-                "tag": pd.Categorical([]),
-                "step": pd.Series(dtype="int64"),
-                "wall_time": pd.Series(dtype=float),
-                "value": pd.Series(dtype=float),
-                "edges": pd.Series(dtype=object),
-                "counts": pd.Series(dtype=object),
-            }
-        )
-    if len(frames) == 1:
-        return frames[0]
-    tags = union_categoricals([f["tag"] for f in frames])
-    out = pd.concat([f.drop(columns="tag") for f in frames], ignore_index=True)
-    out.insert(0, "tag", tags)
-    return out
 
 
 def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> RunReport:
@@ -373,18 +198,23 @@ def analyze_plan(
     strict: bool = False,
     keep_run: bool = False,
     per_run: PerRun | None = None,
-) -> RunOutcome:
-    """Read, diagnose and summarise one run (the unit of work of every executor)."""
-    group = read(plan)
-    run, _ = make_run(group, settings.roles)
-    report = analyze_run(run, thresholds, strict=strict)
-    return RunOutcome(
-        report=report,
-        records=sum(r.records for _, r in group.parts),
-        problems=tuple(str(p) for _, r in group.parts for p in r.problems),
-        run=run if keep_run else None,
-        extra=per_run(report, run) if per_run is not None else None,
-    )
+) -> tuple[RunOutcome, ...]:
+    """Read, diagnose and summarise one run (the unit of work of every executor); a side
+    folder kept apart (:func:`split_sides`) comes back as a run of its own."""
+    outcomes = []
+    for group in split_sides(read(plan)):
+        run, _ = make_run(group, settings.roles)
+        report = analyze_run(run, thresholds, strict=strict)
+        outcomes.append(
+            RunOutcome(
+                report=report,
+                records=sum(r.records for _, r in group.parts),
+                problems=tuple(str(p) for _, r in group.parts for p in r.problems),
+                run=run if keep_run else None,
+                extra=per_run(report, run) if per_run is not None else None,
+            )
+        )
+    return tuple(outcomes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,12 +282,13 @@ def build_analysis(
     )
     outcomes_iter = (executor.map if use_pool else map)(task, plans)  # type: ignore[union-attr]
     outcomes: list[RunOutcome] = []
-    for outcome in outcomes_iter:
-        if receive is not None and outcome.extra is not None:
-            outcome = replace(outcome, extra=receive(outcome.report, outcome.extra))
-        outcomes.append(outcome)
+    for done, plan_outcomes in enumerate(outcomes_iter, start=1):
+        for outcome in plan_outcomes:
+            if receive is not None and outcome.extra is not None:
+                outcome = replace(outcome, extra=receive(outcome.report, outcome.extra))
+            outcomes.append(outcome)
         if progress is not None:
-            progress(len(outcomes), len(plans))
+            progress(done, len(plans))
     if not any(o.records for o in outcomes):
         reasons = "; ".join(o.problems[0] for o in outcomes if o.problems)
         raise InputError(f"{where}: no readable event file ({reasons or 'no records'})")

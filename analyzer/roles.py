@@ -113,8 +113,14 @@ ROLE_PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"(?:metrics/)?f1(?:_score)?", "an F1 metric"),
     ),
     "throughput": (
-        # Not eval/...: the speed of evaluation passes is not the speed of training.
-        (r"(?!eval)(?:throughput/.*|.*samples_per_sec(?:ond)?)", "samples per second"),
+        # Not eval/... nor a held-out side (test/): the speed of evaluation passes is not the
+        # speed of training. TensorFlow says "examples" where torch says "samples" (tf.summary
+        # custom loops' examples_per_sec, TF official models' examples/sec).
+        (
+            rf"(?!eval)(?!{_HELDOUT_WORD})"
+            r"(?:throughput/.*|.*(?:samples|examples)(?:_per_|/)sec(?:ond)?)",
+            "samples (examples) per second",
+        ),
         (
             r"(?!eval).*(?:tokens_per_sec(?:ond)?|steps_per_sec(?:ond)?|it/s|it_per_sec)",
             "rate by name",

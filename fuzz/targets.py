@@ -7,18 +7,22 @@ reports it in one line; it never raises, hangs, or allocates what the input cann
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 
 import fsspec
 
+from analyzer.errors import ConfigError
 from analyzer.reader import InputError, read_logdir
 from analyzer.reader.discover import RunSource
 from analyzer.reader.events import read_event_bytes
 from analyzer.reader.hparams import YAML_MAX_VALUES, read_hparams_yaml
 from analyzer.reader.runs import read_run
 from analyzer.reader.tags import TagTable
+from analyzer.settings import Thresholds, load_settings, with_overrides
 
 _FS = fsspec.filesystem("memory")
 _PATH = "memory://fuzz/run/events.out.tfevents.0"
@@ -49,6 +53,31 @@ def hparams_yaml(data: bytes) -> None:
         assert "\n" not in problem.message, problem.message
 
 
+_THRESHOLD_FIELDS = {f.name: f for f in fields(Thresholds)}
+
+
+def settings_file(data: bytes) -> None:
+    """``data`` as ``dlreport.toml`` and as ``pyproject.toml``: settings whose thresholds all
+    have their field's type and are finite, or a ``ConfigError`` in one line naming the file."""
+    for name in ("dlreport.toml", "pyproject.toml"):
+        path = f"memory://fuzz/{name}"
+        with _FS.open(path, "wb") as f:
+            f.write(data)
+        try:
+            settings = load_settings("memory://fuzz/logs", config=path)
+        except ConfigError as exc:
+            message = str(exc)
+            assert "\n" not in message, message
+            assert path in message, message
+            continue
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in settings.roles.items())
+        for key, value in settings.thresholds.items():
+            assert math.isfinite(value), (key, value)
+            kind = int if _THRESHOLD_FIELDS[key].type == "int" else float
+            assert isinstance(value, kind), (key, value)
+        with_overrides(Thresholds(), settings.thresholds)  # accepted once, accepted again
+
+
 # Directory trees: the input is a list of operations, one per 2 + n bytes:
 # (operation, name length, name bytes...). Names are raw bytes (not UTF-8, dots, spaces).
 _OPS = ("dir", "event", "garbage", "hparams", "link_up", "link_loop", "link_zero", "fifo", "up")
@@ -57,10 +86,14 @@ _OPS = ("dir", "event", "garbage", "hparams", "link_up", "link_loop", "link_zero
 def directory_tree(data: bytes) -> None:
     """``data`` as a tree of folders, event files, links and special files, then read."""
     with tempfile.TemporaryDirectory() as tmp:
-        root = os.fsencode(tmp)
+        # The tree goes one level down: a link to ".." at its top then leads to this empty
+        # temporary folder, not to the shared temporary folder (which another program's
+        # event files may fill: reading them made a test take minutes).
+        root = os.path.join(os.fsencode(tmp), b"logs")
+        os.mkdir(root)
         _build_tree(root, data)
         try:
-            logdir = read_logdir(tmp)
+            logdir = read_logdir(os.fsdecode(root))
         except InputError:
             return  # nothing readable: said in one line by the CLI (safetext.visible)
         names = [run.name for run in logdir.runs]

@@ -10,10 +10,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_checks import one_line_error, run_cli
+from cli_checks import CliServer, Completed, one_line_error
 from click.testing import CliRunner
 from tensorboardX import SummaryWriter
 
@@ -29,6 +30,13 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 w.add_scalar("train/loss", 2.0 / (step + 1), step)
                 w.add_scalar("eval/loss", 2.5 / (step + 1), step)
     return root
+
+
+@pytest.fixture(scope="module")
+def cli_server() -> Iterator[CliServer]:
+    server = CliServer()
+    yield server
+    server.close()
 
 
 def _invoke(*args: str):
@@ -122,16 +130,43 @@ def test_unwritable_output_is_one_line_naming_the_path(
     one_line_error(result, path.rstrip("/"), message)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_read_only_folder_is_one_line(logdir: Path, tmp_path: Path) -> None:
+def _unwritable_folder(how: str, tmp_path: Path) -> tuple[Path, Callable[[], None]]:
+    """A folder no file can be created in, and how to undo it; skips where it cannot be made.
+
+    Root ignores file modes (CI runs as root), so the read-only folder is also made two ways
+    that hold for root: an immutable folder (``chattr +i``, on ext4, xfs, btrfs), and ``/sys``,
+    where the kernel creates no file for anyone (read-only in most containers).
+    """
     folder = tmp_path / "ro"
+    if how == "sysfs":
+        if sys.platform != "linux" or not Path("/sys/kernel").is_dir():
+            pytest.skip("needs Linux's /sys")
+        return Path("/sys"), lambda: None
     folder.mkdir()
-    folder.chmod(0o500)
+    if how == "mode":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into folders whatever their mode (the other ways check it)")
+        folder.chmod(0o500)
+        return folder, lambda: folder.chmod(0o700)
+    made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
+    if made.returncode != 0:  # no chattr, no CAP_LINUX_IMMUTABLE, or tmpfs
+        pytest.skip(f"chattr +i: {made.stderr.decode(errors='replace').strip()}")
+    return folder, lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("how", ["mode", "immutable", "sysfs"])
+def test_read_only_folder_is_one_line(logdir: Path, tmp_path: Path, how: str) -> None:
+    folder, undo = _unwritable_folder(how, tmp_path)
     try:
-        result = _invoke("analyze", str(logdir), "-f", "json", "-o", str(folder / "r.json"))
-        one_line_error(result, str(folder / "r.json"), "Permission denied")
+        out = folder / "dlreport-test-r.json"
+        result = _invoke("analyze", str(logdir), "-f", "json", "-o", str(out))
+        created = out.exists()
     finally:
-        folder.chmod(0o700)
+        undo()
+    assert not created
+    line = one_line_error(result, str(out))
+    reasons = ("Permission denied", "Operation not permitted", "Read-only file system")
+    assert any(reason in line for reason in reasons), line
 
 
 @pytest.mark.parametrize(
@@ -143,9 +178,11 @@ def test_read_only_folder_is_one_line(logdir: Path, tmp_path: Path) -> None:
     ],
     ids=["analyze", "export", "tags"],
 )
-def test_stdout_to_dev_full_is_one_line(logdir: Path, args: list[str]) -> None:
-    with open("/dev/full", "w") as full:
-        result = run_cli([a.format(logdir=logdir) for a in args], stdout=full)
+def test_stdout_to_dev_full_is_one_line(
+    logdir: Path, args: list[str], cli_server: CliServer
+) -> None:
+    ran = cli_server.run([a.format(logdir=logdir) for a in args], stdout_to="/dev/full")
+    result = Completed(ran.returncode, "", ran.stderr.decode("utf-8"))
     one_line_error(result, "stdout: cannot write", "No space left on device")
 
 
@@ -260,13 +297,11 @@ def test_undecodable_names_in_a_site_folder(bytes_logdir: Path, tmp_path: Path) 
     ],
     ids=["json", "md", "tags-json", "tags", "export", "compare-json"],
 )
-def test_undecodable_names_on_stdout(bytes_logdir: Path, args: list[str]) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "analyzer", *[a.format(logdir=bytes_logdir) for a in args]],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+def test_undecodable_names_on_stdout(
+    bytes_logdir: Path, args: list[str], cli_server: CliServer
+) -> None:
+    # A real process's stdout (not CliRunner's): forked from one that loaded the CLI once.
+    proc = cli_server.run([a.format(logdir=bytes_logdir) for a in args], timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr
     text = _strict_utf8(proc.stdout)

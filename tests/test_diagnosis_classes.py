@@ -131,6 +131,16 @@ def test_rl_is_judged_by_its_reward(tmp_path: Path) -> None:
     assert _alarms(run) == {}
 
 
+def test_rl_agent_whose_reward_never_improves_is_not_learning(tmp_path: Path) -> None:
+    n = 120  # CartPole's random policy: about 22 steps per episode, for the whole run
+    reward = 22.0 + rng.normal(0, 3, n)
+    _write(tmp_path / "dqn", {"rollout/ep_rew_mean": reward, "train/loss": np.linspace(0.5, 3, n)})
+    f = _alarms(_one(tmp_path))["plateau"]
+    assert f.series == "rollout/ep_rew_mean"
+    assert f.evidence["never_learned"] == 1
+    assert "not learning" in f.title
+
+
 def test_rl_reward_collapse_is_found(tmp_path: Path) -> None:
     reward = np.concatenate([np.linspace(1000, 5500, 100), [-5000, -20000, -1.3e6, -9000, -4000],
                              np.full(60, 5600.0)])  # fmt: skip

@@ -7,12 +7,11 @@ import pytest
 from run_builders import decay, make_run, noisy
 
 from analyzer.diagnostics import run_diagnostics
+from analyzer.diagnostics.convergence import plateau, slow_convergence
 from analyzer.diagnostics.loss import (
     loss_divergence,
     loss_oscillation,
     loss_spikes,
-    plateau,
-    slow_convergence,
 )
 from analyzer.settings import Thresholds
 
@@ -145,11 +144,32 @@ def test_fast_convergence_is_not_slow() -> None:
 
 def test_plateau_fires_with_a_constant_learning_rate() -> None:
     loss = np.concatenate([decay(100, start=2.0, floor=0.8, rate=8), np.full(200, 0.8)])
-    run = make_run(train_loss=noisy(loss, 0.005, seed=8), learning_rate=np.full(300, 0.1))
+    # SGD noise of 2.5% of the level: the optimizer bounces around its plateau.
+    run = make_run(train_loss=noisy(loss, 0.02, seed=8), learning_rate=np.full(300, 0.1))
     (f,) = plateau(run, T)
     assert f.severity == "warning"
     assert f.evidence["final_lr_share_of_max"] == pytest.approx(1.0)
     assert 40 <= f.evidence["plateau_start_step"] <= 120
+
+
+def test_flat_loss_that_does_not_bounce_sits_at_its_floor() -> None:
+    # A loss at a floor of its objective (the data's entropy) barely moves from point to point:
+    # a smaller step cannot take it lower, so it is not a plateau.
+    loss = np.concatenate([decay(100, start=5.0, floor=3.18, rate=8), np.full(200, 3.18)])
+    run = make_run(train_loss=noisy(loss, 0.003, seed=8), learning_rate=np.full(300, 0.1))
+    assert codes(plateau(run, T)) == []
+
+
+def test_no_plateau_while_the_validation_loss_still_falls() -> None:
+    # Label smoothing keeps the training loss at its floor; the validation loss still falls.
+    loss = np.concatenate([decay(100, start=2.3, floor=0.9, rate=8), np.full(200, 0.9)])
+    lr = np.full(300, 1e-3)
+    val = np.linspace(0.40, 0.33, 300)
+    still = make_run(train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=val)
+    assert codes(plateau(still, T)) == []
+    flat_val = noisy(np.full(300, 0.4), 0.01)
+    flat = make_run(train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=flat_val)
+    assert codes(plateau(flat, T)) == ["plateau"]
 
 
 def test_plateau_after_lr_decay_is_convergence() -> None:
@@ -167,3 +187,45 @@ def test_plateau_after_learning_without_logged_lr_is_not_reported() -> None:
 def test_convergence_to_zero_is_not_a_plateau() -> None:
     loss = decay(300, start=2.0, floor=0.001, rate=12)
     assert codes(plateau(make_run(train_loss=loss, learning_rate=np.full(300, 0.1)), T)) == []
+
+
+def _periodic_jumps(n: int = 2000, every: int = 50) -> np.ndarray:
+    """A loss that fell to 0.1 and jumps by 3 at every ``every``-th step, then recovers over
+    about 10 steps (the shape unshuffled data and corrupted batches both give)."""
+    base = noisy(decay(n, start=2.3, floor=0.1, rate=10), 0.01, seed=4)
+    bump = 3.0 * np.exp(-np.arange(every // 2) / 5.0)
+    for i in range(every, n - every, every):
+        base[i : i + bump.size] += bump
+    return base
+
+
+def test_jumps_that_the_validation_loss_swings_with_are_oscillation_not_spikes() -> None:
+    # Unshuffled data: the whole model swings with the class it last saw, so its validation
+    # loss swings too; the training loss's jumps are the peaks of that swing.
+    val = 0.9 + 0.4 * np.sin(np.arange(80) * 2.4)
+    steps = {"val_loss": np.arange(80) * 25}
+    run = make_run(train_loss=_periodic_jumps(), val_loss=val, steps=steps)
+    found = {f.code for f in run_diagnostics(run, T, strict=True).findings}
+    assert "loss_oscillation" in found
+    assert "loss_spikes" not in found
+
+
+def test_jumps_over_a_steadily_falling_validation_loss_are_spikes() -> None:
+    # Corrupted batches: the training loss jumps, the model (its validation loss) does not.
+    val = np.linspace(1.0, 0.2, 80)
+    steps = {"val_loss": np.arange(80) * 25}
+    run = make_run(train_loss=_periodic_jumps(), val_loss=val, steps=steps)
+    found = {f.code for f in run_diagnostics(run, T, strict=True).findings}
+    assert "loss_spikes" in found
+    assert "loss_oscillation" not in found
+
+
+def test_a_gradient_norm_nan_to_the_end_is_divergence_a_single_overflow_is_not() -> None:
+    loss = noisy(decay(100), 0.01, seed=2)
+    dead = np.concatenate([np.full(60, 1.0), np.full(40, np.nan)])
+    assert codes(loss_divergence(make_run(train_loss=loss, grad_norm=dead), T)) == [
+        "loss_divergence"
+    ]
+    overflow = np.full(100, 1.0)
+    overflow[30] = np.inf  # mixed precision: the scaler skips the step, training goes on
+    assert codes(loss_divergence(make_run(train_loss=loss, grad_norm=overflow), T)) == []

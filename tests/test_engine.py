@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_checks import one_line_error, run_cli
+from cli_checks import CliServer, one_line_error, run_cli
 
-from analyzer.engine import LocalPool, default_jobs, executor_for
+from analyzer.engine import MAX_CHUNK, LocalPool, chunk_size, default_jobs, executor_for
 from analyzer.errors import EngineError
 from analyzer.pipeline import build_analysis
 
@@ -74,6 +75,15 @@ def test_workers_are_capped_at_the_runs_and_at_4_per_core() -> None:
         pids = set(ex.map(_pid, range(3)))
         assert ex.workers == 3
         assert 1 <= len(pids) <= 3
+
+
+def test_runs_are_sent_in_chunks_and_come_back_in_order() -> None:
+    # 200 small runs: a task each cost the parent as much CPU as a worker's chunk balance gains
+    assert chunk_size(3, 2) == 1  # a few runs: one each, so both workers get some
+    assert 1 < chunk_size(200, 2) <= MAX_CHUNK
+    assert chunk_size(100_000, 2) == MAX_CHUNK  # bounded: no worker is left alone at the end
+    with executor_for(jobs=2) as ex:
+        assert list(ex.map(abs, range(-200, 0))) == list(range(200, 0, -1))  # type: ignore[union-attr]
 
 
 def _pid(_: int) -> int:
@@ -150,3 +160,100 @@ def test_scheduler_timeout_must_be_positive() -> None:
     result = run_cli(["analyze", str(SAMPLES), "--scheduler-timeout", "0"])
     assert result.exit_code == 2
     assert "'--scheduler-timeout': 0.0 is not in the range" in result.stderr
+
+
+# --- a pool that cannot go on is one line, never a hang ---------------------------------------
+# Under `ulimit -v`, the thread that feeds the workers could not start: a traceback, and the
+# command waited for ever (the pool's manager thread had died). Each case runs in a thread
+# given up on after a while, so that a regression fails instead of hanging the suite.
+
+
+def _within(seconds: float, work: Callable[[], object]) -> object:
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still waiting after {seconds} s: the pool hangs"
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")
+
+
+def _map(fn: Callable[[int], object]) -> list[object]:
+    with executor_for(jobs=2) as ex:
+        return list(ex.map(fn, range(4)))
+
+
+def test_a_thread_the_pool_cannot_start_is_one_error_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import multiprocessing.queues
+
+    def refuse(self: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(multiprocessing.queues.Queue, "_start_thread", refuse)
+    with pytest.raises(EngineError) as err:
+        _within(30, lambda: _map(_pid))
+    assert str(err.value) == (
+        "the local pool of 2 worker processes failed (can't start new thread: out of memory? "
+        "try fewer --jobs, or -j 1)"
+    )
+    assert "Traceback" not in capfd.readouterr().err  # the thread's failure is in the line
+
+
+def _die(item: int) -> int:
+    if item == 1:
+        os._exit(9)  # as the kernel's OOM killer would end it
+    time.sleep(0.05)
+    return item
+
+
+def _out_of_memory(item: int) -> int:
+    raise MemoryError("malloc of size 128 failed")
+
+
+def _bad_value(item: int) -> int:
+    raise ValueError(f"item {item}")
+
+
+@pytest.mark.parametrize(
+    ("task", "reason"),
+    [
+        (_die, "a worker process died (killed for memory?); try fewer --jobs, or -j 1"),
+        (_out_of_memory, "malloc of size 128 failed: out of memory? try fewer --jobs, or -j 1"),
+    ],
+    ids=["killed", "memory"],
+)
+def test_a_worker_that_dies_or_runs_out_of_memory_is_one_error(
+    task: Callable[[int], int], reason: str
+) -> None:
+    with pytest.raises(EngineError) as err:
+        _within(30, lambda: _map(task))
+    assert str(err.value) == f"the local pool of 2 worker processes failed ({reason})"
+
+
+def test_a_task_error_is_not_the_pool_s() -> None:
+    with pytest.raises(ValueError, match="item 0"):
+        _within(30, lambda: _map(_bad_value))
+
+
+def test_out_of_memory_in_the_cli_is_one_line() -> None:
+    """Under a memory limit below what Python and pandas need, the command says so in one
+    line (exit 2), whatever allocation failed first."""
+    server = CliServer(memory_cap=100 << 20)
+    try:
+        result = server.run(["analyze", str(SAMPLES / "healthy"), "-f", "json", "-j", "1"])
+    finally:
+        server.close()
+    stderr = result.stderr.decode("utf-8")
+    assert result.returncode == 2, stderr
+    (line,) = stderr.splitlines()
+    assert line.startswith("Error: out of memory (")

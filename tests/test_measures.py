@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from run_builders import make_run
 
-from analyzer.measures import fit_curve, robust_spikes, spectrum
+from analyzer.measures import (
+    DISTRIBUTION_BPS,
+    fit_curve,
+    histogram_bands,
+    histogram_tags,
+    robust_spikes,
+    spectrum,
+)
 from analyzer.settings import Thresholds
 
 T = Thresholds()
@@ -144,3 +153,30 @@ def test_spectrum_of_a_constant_is_empty_not_nan() -> None:
     s = spectrum(np.full(500, 2.0), trend_window=51)
     assert s.peak_share == 0.0
     assert s.high_share == 0.0
+
+
+# --- histogram_bands ------------------------------------------------------------------------
+
+
+def test_histogram_bands_are_the_percentiles_of_each_step_in_step_order() -> None:
+    edges = np.linspace(0.0, 10.0, 11)
+    histograms = pd.DataFrame(
+        {
+            "tag": ["w/fc", "w/fc", "w/fc", "b/fc"],
+            "step": np.array([20, 0, 10, 0], dtype=np.int64),
+            "wall_time": [3.0, 1.0, 2.0, 1.0],
+            "edges": [edges, edges, edges, edges],
+            # step 10 is empty: no percentile, so no band there
+            "counts": [np.ones(10), 2 * np.ones(10), np.zeros(10), np.ones(10)],
+        }
+    )
+    run = make_run(histograms=histograms, train_loss=np.ones(3))
+    assert histogram_tags(run) == ("b/fc", "w/fc")
+    bands = histogram_bands(run, "w/fc")
+    assert bands.steps.tolist() == [0, 20]
+    # uniform on [0, 10]: the value at b basis points is b / 1000
+    expected = [b / 1000 for b in DISTRIBUTION_BPS]
+    assert bands.quantiles[0] == pytest.approx(expected)
+    assert bands.quantiles[1] == pytest.approx(expected)
+    assert histogram_bands(run, "w/fc") is bands  # measured once per run
+    assert histogram_bands(run, "absent").steps.size == 0

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
+from tensorboard.summary import Writer
 from tensorboardX import SummaryWriter
 
+from analyzer.cli import cli
 from analyzer.errors import RoleError
 from analyzer.pipeline import build_report, plan_runs, read_plan
 from analyzer.reader import discover_runs
@@ -37,6 +41,92 @@ def test_keras_train_and_validation_folders_are_one_run(tmp_path: Path) -> None:
     assert run.summary["best_val_loss"] == pytest.approx(0.6)
     assert run.summary["best_val_loss_step"] == 2
     assert "overfitting" in [f.code for f in run.findings]
+
+
+def _root_and_keras_sides(root: Path) -> None:
+    """Issue #14 case 17: ``train/loss`` written at the top, beside a Keras ``train/`` folder
+    whose ``loss`` would be prefixed ``train/loss`` too (and a ``validation/`` folder that
+    mixes with nothing)."""
+    with SummaryWriter(str(root)) as w:
+        for step in range(100):
+            w.add_scalar("train/loss", 2.0 / (step + 1), step, walltime=1e9 + step)
+    for side, scale in (("train", 3.0), ("validation", 4.0)):
+        with SummaryWriter(str(root / side)) as w:
+            for step in range(100):
+                w.add_scalar("loss", scale / (step + 1), step, walltime=1e9 + step)
+
+
+def test_a_side_whose_tags_would_mix_with_its_run_s_is_a_run_of_its_own(tmp_path: Path) -> None:
+    # Both series were merged into one `train/loss` of 200 points over 100 steps, silently.
+    _root_and_keras_sides(tmp_path)
+    report = build_report(str(tmp_path))
+    runs = {r.run: r for r in report.runs}
+    assert set(runs) == {".", "train"}
+    top, side = runs["."], runs["train"]
+    assert top.roles["train_loss"] == "train/loss"
+    assert top.roles["val_loss"] == "validation/loss"  # the side that mixes with nothing joins
+    assert top.summary["final_train_loss"] == pytest.approx(2.0 / 100)
+    assert side.summary["final_train_loss"] == pytest.approx(3.0 / 100)
+    assert (
+        "train is analysed as a run of its own: its tags, prefixed 'train/', would mix with "
+        "this run's train/loss"
+    ) in top.notes
+    assert (
+        "kept apart from run .: this folder's tags, prefixed 'train/', would mix with that "
+        "run's train/loss"
+    ) in side.notes
+
+
+def test_tags_and_export_keep_the_side_apart_too(tmp_path: Path) -> None:
+    _root_and_keras_sides(tmp_path)
+    listed = CliRunner().invoke(cli, ["tags", str(tmp_path), "--json"])
+    assert listed.exit_code == 0, listed.output
+    tags = {
+        r["run"]: {t["tag"]: t["points"] for t in r["tags"]}
+        for r in json.loads(listed.stdout)["runs"]
+    }
+    assert tags == {
+        ".": {"train/loss": 100, "validation/loss": 100},
+        "train": {"loss": 100},
+    }
+    roles = json.loads(listed.stdout)["roles"]  # chosen on each run as analyze has them
+    assert roles["."]["roles"]["train_loss"]["tag"] == "train/loss"
+    assert roles["train"]["roles"]["train_loss"]["tag"] == "loss"
+    exported = CliRunner().invoke(cli, ["export", str(tmp_path), "-o", "-"])
+    assert exported.exit_code == 0, exported.output
+    rows = [line.split(",")[:2] for line in exported.stdout.splitlines()[1:]]
+    assert {(run, tag): rows.count([run, tag]) for run, tag in rows} == {
+        (".", "train/loss"): 100,
+        (".", "validation/loss"): 100,
+        ("train", "loss"): 100,
+    }
+
+
+def test_tf2_custom_loop_train_and_test_folders_have_every_role(tmp_path: Path) -> None:
+    """tf.summary's habit (rank-0 float tensors, one writer per side) written by TensorBoard's
+    own torch-free writer: train/ and test/ are one run, and each role finds its tag."""
+    run_dir = tmp_path / "gradient_tape" / "20240101-120000"
+    train, test = Writer(str(run_dir / "train")), Writer(str(run_dir / "test"))
+    for step in range(0, 200, 5):
+        train.add_scalar("loss", 2.0 * np.exp(-step / 60) + 0.1, step, wall_time=1e9 + step)
+        train.add_scalar("learning_rate", 1e-3, step, wall_time=1e9 + step)
+        train.add_scalar("grad_norm", 1.5, step, wall_time=1e9 + step)
+        train.add_scalar("examples_per_sec", 3000.0, step, wall_time=1e9 + step)
+        if step % 20 == 0:
+            test.add_scalar("loss", 2.1 * np.exp(-step / 60) + 0.2, step, wall_time=1e9 + step)
+            test.add_scalar("accuracy", 0.9 - 0.8 * np.exp(-step / 60), step, wall_time=1e9 + step)
+            test.add_scalar("examples_per_sec", 9000.0, step, wall_time=1e9 + step)
+    train.close()
+    test.close()
+    (run,) = build_report(str(tmp_path), strict=True).runs
+    assert run.roles == {
+        "train_loss": "train/loss",
+        "val_loss": "test/loss",
+        "learning_rate": "train/learning_rate",
+        "grad_norm": "train/grad_norm",
+        "val_accuracy": "test/accuracy",
+        "throughput": "train/examples_per_sec",
+    }
 
 
 def test_hparams_only_child_lends_its_hparams_to_the_parent(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The fuzz targets (fuzz/targets.py) run here too, on inputs hypothesis makes: event files,
-``hparams.yaml`` files and directory trees (names that are not UTF-8, links, FIFOs, devices).
-The coverage-guided fuzzer (tests/test_fuzz.py) needs atheris; these need nothing more."""
+``hparams.yaml`` files, directory trees (names that are not UTF-8, links, FIFOs, devices) and
+settings files. The coverage-guided fuzzers (tests/test_fuzz.py) need atheris; these need
+nothing more."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_hparams_yaml_target(data: bytes) -> None:
     targets.hparams_yaml(data)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@_SETTINGS
 @given(st.binary(min_size=2, max_size=80))
 def test_directory_tree_target(data: bytes) -> None:
     targets.directory_tree(data)
@@ -58,3 +59,27 @@ def test_directory_tree_target_builds_what_it_says() -> None:
     ops = bytes([0, 2]) + b"r\xff" + bytes([1, 1]) + b"e" + bytes([7, 1]) + b"f"
     ops += bytes([6, 1]) + b"z" + bytes([5, 1]) + b"l" + bytes([4, 1]) + b"u"
     targets.directory_tree(ops)
+
+
+_TOML_PIECES = st.sampled_from(
+    ["[thresholds]\n", "[roles]\n", "[tool.dlreport]\n", "[tool.dlreport.thresholds]\n",
+     "tool = 3\n", "[tool]\ndlreport = 3\n", "spike_z = nan\n", "spike_z = -inf\n",
+     "min_points = 5.5\n", "min_points = 1e300\n", "min_points = -1\n", "spike_z = \"x\"\n",
+     "plateau_window = [1]\n", "train_loss = 3\n", "train_loss = \"loss\"\n", "thresholds = 1\n",
+     "roles = \"x\"\n", "no_such = 1\n", "= \n", "\xff", "[[thresholds]]\n", "a.b.c = 1\n"]
+)  # fmt: skip
+
+
+@_SETTINGS
+@given(st.one_of(st.binary(max_size=200), st.lists(_TOML_PIECES, max_size=12).map(
+    lambda parts: "".join(parts).encode("utf-8", "surrogateescape")
+)))  # fmt: skip
+def test_settings_file_target(data: bytes) -> None:
+    targets.settings_file(data)
+
+
+@pytest.mark.parametrize("name", ["bad_types", "dlreport_tables", "pyproject_other",
+                                  "pyproject_tool"])  # fmt: skip
+def test_settings_file_target_on_its_seeds(name: str) -> None:
+    seed = Path(__file__).resolve().parents[1] / "fuzz" / "corpus_settings" / name
+    targets.settings_file(seed.read_bytes())

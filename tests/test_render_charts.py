@@ -120,6 +120,32 @@ def test_svg_is_identical_in_another_process() -> None:
     assert out.stdout.strip() == here
 
 
+def test_matplotlib_is_imported_only_to_draw(tmp_path: Path) -> None:
+    """-f json and -f md never load it (~0.3 s of start-up); the chart modules load it late."""
+    samples = Path(__file__).parent.parent / "sample_logs" / "overfitting"
+    code = (
+        "import sys\n"
+        "from analyzer.cli import cli\n"
+        "import analyzer.render.charts, analyzer.render.sparkline, analyzer.render.sweep_chart\n"
+        "for fmt in ('json', 'md'):\n"
+        "    out = f'{sys.argv[2]}/report.{fmt}'\n"
+        "    try:\n"
+        "        cli.main(['analyze', sys.argv[1], '-f', fmt, '-o', out])\n"
+        "    except SystemExit as done:\n"
+        "        assert done.code == 0, done.code\n"
+        "print('matplotlib:', 'matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(samples), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "matplotlib: False"
+    assert (tmp_path / "report.json").stat().st_size > 0
+    assert (tmp_path / "report.md").stat().st_size > 0
+
+
 def test_data_uri_is_base64_svg() -> None:
     uri = chart_uri(_chart(100))
     prefix = "data:image/svg+xml;base64,"
@@ -210,7 +236,7 @@ def test_smoothed_line_over_faint_raw_and_y_label() -> None:
 
 
 def test_histogram_quantiles_interpolate_within_buckets() -> None:
-    from analyzer.render.charts import DISTRIBUTION_BPS, histogram_quantiles
+    from analyzer.measures import DISTRIBUTION_BPS, histogram_quantiles
 
     edges = np.linspace(0.0, 10.0, 11)
     q = histogram_quantiles(edges, np.ones(10))  # uniform on [0, 10]

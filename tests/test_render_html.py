@@ -19,6 +19,7 @@ from analyzer.diagnostics import REGISTRY, run_diagnostics
 from analyzer.model import Advice, Finding, Report, Run, RunReport
 from analyzer.pipeline import Analysis, build_analysis
 from analyzer.render import html as html_render
+from analyzer.render import run_charts
 from analyzer.render.environment import (
     ENV,
     fmt_duration,
@@ -339,7 +340,7 @@ def test_each_finding_plots_the_series_it_declares(finding: Finding, series: lis
 
 
 def test_a_loss_beside_an_accuracy_gets_its_own_axis() -> None:
-    series = html_render._finding_series(
+    series = run_charts._finding_series(
         _chart_run(), _charted("overfitting", "val_accuracy", "train_loss")
     )
     assert [s.axis for s in series] == ["left", "right"]

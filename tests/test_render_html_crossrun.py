@@ -13,10 +13,10 @@ from sweep_logs import BEST_LR, HOSTILE_OPTIMIZER, HOSTILE_RUN, write_sweep
 
 from analyzer.api import build_site
 from analyzer.pipeline import Analysis, build_analysis
-from analyzer.render.charts import Sweep, sweep_figure, sweep_svg
 from analyzer.render.environment import fmt_num
 from analyzer.render.html import cross_run_view, render, render_index, sweep_scale
 from analyzer.render.site import page_file
+from analyzer.render.sweep_chart import Sweep, sweep_figure, sweep_svg
 
 GENERATED_AT = "2026-01-01T00:00:00Z"
 SVG_PREFIX = "data:image/svg+xml;base64,"

@@ -12,9 +12,10 @@ import pytest
 from bs4 import BeautifulSoup
 
 from analyzer.model import Report, Run, RunReport
-from analyzer.render.charts import BAD_COLOR, SPARK_POINTS, sparkline
+from analyzer.render.charts import BAD_COLOR
 from analyzer.render.environment import fmt_num
 from analyzer.render.html import render, run_plots, tiles
+from analyzer.render.sparkline import SPARK_POINTS, sparkline
 
 PREFIX = "data:image/svg+xml;base64,"
 

@@ -37,6 +37,18 @@ from analyzer.roles import infer_roles
              "val_accuracy": "validation/epoch_accuracy",
              "learning_rate": "train/epoch_learning_rate"},
         ),
+        (  # TF2 custom loop, tf.summary writers in train/ and test/ (one run with sides);
+           # the evaluation pass's speed is not the training throughput
+            ["train/loss", "train/learning_rate", "train/grad_norm", "train/examples_per_sec",
+             "test/loss", "test/accuracy", "test/examples_per_sec"],
+            {"train_loss": "train/loss", "val_loss": "test/loss",
+             "learning_rate": "train/learning_rate", "grad_norm": "train/grad_norm",
+             "val_accuracy": "test/accuracy", "throughput": "train/examples_per_sec"},
+        ),
+        (  # TF official models (TimeHistory callback): examples/sec beats global_step/sec
+            ["loss", "examples/sec", "global_step/sec"],
+            {"train_loss": "loss", "throughput": "examples/sec"},
+        ),
         (  # TF1 Estimator
             ["loss", "global_step/sec"],
             {"train_loss": "loss", "throughput": "global_step/sec"},

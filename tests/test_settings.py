@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from cli_checks import one_line_error
+from cli_checks import one_line_error, run_cli
 from click.testing import CliRunner
 from tensorboardX import SummaryWriter
 
@@ -150,6 +151,23 @@ def test_settings_file_errors_are_one_line_naming_the_file(
     for command in (["analyze", str(logdir), "-f", "json"], ["tags", str(logdir)]):
         result = CliRunner().invoke(cli, command)
         one_line_error(result, str(path), message)
+
+
+def test_a_settings_file_over_1_mb_is_refused(logdir: Path) -> None:
+    path = logdir / "dlreport.toml"
+    path.write_text("[thresholds]\n" + "# padding\n" * 100_000)
+    one_line_error(CliRunner().invoke(cli, ["tags", str(logdir)]), str(path), "larger than 1 MB")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs and /dev/zero")
+def test_settings_lookup_passes_over_fifos_and_devices(logdir: Path) -> None:
+    """A FIFO would block the read for ever, /dev/zero never end: only regular files are
+    settings files (a child process under a timeout, so that a hang fails the test)."""
+    os.mkfifo(logdir / "dlreport.toml")
+    (logdir.parent / "pyproject.toml").symlink_to("/dev/zero")
+    result = run_cli(["tags", str(logdir)], timeout=60)
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert "train/loss" in result.stdout
 
 
 # --- settings files: lookup -----------------------------------------------------------------

@@ -98,12 +98,12 @@ def run_diagnostics(run: Run, t: Thresholds, *, strict: bool = False) -> Outcome
             errors.append(f"{spec.code}: {type(exc).__name__}: {exc}")
     findings = _without_explained(findings)
     findings.extend(_no_signal(run, t, findings, available))
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = _few_points_note(run, t, findings)
     if skipped and "train_loss" in available:
         missing = sorted(
             {role for spec in skipped for option in spec.requires for role in option} - available
         )
-        notes = (
+        notes += (
             f"not logged, so not checked: {', '.join(s.code for s in skipped)} "
             f"(no {', '.join(missing)})",
         )
@@ -130,7 +130,7 @@ def _no_signal(
     elif loss_tag is not None:
         points = int(np.isfinite(run.tag_series(loss_tag).to_numpy(float)).sum())
         judged = any(f.series == loss_tag or f.code in _LOSS_CODES for f in findings)
-        if points < t.min_points and not judged:
+        if points < t.min_points and not judged and not _evaluated(run, t):
             out.append(
                 Finding(
                     code="no_signal",
@@ -163,20 +163,72 @@ def _no_signal(
     return out
 
 
+def _evaluated(run: Run, t: Thresholds) -> bool:
+    """Whether a short run was evaluated as it trained: a finite validation loss at each of
+    at least as many evaluations as it has training-loss points (>= 2). Such a run ran its
+    (short) schedule, a three-epoch Keras fit or fine-tune: that its loss has too few points to
+    judge is a limit of the evidence, not a problem of the run (one with a handful of training
+    points and no evaluation more likely stopped early)."""
+    loss_tag = run.roles.get("train_loss")
+    val = run.series("val_loss")
+    if loss_tag is None or val is None:
+        return False
+    points = int(np.isfinite(run.tag_series(loss_tag).to_numpy(float)).sum())
+    evaluations = int(np.isfinite(val.to_numpy(float)).sum())
+    return 2 <= points < t.min_points and evaluations >= points
+
+
+def _few_points_note(run: Run, t: Thresholds, findings: list[Finding]) -> tuple[str, ...]:
+    loss_tag = run.roles.get("train_loss")
+    if loss_tag is None or not _evaluated(run, t):
+        return ()
+    if any(f.series == loss_tag or f.code in _LOSS_CODES for f in findings):
+        return ()
+    points = int(np.isfinite(run.tag_series(loss_tag).to_numpy(float)).sum())
+    return (
+        f"only {points} training-loss points in {loss_tag!r}: the loss's shape (plateau, "
+        f"oscillation, spikes, convergence) was not judged (at least {t.min_points} needed)",
+    )
+
+
 # A loss that never learned is the symptom of these causes: when one is found, the cause is
 # what the reader should act on, and the symptom is not reported again.
 _CAUSES_OF_NOT_LEARNING = ("vanishing_gradients", "dead_units")
 
 
+def _explained(f: Finding, findings: list[Finding]) -> bool:
+    """Whether ``f`` is a symptom of another finding of the same run, reported instead.
+
+    - A loss that never learned, when gradients vanish or units are dead (the cause).
+    - Swings of a loss that diverges: the divergence is the problem, the swings its path.
+    - Jumps of a loss that oscillates together with its validation loss: they are the peaks
+      of a swing the whole model makes (unshuffled data), not isolated bad batches.
+    """
+    alarms = [g for g in findings if g is not f and g.severity != "info"]
+    if f.code == "plateau" and f.evidence.get("never_learned"):
+        return any(g.code in _CAUSES_OF_NOT_LEARNING for g in alarms)
+    if f.code == "loss_oscillation":
+        return any(g.code == "loss_divergence" and g.series == f.series for g in alarms)
+    if f.code == "loss_spikes":
+        return any(
+            g.code == "loss_oscillation"
+            and g.series == f.series
+            and g.evidence.get("judged_against") == "validation loss"
+            for g in alarms
+        )
+    return False
+
+
 def _without_explained(findings: list[Finding]) -> list[Finding]:
-    causes = any(f.code in _CAUSES_OF_NOT_LEARNING and f.severity != "info" for f in findings)
-    if not causes:
-        return findings
-    return [f for f in findings if not (f.code == "plateau" and f.evidence.get("never_learned"))]
+    return [f for f in findings if not _explained(f, findings)]
 
 
 _LOSS_CODES = ("loss_divergence", "plateau", "slow_convergence")
 
 
-# Importing the modules registers their diagnostics, in this order.
-from . import activations, generalization, gradients, loss, throughput  # noqa: E402, F401
+# Importing the modules registers their diagnostics, in this order (convergence's after the
+# other loss diagnostics, as they were when one module held them).
+from . import activations, generalization, gradients, loss  # noqa: E402, F401
+
+# isort: split
+from . import convergence, throughput  # noqa: E402, F401

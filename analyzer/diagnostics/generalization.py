@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..measures import end_level, role_series
+from ..measures import end_level, noise_floor, role_series
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
@@ -29,7 +29,10 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
     pattern also counts wherever the best lies: the validation value got worse at each of the
     (at least 2) evaluations after the best, the last one >= 10% worse, while the training
     loss ended below its level at the best step; the evidence says how many points it rests
-    on. Reported: the best step and the share of the run's steps (and wall time) after it.
+    on; with 40 evaluations or more the general rule judges alone. The general rule needs the
+    rise from the best to stand >= 3x above the validation loss's point-to-point noise (where
+    there are >= 10 evaluations to measure it). Reported: the best step and the share of the
+    run's steps (and wall time) after it.
     """
     train = role_series(run, "train_loss")
     if train is None or len(train) < t.min_points:
@@ -82,7 +85,14 @@ def _overfitting(
         and worse_by(float(v[-1])) >= t.overfit_rise
         and float(tv[-1]) < at_best
     )
-    if not (general or few):
+    # The rise must stand out of the validation loss's own noise (a lucky low evaluation in a
+    # noisy series is no best): where there are enough evaluations to measure it.
+    # The monotone few-evaluation pattern is its own evidence, and is for few evaluations: with
+    # as many as a noise measure needs, the general rule judges.
+    few = few and len(v) < t.min_points_noise
+    noise = noise_floor(v) if general and len(v) >= 2 * t.min_points else 0.0
+    rise = abs((float(v[-1]) if few else final) - best)
+    if not (general or few) or rise < t.overfit_noise * noise:
         return
     if few:
         final = float(v[-1])
@@ -116,6 +126,7 @@ def _overfitting(
             wall_seconds_after_best=wall_after,
             points=points,
             margin=worse_by(final) / t.overfit_rise,
+            rise_over_noise=rise / noise if noise > 0 else None,
             rule="monotone after the best" if few else "best early, end worse",
             threshold_rise=t.overfit_rise,
         ),

@@ -11,7 +11,7 @@ from .events import Problem
 from .text import text_of_path
 
 # Limits on Lightning's hparams.yaml (SECURITY.md): a real one is a few kB, a few levels deep.
-YAML_MAX_BYTES = 1 << 20  # read at most this much
+YAML_MAX_BYTES = 1 << 20  # a larger file is not read
 YAML_MAX_DEPTH = 50  # nesting levels; PyYAML's composer recurses per level
 YAML_MAX_VALUES = 10_000  # values and mappings walked when flattening
 _SHOWN_CHARS = 200  # a list or other value kept as text, cut to this length
@@ -31,7 +31,10 @@ def read_hparams_yaml(path: str) -> tuple[dict[str, float | str | bool], Problem
     shown = text_of_path(path)  # in messages
     try:
         with open_regular(path) as f:
-            text = f.read(YAML_MAX_BYTES)
+            text = f.read(YAML_MAX_BYTES + 1)
+        if len(text) > YAML_MAX_BYTES:  # its first MiB alone could parse, to wrong values
+            msg = f"hparams.yaml not read (larger than {YAML_MAX_BYTES} bytes)"
+            return {}, Problem(shown, "malformed", msg)
         data = yaml.load(text, Loader=_bounded_loader(yaml))  # a SafeLoader: plain values
     except SpecialFile as exc:
         return {}, Problem(shown, "special_file", f"hparams.yaml is {exc}")

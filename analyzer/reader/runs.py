@@ -117,6 +117,7 @@ class ScalarColumns:
     files: tuple[str, ...]
     problems: tuple[Problem, ...]
     records: int
+    tag_names: frozenset[str]  # of its scalars, histograms and texts with points
     _points: _Points
     _resolved: Resolved
 
@@ -137,18 +138,33 @@ class ScalarColumns:
 
 
 def read_scalar_columns(source: RunSource, *, check_crc: bool = True) -> ScalarColumns:
-    """Read a run for its scalars only, to be taken a tag at a time (see :class:`ScalarColumns`)."""
-    points = _read_points(source, check_crc, True, histograms=False)
-    resolved = points.scalars.resolve(points.tags.names, points.starts, points.files)
+    """Read a run for its scalars, to be taken a tag at a time (see :class:`ScalarColumns`);
+    histograms only counted (their tags are in ``tag_names``)."""
+    points = _read_points(source, check_crc, True, histogram_values=False)
+    names = points.tags.names
+    resolved = points.scalars.resolve(names, points.starts, points.files)
+    hists = points.hists.resolve(names, points.starts, points.files)
+    tag_names = frozenset(
+        [names[t] for t in resolved.order]
+        + [names[t] for t in hists.order]
+        + [names[t] for t, _, _, _ in points.texts]
+    )
     return ScalarColumns(
-        source.name, source.path, source.files, points.problems, points.records, points, resolved
+        source.name,
+        source.path,
+        source.files,
+        points.problems,
+        points.records,
+        tag_names,
+        points,
+        resolved,
     )
 
 
 def _read_points(
-    source: RunSource, check_crc: bool, values: bool, *, histograms: bool = True
+    source: RunSource, check_crc: bool, values: bool, *, histogram_values: bool | None = None
 ) -> _Points:
-    points = _Points(values, histograms)
+    points = _Points(values, values if histogram_values is None else histogram_values)
     points.files = [text_of_path(f) for f in source.files]  # as restarts name them
     for file_no, path in enumerate(source.files):
         shown = points.files[file_no]  # in messages: valid text whatever the file's name
@@ -183,12 +199,12 @@ def _os_reason(exc: OSError) -> str:
 class _Points:
     """A run's points, gathered chunk by chunk, grouped by tag (private; see :mod:`.columns`)."""
 
-    def __init__(self, values: bool, histograms: bool) -> None:
+    def __init__(self, values: bool, histogram_values: bool) -> None:
         self.tags = TagTable()
         self.values = values
-        self.keep_histograms = histograms
+        self.histogram_values = histogram_values
         self.scalars = TagStore(values=values)
-        self.hists = TagStore(values=values)
+        self.hists = TagStore(values=histogram_values)
         self.histograms: list[Histogram] = []
         self.n_hist = 0
         self.texts: list[tuple[int, int, float, str]] = []
@@ -210,20 +226,19 @@ class _Points:
             c.scalar_value,
             [o for o, _, _, _ in c.session_starts],
         )
-        if self.keep_histograms:
-            index = np.arange(self.n_hist, self.n_hist + c.hist_tag.size, dtype=np.int64)
-            self.hists.add(
-                file_no,
-                n_tags,
-                c.hist_tag,
-                c.hist_step,
-                c.hist_wall_time,
-                index,
-                [h for _, h, _, _ in c.session_starts],
-            )
-            self.n_hist += c.hist_tag.size
-            if self.values:
-                self.histograms.extend(c.histograms)
+        index = np.arange(self.n_hist, self.n_hist + c.hist_tag.size, dtype=np.int64)
+        self.hists.add(
+            file_no,
+            n_tags,
+            c.hist_tag,
+            c.hist_step,
+            c.hist_wall_time,
+            index,
+            [h for _, h, _, _ in c.session_starts],
+        )
+        self.n_hist += c.hist_tag.size
+        if self.histogram_values:
+            self.histograms.extend(c.histograms)
         self.starts += [(step, wall, file_no) for _, _, step, wall in c.session_starts]
         self.texts.extend(c.texts)
         self.hparams.extend(c.hparams)

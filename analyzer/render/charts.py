@@ -17,12 +17,12 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import EngFormatter, MaxNLocator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
 
 # Line colours, by position; templates/report.css repeats them (.key--0 ...) for the legends.
 PALETTE = ("#1f6fb4", "#d9480f", "#2b8a3e", "#7048e8", "#868e96")
@@ -41,7 +41,7 @@ _FIGSIZE: dict[str, tuple[float, float]] = {"wide": (6.4, 2.3), "small": (3.0, 1
 
 # Everything that makes matplotlib's SVG differ between two runs of the same input, fixed;
 # plus text as <text> elements instead of glyph outlines (smaller, and selectable).
-_RC: dict[Any, Any] = {  # Any keys: matplotlib types them as a Literal of every rcParam
+RC_PARAMS: dict[Any, Any] = {  # Any keys: matplotlib types them as a Literal of every rcParam
     "svg.hashsalt": "dlreport",
     "svg.fonttype": "none",
     "font.family": "sans-serif",
@@ -164,10 +164,24 @@ def nonfinite_steps(
     return steps[idx[first_per_bucket]]
 
 
+def load_matplotlib() -> None:
+    """Import now what drawing needs (~0.3 CPU-s; else on the first chart drawn).
+
+    A process that will fork pool workers to draw imports it once, before they fork, rather
+    than once in each worker.
+    """
+    import importlib
+
+    for name in ("matplotlib.figure", "matplotlib.ticker", "matplotlib.backends.backend_svg"):
+        importlib.import_module(name)  # backend_svg: what savefig(format="svg") uses
+
+
 def render_svg(fig: Figure) -> bytes:
     """The figure as SVG, identical byte for byte for the same input."""
+    import matplotlib
+
     buf = io.BytesIO()
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(RC_PARAMS):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue().decode("utf-8")
     svg = _PATH_DATA.sub(lambda m: _LONG_DECIMAL.sub(r"\1", m.group(0)), svg)
@@ -182,14 +196,20 @@ def data_uri(svg: bytes) -> str:
 
 def chart_svg(chart: Chart) -> bytes:
     """Draw ``chart`` (see :class:`Chart`) and return its SVG."""
-    with matplotlib.rc_context(_RC):
+    import matplotlib
+
+    with matplotlib.rc_context(RC_PARAMS):
         return render_svg(chart_figure(chart))
 
 
 def chart_figure(chart: Chart) -> Figure:
     """The matplotlib figure of ``chart`` (see :class:`Chart`)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
     max_points = chart.max_points or (MAX_POINTS if chart.size == "wide" else SMALL_MAX_POINTS)
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(RC_PARAMS):
         # Constrained layout fits any tick label but draws twice: half the time of a chart.
         # Small multiples (most of the charts) take fixed margins that fit 6-character labels.
         small = chart.size == "small"
@@ -249,7 +269,7 @@ def chart_figure(chart: Chart) -> Figure:
                 )
             if target is ax:
                 left_values.append(y)
-        _scale(ax, left_values, chart.log_left)
+        set_y_scale(ax, left_values, chart.log_left)
         for a in (ax, right):
             if a is None:
                 continue
@@ -277,7 +297,7 @@ def chart_uri(chart: Chart) -> str:
     return data_uri(chart_svg(chart))
 
 
-def _scale(ax: object, values: list[np.ndarray], log: bool | None) -> None:
+def set_y_scale(ax: object, values: list[np.ndarray], log: bool | None) -> None:
     """Log scale for the left axis when asked, or when positive values span >= 3 decades."""
     finite = [v[np.isfinite(v)] for v in values]
     finite = [v for v in finite if v.size]
@@ -288,7 +308,7 @@ def _scale(ax: object, values: list[np.ndarray], log: bool | None) -> None:
     if log is None:
         # Decided on the positive values: one exact 0 (a stuck run) must not turn a chart
         # spanning decades linear and hide its plateau.
-        log = _spans_decades(positive) and positive.size >= 0.5 * allv.size
+        log = spans_decades(positive) and positive.size >= 0.5 * allv.size
     if not log or not positive.size:
         return
     if positive.size == allv.size:
@@ -298,7 +318,7 @@ def _scale(ax: object, values: list[np.ndarray], log: bool | None) -> None:
         ax.set_yscale("symlog", linthresh=float(positive.min()))  # type: ignore[attr-defined]
 
 
-def _spans_decades(finite: np.ndarray) -> bool:
+def spans_decades(finite: np.ndarray) -> bool:
     """Whether finite values are all positive and span >= 3 decades (then a log axis reads)."""
     return (
         bool(finite.size)
@@ -308,251 +328,33 @@ def _spans_decades(finite: np.ndarray) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sparklines: the appendix's one small chart per scalar tag, written as SVG by hand.
-#
-# A matplotlib figure costs ~75 ms and ~8 KB whatever its points (axes, ticks, text): with a
-# dozen tags per run that was most of the time and size of a report of many runs. A sparkline
-# is a path of at most SPARK_POINTS points, its y range named in the HTML caption: ~1-2 KB,
-# well under a millisecond.
-
-SPARK_WIDTH, SPARK_HEIGHT = 240, 56  # CSS pixels: a tile of the appendix grid is ~15rem wide
-SPARK_POINTS = 240  # min and max of 120 buckets: one point per CSS pixel of the tile
-_SPARK_SCALE = 2  # user units per CSS pixel, so integer coordinates keep half-pixel precision
-_SPARK_PAD = (8, 6, 14, 6)  # top, right, bottom (room for the NaN rug), left, in user units
-_SPARK_DOTS = 40  # this few points: draw each one, as the wide charts do
-
-
-@dataclass(frozen=True, slots=True)
-class Spark:
-    """A sparkline and the y range it spans (None when nothing finite was drawn)."""
-
-    uri: str
-    lo: float | None
-    hi: float | None
-    log: bool
-
-
-def sparkline(
-    steps: np.ndarray, values: np.ndarray, colour: int = 0, max_points: int = SPARK_POINTS
-) -> Spark:
-    """One series as a small SVG: the line (gaps at NaN/Inf), a red rug where values are bad."""
-    order = np.argsort(np.asarray(steps), kind="stable")
-    steps = np.asarray(steps)[order]
-    values = np.asarray(values, dtype=float)[order]
-    x, y = decimate(steps, values, max_points)
-    finite = np.isfinite(y)
-    log = _spans_decades(y[finite])
-    w, h = SPARK_WIDTH * _SPARK_SCALE, SPARK_HEIGHT * _SPARK_SCALE
-    top, right, bottom, left = _SPARK_PAD
-    span_w, span_h = w - left - right, h - top - bottom
-    x0, x1 = (float(steps[0]), float(steps[-1])) if steps.size else (0.0, 0.0)
-    px = (
-        left + (x.astype(float) - x0) / (x1 - x0) * span_w
-        if x1 > x0
-        else np.full(x.size, left + span_w / 2)
-    )
-    lo = hi = None
-    py = np.full(y.size, float("nan"))
-    if finite.any():
-        yv = np.log10(y[finite]) if log else y[finite]
-        lo, hi = float(y[finite].min()), float(y[finite].max())
-        a, b = float(yv.min()), float(yv.max())
-        py[finite] = top + (b - yv) / (b - a) * span_h if b > a else top + span_h / 2
-    colour_hex = PALETTE[colour % len(PALETTE)]
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" '
-        f'viewBox="0 0 {w} {h}">',
-        # Faint rules at the top and the bottom of the range: the caption names their values.
-        f'<path d="M{left} {top}H{w - right}M{left} {top + span_h}H{w - right}" '
-        'stroke="#e9ecef" stroke-width="2"/>',
-    ]
-    path = _spark_path(px, py)
-    if path:
-        dots = ' stroke-width="6"' if x.size <= _SPARK_DOTS else ' stroke-width="2.4"'
-        parts.append(
-            f'<path d="{path}" fill="none" stroke="{colour_hex}"{dots} '
-            'stroke-linejoin="round" stroke-linecap="round"/>'
-        )
-        if x.size <= _SPARK_DOTS and x.size > 1:
-            # Few points: join them with a thin line under the dots drawn above.
-            joined = _spark_path(px, py, dots=False)
-            parts.insert(2, f'<path d="{joined}" fill="none" stroke="{colour_hex}" '
-                            'stroke-width="1.6" stroke-linejoin="round"/>')  # fmt: skip
-    bad = nonfinite_steps(steps, values, max_points)
-    if bad.size:
-        rx = (
-            left + (bad.astype(float) - x0) / (x1 - x0) * span_w
-            if x1 > x0
-            else np.full(bad.size, left + span_w / 2)
-        )
-        rug = "".join(f"M{v:.0f} {h - 2}v-8" for v in rx)
-        parts.append(f'<path d="{rug}" stroke="{BAD_COLOR}" stroke-width="2"/>')
-    parts.append("</svg>")
-    return Spark(uri=data_uri("".join(parts).encode("utf-8")), lo=lo, hi=hi, log=log)
-
-
-def _spark_path(px: np.ndarray, py: np.ndarray, *, dots: bool | None = None) -> str:
-    """SVG path data through the finite points; a NaN starts a new subpath (a gap).
-
-    With ``dots`` (the default when there are few points) every point is its own zero-length
-    subpath, which a round line cap draws as a dot.
-    """
-    if dots is None:
-        dots = px.size <= _SPARK_DOTS
-    out: list[str] = []
-    pen_down = False
-    for x, y in zip(px.tolist(), py.tolist(), strict=True):
-        if y != y:  # NaN: lift the pen
-            pen_down = False
-            continue
-        if dots:
-            out.append(f"M{x:.0f} {y:.0f}h0")
-        elif pen_down:
-            out.append(f" {x:.0f} {y:.0f}")  # after M, bare pairs are line-tos
-        else:
-            out.append(f"M{x:.0f} {y:.0f}")
-            pen_down = True
-    return "".join(out).strip()
-
-
-# ---------------------------------------------------------------------------------------------
-# Sweeps: an outcome against one hyperparameter, across runs.
-
-Scale = Literal["log", "symlog", "linear", "category"]
-
-
-@dataclass(frozen=True, slots=True)
-class Sweep:
-    """What to draw for one hyperparameter: a dot per run, the mean per value and its band.
-
-    ``values`` are the hyperparameter's values in axis order, with ``mean`` and ``std`` (None
-    where a value has one run) per value; ``runs`` pairs each run's value with its outcome.
-    """
-
-    values: Sequence[float | str]
-    mean: Sequence[float]
-    std: Sequence[float | None]
-    runs: Sequence[tuple[float | str, float]]
-    best: float | str | None
-    scale: Scale
-
-
-_SWEEP_SIZE = (4.6, 2.5)
-_MAX_LABEL = 14  # characters of a category shown under its tick
-
-
-def sweep_svg(sweep: Sweep) -> bytes:
-    """Draw ``sweep`` (see :class:`Sweep`) and return its SVG."""
-    with matplotlib.rc_context(_RC):
-        return render_svg(sweep_figure(sweep))
-
-
-def sweep_figure(sweep: Sweep) -> Figure:
-    """The matplotlib figure of ``sweep``: runs as dots, mean as a line, mean ± std as a band."""
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=_SWEEP_SIZE, layout="constrained")
-        fig.patch.set_visible(False)
-        ax = fig.add_subplot()
-        ax.patch.set_visible(False)
-        category = sweep.scale == "category"
-        where = {v: i for i, v in enumerate(sweep.values)}
-
-        def pos(v: float | str) -> float:
-            return float(where[v]) if category else float(v)
-
-        xs = np.array([pos(v) for v in sweep.values], dtype=float)
-        mean = np.array(sweep.mean, dtype=float)
-        std = np.array([0.0 if s is None else s for s in sweep.std], dtype=float)
-        blue, green = PALETTE[0], PALETTE[2]
-        if category:
-            # No order between categories: a bar per value, not a line through them.
-            for x, m, s in zip(xs, mean, std, strict=True):
-                ax.fill_between([x - 0.3, x + 0.3], m - s, m + s, color=blue, alpha=0.15, lw=0)
-                ax.plot([x - 0.3, x + 0.3], [m, m], color=blue, lw=1.4, zorder=3)
-        else:
-            ax.fill_between(xs, mean - std, mean + std, color=blue, alpha=0.15, lw=0)
-            ax.plot(xs, mean, color=blue, lw=1.4, marker="o", ms=3, zorder=3)
-        # Every run as a dot; in a category the seeds of one value are spread a little sideways
-        # so that none hides another.
-        seen: dict[float | str, int] = {}
-        dots_x, dots_y = [], []
-        for value, outcome in sweep.runs:
-            k = seen[value] = seen.get(value, -1) + 1
-            jitter = (((k % 5) - 2) * 0.06) if category else 0.0
-            dots_x.append(pos(value) + jitter)
-            dots_y.append(outcome)
-        ax.plot(dots_x, dots_y, ls="", marker="o", ms=3.2, color="#212529", alpha=0.45, zorder=4)
-        if sweep.best is not None and sweep.best in where:
-            i = where[sweep.best]
-            ax.axvline(xs[i], color=green, lw=0.9, ls=(0, (3, 2)), zorder=1)
-            ax.plot([xs[i]], [mean[i]], ls="", marker="o", ms=9, mfc="none", mec=green, mew=1.6,
-                    zorder=5)  # fmt: skip
-        if category:
-            labels = [
-                str(v) if len(str(v)) <= _MAX_LABEL else str(v)[: _MAX_LABEL - 1] + "…"
-                for v in sweep.values
-            ]
-            # Category names come from the logs: never parsed as mathtext ("$" in a name).
-            ax.set_xticks(xs, labels, parse_math=False)
-            ax.set_xlim(-0.6, len(xs) - 0.4)
-        elif sweep.scale == "log":
-            ax.set_xscale("log")
-        elif sweep.scale == "symlog":
-            positive = xs[xs > 0]
-            ax.set_xscale("symlog", linthresh=float(positive.min()) if positive.size else 1.0)
-        if sweep.scale in ("log", "symlog") and xs.size:
-            # Room either side of the extreme values, in decades.
-            ax.margins(x=0.08)
-        finite = np.array([y for _, y in sweep.runs], dtype=float)
-        _scale(ax, [finite[np.isfinite(finite)]], None)
-        ax.yaxis.set_major_locator(
-            ax.yaxis.get_major_locator() if ax.get_yscale() == "log" else MaxNLocator(5)
-        )
-        ax.tick_params(labelsize=7, length=2.5)
-        ax.spines["top"].set_visible(False)
-        ax.spines["right"].set_visible(False)
-        ax.grid(True, axis="y", color="#e9ecef", lw=0.5)
-        return fig
-
-
-def sweep_uri(sweep: Sweep) -> str:
-    """:func:`sweep_svg` as a data URI."""
-    return data_uri(sweep_svg(sweep))
-
-
-# ---------------------------------------------------------------------------------------------
 # Distributions: a histogram tag (weights, gradients, activations) over steps as nested bands,
-# TensorBoard's "distributions" view. The percentiles are TensorBoard's (in basis points).
+# TensorBoard's "distributions" view. The percentiles are measured (measures.histogram_bands).
 
-DISTRIBUTION_BPS = (0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000)
 MAX_DISTRIBUTION_STEPS = 200  # steps drawn per chart; more are thinned evenly
 
 
-def histogram_quantiles(edges: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The values at :data:`DISTRIBUTION_BPS` of one histogram (linear within a bucket)."""
-    edges = np.asarray(edges, dtype=float)
-    counts = np.clip(np.nan_to_num(np.asarray(counts, dtype=float)), 0, None)
-    total = counts.sum()
-    if total <= 0 or edges.size != counts.size + 1:
-        return np.full(len(DISTRIBUTION_BPS), np.nan)
-    cum = np.concatenate([[0.0], np.cumsum(counts)]) / total
-    cum, first = np.unique(cum, return_index=True)  # interp needs increasing x: empty buckets
-    return np.interp(np.array(DISTRIBUTION_BPS) / 1e4, cum, edges[first])
-
-
 def distribution_svg(steps: np.ndarray, quantiles: np.ndarray) -> bytes:
-    """Nested bands (min-max, 7-93%, 16-84%, 31-69%) and the median, by step."""
+    """Nested bands (min-max, 7-93%, 16-84%, 31-69%) and the median, by step.
+
+    ``quantiles`` has one row per step, its columns the percentiles from lowest to highest
+    (:data:`analyzer.measures.DISTRIBUTION_BPS`).
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
     steps = np.asarray(steps)
     if steps.size > MAX_DISTRIBUTION_STEPS:
         keep = np.unique(np.linspace(0, steps.size - 1, MAX_DISTRIBUTION_STEPS).round().astype(int))
         steps, quantiles = steps[keep], quantiles[keep]
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(RC_PARAMS):
         fig = Figure(figsize=(3.6, 1.6))
         fig.subplots_adjust(left=0.16, right=0.97, bottom=0.16, top=0.92)
         fig.patch.set_visible(False)
         ax = fig.add_subplot()
         ax.patch.set_visible(False)
-        n = len(DISTRIBUTION_BPS)
+        n = quantiles.shape[1]
         for i in range(n // 2):
             ax.fill_between(
                 steps, quantiles[:, i], quantiles[:, n - 1 - i],

@@ -16,7 +16,7 @@ from ..compare import Comparison, RunComparison
 from ..model import Run
 from .charts import Chart, Line, chart_uri
 from .environment import ENV, fmt_step
-from .html import SMOOTHING, Plot
+from .run_charts import SMOOTHING, Plot
 
 # The candidate in the role's colour (as in the report), the baseline grey and dashed.
 _ROLE_COLOUR = {"train_loss": 0, "val_loss": 1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..reader import Logdir, RunData, text_of_path
+from ..reader import DuplicateSteps, Logdir, RunData, text_of_path
 from ..roles import Roles
 from .json import finite_values
 from .safetext import NAME_LIMIT, shorten, strict_json, visible
@@ -105,10 +105,21 @@ def _run_text(run: RunData) -> str:
         )
     for d in run.duplicates:
         lines.append(
-            f"  note: {shorten(d.tag, NAME_LIMIT)}: {d.steps} steps written more than once "
-            f"({d.count} extra writes, steps {d.first_step}..{d.last_step}); "
-            "the latest write is kept"
+            f"  note: {shorten(d.tag, NAME_LIMIT)}: {_rewritten(d)}; the latest write is kept"
         )
     for p in run.problems:
         lines.append(f"  problem: {p}")
     return "\n".join(lines) + "\n\n"
+
+
+def _rewritten(d: DuplicateSteps) -> str:
+    """``200 steps written 3 times each (400 extra writes, steps 0..199)``: the times are
+    said only when every step was written as often (``count`` extra writes over ``steps``)."""
+    steps = f"{d.steps} step{'s' if d.steps != 1 else ''}"
+    times, uneven = divmod(d.count, d.steps) if d.steps else (0, 1)
+    how = "more than once" if uneven else ("twice" if times == 1 else f"{times + 1} times")
+    each = " each" if d.steps > 1 and not uneven else ""
+    one = d.first_step == d.last_step
+    span = f"step {d.first_step}" if one else f"steps {d.first_step}..{d.last_step}"
+    extra = f"{d.count} extra write{'s' if d.count != 1 else ''}"
+    return f"{steps} written {how}{each} ({extra}, {span})"

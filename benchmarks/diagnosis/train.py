@@ -818,33 +818,48 @@ class Writer:
 
 
 class TorchWriter(Writer):
-    """Plain PyTorch loop with torch.utils.tensorboard."""
+    """Plain PyTorch loop with torch.utils.tensorboard; a style is its table of tag names."""
+
+    TAGS: Mapping[str, str] = {
+        "train_loss": "Loss/train",
+        "lr": "lr",
+        "grad_norm": "grad_norm",
+        "layer": "grad_norm/{}",
+        "throughput": "throughput/samples_per_sec",
+        "val_loss": "Loss/val",
+    }
+    METRICS: Mapping[str, str] = {"accuracy": "Accuracy/val"}  # metric -> tag, in this order
 
     def __init__(self, logdir: Path, flags: Mapping[str, bool], opt_name: str) -> None:
+        super().__init__(logdir, flags, opt_name)
+        self.w = self._summary_writer(logdir)
+
+    @staticmethod
+    def _summary_writer(logdir: Path) -> Any:
         from torch.utils.tensorboard import SummaryWriter
 
-        super().__init__(logdir, flags, opt_name)
-        self.w = SummaryWriter(log_dir=str(logdir))
+        return SummaryWriter(log_dir=str(logdir))
 
     def train_step(self, s: StepLog) -> None:
-        f, w = self.flags, self.w
+        f, w, t = self.flags, self.w, self.TAGS
         if f["train_loss"]:
-            w.add_scalar("Loss/train", s.loss, s.step)
+            w.add_scalar(t["train_loss"], s.loss, s.step)
         if f["lr"]:
-            w.add_scalar("lr", s.lr, s.step)
+            w.add_scalar(t["lr"], s.lr, s.step)
         if f["grad_norm"]:
-            w.add_scalar("grad_norm", s.grad_norm, s.step)
+            w.add_scalar(t["grad_norm"], s.grad_norm, s.step)
         if f["layer_grad_norms"]:
             for name, value in s.layer_norms.items():
-                w.add_scalar(f"grad_norm/{name}", value, s.step)
+                w.add_scalar(t["layer"].format(name), value, s.step)
         if f["throughput"]:
-            w.add_scalar("throughput/samples_per_sec", s.samples_per_sec, s.step)
+            w.add_scalar(t["throughput"], s.samples_per_sec, s.step)
 
     def evaluation(self, step: int, epoch: float, m: Mapping[str, float]) -> None:
         if self.flags["val_loss"]:
-            self.w.add_scalar("Loss/val", m["loss"], step)
+            self.w.add_scalar(self.TAGS["val_loss"], m["loss"], step)
         if self.flags["metrics"]:
-            self.w.add_scalar("Accuracy/val", m["accuracy"], step)
+            for metric, tag in self.METRICS.items():
+                self.w.add_scalar(tag, m[metric], step)
 
     def histograms(
         self, step: int, acts: Mapping[str, np.ndarray], weights: Mapping[str, np.ndarray]
@@ -951,47 +966,28 @@ class LightningWriter(TorchWriter):
             self.w.add_histogram(f"activations/{name}", value, step)
 
 
-class TBXWriter(Writer):
-    """A hand-written loop with tensorboardX.SummaryWriter."""
+class TBXWriter(TorchWriter):
+    """A hand-written loop with tensorboardX.SummaryWriter, under its own tag names."""
 
-    def __init__(self, logdir: Path, flags: Mapping[str, bool], opt_name: str) -> None:
+    TAGS: Mapping[str, str] = {
+        "train_loss": "loss/train",
+        "lr": "learning_rate",
+        "grad_norm": "grad/norm",
+        "layer": "grad/{}",
+        "throughput": "perf/samples_per_sec",
+        "val_loss": "loss/val",
+    }
+    METRICS: Mapping[str, str] = {
+        "precision": "metrics/precision",
+        "recall": "metrics/recall",
+        "accuracy": "metrics/accuracy",
+    }
+
+    @staticmethod
+    def _summary_writer(logdir: Path) -> Any:
         import tensorboardX
 
-        super().__init__(logdir, flags, opt_name)
-        self.w = tensorboardX.SummaryWriter(logdir=str(logdir))
-
-    def train_step(self, s: StepLog) -> None:
-        f, w = self.flags, self.w
-        if f["train_loss"]:
-            w.add_scalar("loss/train", s.loss, s.step)
-        if f["lr"]:
-            w.add_scalar("learning_rate", s.lr, s.step)
-        if f["grad_norm"]:
-            w.add_scalar("grad/norm", s.grad_norm, s.step)
-        if f["layer_grad_norms"]:
-            for name, value in s.layer_norms.items():
-                w.add_scalar(f"grad/{name}", value, s.step)
-        if f["throughput"]:
-            w.add_scalar("perf/samples_per_sec", s.samples_per_sec, s.step)
-
-    def evaluation(self, step: int, epoch: float, m: Mapping[str, float]) -> None:
-        if self.flags["val_loss"]:
-            self.w.add_scalar("loss/val", m["loss"], step)
-        if self.flags["metrics"]:
-            self.w.add_scalar("metrics/precision", m["precision"], step)
-            self.w.add_scalar("metrics/recall", m["recall"], step)
-            self.w.add_scalar("metrics/accuracy", m["accuracy"], step)
-
-    def histograms(
-        self, step: int, acts: Mapping[str, np.ndarray], weights: Mapping[str, np.ndarray]
-    ) -> None:
-        for name, value in weights.items():
-            self.w.add_histogram(f"weights/{name}", value, step)
-        for name, value in acts.items():
-            self.w.add_histogram(f"activations/{name}", value, step)
-
-    def close(self) -> None:
-        self.w.close()
+        return tensorboardX.SummaryWriter(logdir=str(logdir))
 
 
 class KerasWriter(Writer):

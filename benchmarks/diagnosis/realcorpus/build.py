@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from table import WRITERS, all_configs  # noqa: E402
+from table import SPLITS, WRITERS, all_configs  # noqa: E402
 
 REPO = HERE.parents[2]
 RUNS = HERE / "runs"
@@ -42,7 +42,7 @@ def expected_roles(cfg: dict) -> dict[str, str]:
         cfg["opt"]["name"]
     ]
     roles = {r: t.format(opt=opt, algo=cfg["model"].get("algo", "")) for r, t in w["tags"].items()}
-    if cfg["loss"] == "mse":
+    if cfg["loss"] in ("mse", "ae"):
         roles.pop("val_accuracy", None)
     if cfg["family"] == "gan":  # a GAN has two losses and no validation: no loss role is "right"
         for r in ("train_loss", "val_loss", "val_accuracy"):
@@ -76,25 +76,17 @@ def labels(cfgs: list[dict]) -> dict[str, dict]:
 
 
 def summary(cfgs: list[dict]) -> str:
-    """Markdown tables: runs per writer x family, and per condition, by split."""
+    """Markdown tables: runs per writer, family and condition, healthy and sick, by split."""
+    splits = [s for s in SPLITS if any(c["split"] == s for c in cfgs)]
 
     def table(key, title):
         keys = sorted({key(c) for c in cfgs})
-        rows = [
-            f"| {title} | dev healthy | dev sick | test healthy | test sick |",
-            "|---|---|---|---|---|",
-        ]
-        for k in keys:
-            n = Counter((c["split"], bool(c["expected"])) for c in cfgs if key(c) == k)
-            rows.append(
-                f"| {k} | {n['dev', False]} | {n['dev', True]} | {n['test', False]} | "
-                f"{n['test', True]} |"
-            )
-        n = Counter((c["split"], bool(c["expected"])) for c in cfgs)
-        rows.append(
-            f"| **all** | {n['dev', False]} | {n['dev', True]} | {n['test', False]} | "
-            f"{n['test', True]} |"
-        )
+        head = [f"{s} {kind}" for s in splits for kind in ("healthy", "sick")]
+        rows = [f"| {title} | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
+        for k in [*keys, None]:
+            n = Counter((c["split"], bool(c["expected"])) for c in cfgs if k is None or key(c) == k)
+            cells = [str(n[s, sick]) for s in splits for sick in (False, True)]
+            rows.append(f"| {'**all**' if k is None else k} | " + " | ".join(cells) + " |")
         return "\n".join(rows)
 
     return "\n\n".join(

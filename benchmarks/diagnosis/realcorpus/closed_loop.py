@@ -12,13 +12,12 @@
 
 Improved: more than 5% lower; worsened: more than 5% higher. *Treatable* runs are labelled
 runs with a code other than ``throughput_drop`` (no hyper-parameter fixes a slow machine).
-Healthy runs must get no advice. Runs excluded by ``review.json`` are skipped. The *test*
-split is for the lead, once (``--final``).
+Healthy runs must get no advice. Runs excluded by ``review.json`` are skipped. The held-out
+splits are for the lead, once (``--final``; *test2* now, *test* is spent).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
@@ -32,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import build  # noqa: E402
 from check import read_run  # noqa: E402
-from score import analyze  # noqa: E402
+from score import analyze, parse_split_arguments, split_arguments  # noqa: E402
 
 ADVISED = HERE / "runs_advised"
 UNTREATABLE = {"throughput_drop"}
@@ -88,15 +87,7 @@ def final_loss(run: Path, roles: dict[str, str]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--split", choices=["dev", "test"], default="dev")
-    ap.add_argument("--final", action="store_true", help="allow --split test")
-    ap.add_argument("--dlreport-python", default=str(HERE.parents[2] / ".venv" / "bin" / "python"))
-    ap.add_argument("--repo", type=Path, default=HERE.parents[2])
-    ap.add_argument("--json", type=Path)
-    args = ap.parse_args(argv)
-    if args.split == "test" and not args.final:
-        raise SystemExit("the test split is used once, at the end: add --final")
+    args = parse_split_arguments(split_arguments(__doc__), argv)
     labels = json.loads((HERE / "labels.json").read_text())
     review = json.loads((HERE / "review.json").read_text())
     names = sorted(
@@ -104,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         for n, v in labels.items()
         if v["split"] == args.split and review.get(n, {}).get("verdict") != "exclude"
     )
+    if args.dry_run:
+        built = [n for n in names if (HERE / "runs" / args.split / n / "config.json").is_file()]
+        print(
+            f"would ask {args.dlreport_python} -m analyzer ({args.repo}) for advice on "
+            f"{len(built)} built runs of {args.split} ({len(names) - len(built)} not built) "
+            f"and retrain the advised ones into {ADVISED / args.split}"
+        )
+        return 0
     report = analyze(HERE / "runs" / args.split, args.dlreport_python, args.repo)
     advice: dict[str, list] = {}
     for r in report["runs"]:

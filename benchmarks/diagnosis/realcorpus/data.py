@@ -127,6 +127,9 @@ def load(cfg: dict[str, Any]) -> dict[str, Any]:
     if loss == "mse":
         x, y = _regression(name, rng, n_tr + n_va)
         n_out, task = 1, "reg"
+    elif loss == "ae":  # reconstruction: the target is the input
+        x, _ = _classification(name, rng, max(n_tr + n_va, 800))
+        y, n_out, task = x, x.shape[1], "reg"
     else:
         x, y = _classification(name, rng, max(n_tr + n_va, 800))
         n_out, task = int(y.max()) + 1, "clf"

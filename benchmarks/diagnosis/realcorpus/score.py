@@ -11,7 +11,9 @@ precision / recall / F1, the macro-F1 over the codes in the labels, the false-al
 healthy runs (a healthy run with any predicted code) and per code, and for each writer the share
 of labelled roles that dlreport assigned to exactly the writer's tag.
 
-The *test* split is scored once, at the end, by the lead: ``--split test`` asks for ``--final``.
+The held-out splits are scored once, at the end, by the lead: ``--split test2`` asks for
+``--final`` (*test* was scored once already and is spent). ``--json OUT`` keeps the scores for
+``code_table.py``, which writes the README's per-code table from them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ALARM = ("warning", "error")
+SPLITS = ("dev", "test", "test2")
+HELD_OUT = ("test", "test2")  # each scored once, with --final; test is spent (44b15fc)
 
 
 def analyze(root: Path, python: str, repo: Path) -> dict[str, Any]:
@@ -123,18 +127,30 @@ def score(labels: dict[str, Any], pred: dict[str, dict[str, Any]]) -> dict[str, 
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--split", choices=["dev", "test"], default="dev")
-    ap.add_argument("--final", action="store_true", help="allow --split test (score it once)")
+def split_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options score.py and closed_loop.py share: which split, which dlreport."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--split", choices=SPLITS, default="dev")
+    ap.add_argument("--final", action="store_true", help="allow a held-out split (used once)")
+    ap.add_argument("--dry-run", action="store_true", help="check the arguments and the runs, stop")
     ap.add_argument("--dlreport-python", default=str(HERE.parents[2] / ".venv" / "bin" / "python"))
     ap.add_argument("--repo", type=Path, default=HERE.parents[2])
-    ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--report", type=Path, help="reuse a saved dlreport JSON instead of running")
+    return ap
+
+
+def parse_split_arguments(ap: argparse.ArgumentParser, argv: list[str] | None):
     args = ap.parse_args(argv)
-    if args.split == "test" and not args.final:
-        raise SystemExit("the test split is scored once, at the end: add --final")
+    if args.split in HELD_OUT and not args.final:
+        raise SystemExit(f"the {args.split} split is used once, at the end: add --final")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = split_arguments(__doc__)
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--report", type=Path, help="reuse a saved dlreport JSON instead of running")
+    args = parse_split_arguments(ap, argv)
     labels = {
         n: v
         for n, v in json.loads((HERE / "labels.json").read_text()).items()
@@ -145,6 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     labels = {n: v for n, v in labels.items() if n not in excluded}
     root = HERE / "runs" / args.split
     labels = {n: v for n, v in labels.items() if (root / n / "config.json").is_file()}
+    if args.dry_run:
+        healthy = sum(not v["expected"] for v in labels.values())
+        print(
+            f"would score {len(labels)} built runs of {args.split} ({healthy} healthy; "
+            f"{len(excluded)} excluded by review.json) with {args.dlreport_python} "
+            f"-m analyzer on {args.repo}"
+        )
+        return 0
     report = (
         json.loads(args.report.read_text())
         if args.report

@@ -17,7 +17,8 @@ from typing import Any
 # venv: which environment trains it ("torch" or "tf"). logs: the series it writes (the
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
-# families: what it trains. split: "both", or "test" for a writer kept out of dev.
+# families: what it trains. split: "both" (dev and test; test2 too), "test" for a writer kept
+# out of dev (in test and test2), "test2" for one that only the second held-out split has.
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
         "venv": "torch",
@@ -33,7 +34,7 @@ WRITERS: dict[str, dict[str, Any]] = {
         },
         "layer_grad": "grad_norm/{layer}",
         "activation": "activations/{layer}",
-        "families": ["mlp", "cnn", "lstm", "mlp_reg", "gan"],
+        "families": ["mlp", "cnn", "lstm", "mlp_reg", "gan", "ae"],
         "split": "both",
     },
     "tbx": {
@@ -50,7 +51,7 @@ WRITERS: dict[str, dict[str, Any]] = {
         },
         "layer_grad": "gradients/{layer}",
         "activation": "activations/{layer}",
-        "families": ["mlp", "gru", "tlm", "mlp_reg"],
+        "families": ["mlp", "gru", "tlm", "mlp_reg", "ae"],
         "split": "both",
     },
     "lightning": {
@@ -67,7 +68,7 @@ WRITERS: dict[str, dict[str, Any]] = {
         },
         "layer_grad": "lightning_logs/version_0/grad_2.0_norm/{layer}",
         "activation": "lightning_logs/version_0/activations/{layer}",
-        "families": ["mlp", "cnn", "lstm", "gru", "mlp_reg"],
+        "families": ["mlp", "cnn", "lstm", "gru", "mlp_reg", "ae"],
         "split": "both",
     },
     "hf": {
@@ -124,6 +125,20 @@ WRITERS: dict[str, dict[str, Any]] = {
         "families": ["ppo", "dqn"],
         "split": "both",
     },
+    "accelerate": {
+        "venv": "torch",
+        "what": "accelerate.Accelerator(log_with='tensorboard'), the no_trainer examples' keys",
+        "logs": {"grad_norm", "val_metric", "lr"},
+        "tags": {
+            "train_loss": "accel/train_loss",
+            "val_loss": "accel/eval_loss",
+            "learning_rate": "accel/lr",
+            "grad_norm": "accel/grad_norm",
+            "val_accuracy": "accel/accuracy",
+        },
+        "families": ["mlp", "tlm", "ae", "lstm"],
+        "split": "test2",
+    },
 }
 
 # --------------------------------------------------------------------------------- families
@@ -179,6 +194,14 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "batch": 16,
         "loss": "lm",
     },
+    "ae": {
+        "data": ["digits", "wine", "classif3"],
+        "model": {"kind": "mlp", "widths": [32, 8, 32], "act": "relu"},
+        "opt": {"name": "adam", "lr": 2e-3},
+        "steps": 800,
+        "batch": 32,
+        "loss": "ae",
+    },
     "gan": {
         "data": ["ring8", "grid9"],
         "model": {"kind": "gan", "width": 64, "zdim": 8},
@@ -204,14 +227,19 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}
+TEST_ONLY_FAMILIES = {"gan"}  # in test and test2, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (reconstruction MSE): only in test2
+SPLITS = ("dev", "test", "test2")
+SEED_BASE = {"dev": 0, "test": 1000, "test2": 2000}
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
 # set the cause produces; [] for healthy), "needs" (series the writer must log for the run to
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
-# NaN gradient), "families" (where it applies; None = all supervised families), "cause".
-SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm"]
+# NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
+# splits that have it, default all; a condition added after dev was frozen is test2-only),
+# "reps" (runs per split), "cause".
+SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
     # ---- healthy shapes that trip detectors
     "base": {"set": {}, "codes": [], "cause": "the family baseline"},
@@ -223,13 +251,13 @@ CONDITIONS: dict[str, dict[str, Any]] = {
     "dropout": {
         "set": {"model.dropout": 0.3},
         "codes": [],
-        "families": ["mlp", "mlp_reg", "cnn"],
+        "families": ["mlp", "mlp_reg", "cnn", "ae"],
         "cause": "dropout 0.3: train loss noisier and above val",
     },
     "augment": {
         "set": {"augment": 0.3},
         "codes": [],
-        "families": ["mlp", "mlp_reg", "cnn"],
+        "families": ["mlp", "mlp_reg", "cnn", "ae"],
         "cause": "Gaussian input noise (std 0.3) on every training batch",
     },
     "warmup": {
@@ -312,7 +340,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
         "set": {"model.init_gain": 12.0, "model.depth": 4, "opt.name": "adam", "opt.lr": 3e-4},
         "codes": ["exploding_gradients"],
         "needs": ["grad_norm"],
-        "families": ["mlp", "mlp_reg"],
+        "families": ["mlp", "mlp_reg", "ae"],
         "cause": "weights initialised 12x too large in a 4-layer ReLU MLP",
     },
     "sigmoid_deep": {
@@ -352,7 +380,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
     "corrupt": {
         "set": {"corrupt_every": 150},
         "codes": ["loss_spikes"],
-        "families": ["mlp", "cnn", "lstm", "gru", "mlp_reg"],
+        "families": ["mlp", "cnn", "lstm", "gru", "mlp_reg", "ae"],
         "cause": "every 150th batch corrupted (inputs x8, labels shuffled)",
     },
     "dead_relu": {
@@ -392,6 +420,22 @@ CONDITIONS: dict[str, dict[str, Any]] = {
         "cause": "high rate on 25% noisy labels, batch 8, 16 validation samples: "
         "the loss and the validation accuracy swing",
     },
+    "no_warmup": {
+        # measured before labelling, by check.py only, on pilot runs of reps 4 and 5 and their
+        # twins with a linear warm-up (lr 3e-3 and 1e-2, both texts; no dlreport): without
+        # warm-up the first layer's gradient is 1e-6 to 1e-7 of the head's and the loss sits at
+        # the unigram entropy (2.6 on the grammar text); the same runs with a linear warm-up
+        # learn (0.29) and show no vanishing gradient. The loss falls within the first logged
+        # points, so the plateau definition (a 30% fall from the start) does not see it.
+        "set": {"model.layers": 8, "model.post_ln": True, "opt.lr": 1e-2, "steps": 600},
+        "codes": ["vanishing_gradients"],
+        "needs": ["layer_grads"],
+        "families": ["tlm"],
+        "splits": ["test2"],
+        "reps": 4,
+        "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
+        "lower layers' gradients vanish and the loss stays at the unigram entropy",
+    },
     "plateau_const": {
         "set": {
             "opt.name": "sgd",
@@ -410,7 +454,8 @@ CONDITIONS: dict[str, dict[str, Any]] = {
 HEALTHY = {name for name, c in CONDITIONS.items() if not c["codes"]}
 
 
-def _applies(cond: dict[str, Any], writer: dict[str, Any], family: str) -> bool:
+def _applies(cond: dict[str, Any], wname: str, family: str) -> bool:
+    writer = WRITERS[wname]
     fams = cond.get("families", SUPERVISED)
     if fams is None:
         fams = [*SUPERVISED, "ppo", "dqn", "gan"]
@@ -443,14 +488,14 @@ def expected_codes(cond: dict[str, Any], writer: dict[str, Any]) -> list[str]:
 
 def make_config(writer: str, family: str, condition: str, split: str, rep: int) -> dict:
     w, fam, cond = WRITERS[writer], FAMILIES[family], CONDITIONS[condition]
-    seed = (1000 if split == "test" else 0) + rep * 17 + len(condition) + len(family)
+    seed = SEED_BASE[split] + rep * 17 + len(condition) + len(family)
     cfg: dict[str, Any] = {
         "writer": writer,
         "family": family,
         "condition": condition,
         "split": split,
         "seed": seed,
-        "data": fam["data"][(rep + (split == "test")) % len(fam["data"])],
+        "data": fam["data"][(rep + (split != "dev")) % len(fam["data"])],
         "model": copy.deepcopy(fam["model"]),
         "opt": copy.deepcopy(fam["opt"]),
         "steps": fam["steps"],
@@ -486,37 +531,50 @@ def make_config(writer: str, family: str, condition: str, split: str, rep: int) 
     return cfg
 
 
+def _dev_test(wname: str, w: dict[str, Any], cname: str, fams: list[str], h: int, rep: int):
+    """The dev and test runs of one (writer, condition, rep), exactly as frozen in 0d30803."""
+    for k, split in enumerate(("dev", "test")):
+        family = fams[(h + rep + k) % len(fams)]
+        test_only = w["split"] == "test" or family in TEST_ONLY_FAMILIES
+        if w["split"] == "test" and k == 0:
+            continue  # a test-only writer: one run per condition, in test
+        if test_only:
+            split = "test"
+        elif k == 0 and fams[(h + rep) % len(fams)] in TEST_ONLY_FAMILIES:
+            family = next(f for f in fams if f not in TEST_ONLY_FAMILIES)
+        dev_fams = [f for f in fams if f not in TEST_ONLY_FAMILIES]
+        if split == "dev" and family in TEST_ONLY_FAMILIES:
+            if not dev_fams:
+                continue
+            family = dev_fams[0]
+        yield make_config(wname, family, cname, split, rep + 2 * k)
+
+
 def all_configs() -> list[dict[str, Any]]:
     """Every run of the corpus, in a stable order.
 
     Per (writer, condition), the dev and the test run take different applicable families where
     there are several (and always different seeds and data variants); the baseline and the RL
-    and GAN healthy shapes get two runs per split.
+    and GAN healthy shapes get two runs per split. test2, the second held-out split, takes the
+    next family in the same rotation, seeds from 2000, and has what dev and test never had: the
+    ``accelerate`` writer, the ``ae`` family and the conditions added after the freeze.
     """
     out = []
     for wname, w in WRITERS.items():
         for cname, cond in CONDITIONS.items():
-            fams = [f for f in w["families"] if _applies(cond, w, f)]
+            fams = [f for f in w["families"] if _applies(cond, wname, f)]
             if cname == "long_50k" and wname not in ("torch", "tbx"):
                 fams = []  # 50k steps only where a step costs microseconds
-            reps = 2 if cname in ("base", "rl_noisy", "gan_eq") else 1
+            reps = cond.get("reps", 2 if cname in ("base", "rl_noisy", "gan_eq") else 1)
             h = int(_digest([wname, cname]), 16)
+            splits = cond.get("splits", SPLITS)
+            frozen = [f for f in fams if f not in TEST2_ONLY_FAMILIES]
             for rep in range(reps if fams else 0):
-                for k, split in enumerate(("dev", "test")):
-                    family = fams[(h + rep + k) % len(fams)]
-                    test_only = w["split"] == "test" or family in TEST_ONLY_FAMILIES
-                    if w["split"] == "test" and k == 0:
-                        continue  # a test-only writer: one run per condition, in test
-                    if test_only:
-                        split = "test"
-                    elif k == 0 and fams[(h + rep) % len(fams)] in TEST_ONLY_FAMILIES:
-                        family = next(f for f in fams if f not in TEST_ONLY_FAMILIES)
-                    dev_fams = [f for f in fams if f not in TEST_ONLY_FAMILIES]
-                    if split == "dev" and family in TEST_ONLY_FAMILIES:
-                        if not dev_fams:
-                            continue
-                        family = dev_fams[0]
-                    out.append(make_config(wname, family, cname, split, rep + 2 * k))
+                if frozen and w["split"] != "test2" and "dev" in splits:
+                    out.extend(_dev_test(wname, w, cname, frozen, h, rep))
+                if "test2" in splits:
+                    family = fams[(h + rep + 2) % len(fams)]
+                    out.append(make_config(wname, family, cname, "test2", rep + 4))
     names = [c["name"] for c in out]
     assert len(names) == len(set(names)), "duplicate run names"
     return out

@@ -33,13 +33,13 @@ ACTS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 class MLP(nn.Module):
     def __init__(self, n_in: int, n_out: int, m: dict[str, Any]):
         super().__init__()
-        width, depth = m.get("width", 64), m.get("depth", 2)
-        self.layers = nn.ModuleList(
-            nn.Linear(n_in if i == 0 else width, width) for i in range(depth)
-        )
-        self.acts = nn.ModuleList(ACTS[m.get("act", "relu")]() for _ in range(depth))
+        # "widths" gives each hidden layer its own width (the autoencoder's 32-8-32)
+        widths = m.get("widths") or [m.get("width", 64)] * m.get("depth", 2)
+        sizes = [n_in, *widths]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, widths, strict=False))
+        self.acts = nn.ModuleList(ACTS[m.get("act", "relu")]() for _ in widths)
         self.drop = nn.Dropout(m.get("dropout", 0.0))
-        self.head = nn.Linear(width, n_out)
+        self.head = nn.Linear(widths[-1], n_out)
 
     def forward(self, x):
         for lin, act in zip(self.layers, self.acts, strict=False):
@@ -79,8 +79,9 @@ class TinyLM(nn.Module):
         super().__init__()
         dim, ctx = m["dim"], m["ctx"]
         self.embed, self.pos = nn.Embedding(256, dim), nn.Parameter(torch.zeros(ctx, dim))
+        # post-LN (the original Transformer's order) only where the config asks for it
         layer = nn.TransformerEncoderLayer(
-            dim, m["heads"], 2 * dim, dropout=0.0, batch_first=True, norm_first=True
+            dim, m["heads"], 2 * dim, dropout=0.0, batch_first=True, norm_first=not m.get("post_ln")
         )
         self.blocks = nn.TransformerEncoder(layer, m["layers"], enable_nested_tensor=False)
         self.head = nn.Linear(dim, 256)
@@ -249,7 +250,10 @@ def train_custom(cfg: dict[str, Any], run_dir: Path) -> None:
     tags, steps = w["tags"], cfg["steps"]
     opt = make_optimizer(cfg, job.model.parameters())
     base = [g["lr"] for g in opt.param_groups]
-    tb = SummaryWriter(str(run_dir))
+    if cfg["writer"] == "accelerate":
+        tb: Any = AccelerateWriter(cfg, run_dir)
+    else:
+        tb = SummaryWriter(str(run_dir))
     hist_every = max(steps // 8, 1)
     for step in range(steps):
         t0 = time.thread_time()
@@ -269,11 +273,12 @@ def train_custom(cfg: dict[str, Any], run_dir: Path) -> None:
             tb.add_scalar(tags["train_loss"], float(loss), step)
             tb.add_scalar(tags["learning_rate"], opt.param_groups[0]["lr"], step)
             tb.add_scalar(tags["grad_norm"], total, step)
-            for layer, v in per.items():
+            for layer, v in per.items() if "layer_grad" in w else ():
                 tb.add_scalar(w["layer_grad"].format(layer=layer), v, step)
             spent = time.thread_time() - t0 + pause
-            tb.add_scalar(tags["throughput"], len(y) / max(spent, 1e-6), step)
-        if step % hist_every == 0 or step == steps - 1:
+            if "throughput" in tags:
+                tb.add_scalar(tags["throughput"], len(y) / max(spent, 1e-6), step)
+        if "activation" in w and (step % hist_every == 0 or step == steps - 1):
             for layer, a in job.hidden_acts(job.xva[:128]).items():
                 tb.add_histogram(w["activation"].format(layer=layer), a.numpy(), step)
         if step % cfg["eval_every"] == 0 or step == steps - 1:
@@ -282,6 +287,24 @@ def train_custom(cfg: dict[str, Any], run_dir: Path) -> None:
             if acc is not None:
                 tb.add_scalar(tags["val_accuracy"], acc, step)
     tb.close()
+
+
+class AccelerateWriter:
+    """accelerate's TensorBoard tracker behind the two SummaryWriter calls the loop makes: the
+    tracker writes into ``<run>/accel/`` (its run name) and stores the config as hparams."""
+
+    def __init__(self, cfg: dict[str, Any], run_dir: Path):
+        from accelerate import Accelerator
+
+        self.acc = Accelerator(cpu=True, log_with="tensorboard", project_dir=str(run_dir))
+        hp = {"lr": cfg["opt"]["lr"], "batch_size": cfg["batch"], "max_train_steps": cfg["steps"]}
+        self.acc.init_trackers("accel", config=hp)
+
+    def add_scalar(self, tag: str, value: float, step: int) -> None:
+        self.acc.log({tag.removeprefix("accel/"): value}, step=step)
+
+    def close(self) -> None:
+        self.acc.end_training()
 
 
 def train_gan(cfg: dict[str, Any], run_dir: Path, SummaryWriter) -> None:
@@ -579,6 +602,7 @@ TRAINERS = {
     "lightning": train_lightning,
     "hf": train_hf,
     "sb3": train_sb3,
+    "accelerate": train_custom,
 }
 
 
