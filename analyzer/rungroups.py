@@ -12,15 +12,16 @@ import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-
-import pandas as pd
-from pandas.api.types import union_categoricals
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .reader import Logdir, RunData, RunSource, read_run
 from .roles import HELDOUT_FOLDERS, SIDE_FOLDERS
 from .selection import Selection, discover, keep_tags
 from .sides import keep_apart
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,8 @@ def flat_runs(
 def _flat_run(
     plan: RunPlan, parts: list[tuple[str, RunData]], *, check_crc: bool, values: bool
 ) -> RunData:
+    import pandas as pd  # here: export plans runs without pandas
+
     lent = [read_run(src, check_crc=check_crc, values=values) for src in plan.hparams_from]
     (prefix, first), *_ = parts
     if len(parts) == 1 and not prefix and not lent:
@@ -221,6 +224,8 @@ def _group(name: str, parts: tuple[tuple[str, RunData], ...], lent: list[RunData
 
 def prefixed_tags(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     """The frame with its tags as a categorical, prefixed ``prefix/`` (no copy of the rest)."""
+    import pandas as pd  # here: export plans runs without pandas
+
     tags = frame["tag"]
     if not isinstance(tags.dtype, pd.CategoricalDtype):
         tags = tags.astype("category")
@@ -230,6 +235,9 @@ def prefixed_tags(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
 
 
 def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd  # here: export plans runs without pandas
+    from pandas.api.types import union_categoricals
+
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(
