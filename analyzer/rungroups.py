@@ -110,9 +110,7 @@ def plan_logdirs(logdirs: str | Sequence[str], select: Selection | None = None) 
     return plans
 
 
-def flat_runs(
-    plan: RunPlan, *, check_crc: bool = True, values: bool = True
-) -> tuple[RunData, ...]:
+def flat_runs(plan: RunPlan, *, check_crc: bool = True, values: bool = True) -> tuple[RunData, ...]:
     """One analysed run as the reader's record (``tags``, ``export``): parts merged, tags prefixed.
 
     Named as ``analyze`` names it: a Keras ``train/`` side's tags become ``train/...`` of the
@@ -155,13 +153,9 @@ def _flat_run(
         ),
         hparams=hparams,
         restarts=tuple(x for _, r in pieces for x in r.restarts),
-        duplicates=tuple(
-            replace(d, tag=tag(p, d.tag)) for p, r in pieces for d in r.duplicates
-        ),
+        duplicates=tuple(replace(d, tag=tag(p, d.tag)) for p, r in pieces for d in r.duplicates),
         problems=tuple(x for _, r in pieces for x in r.problems),
-        other_tags=tuple(
-            replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.other_tags
-        ),
+        other_tags=tuple(replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.other_tags),
         records=sum(r.records for _, r in pieces),
     )
 
@@ -219,7 +213,6 @@ def _group(name: str, parts: tuple[tuple[str, RunData], ...], lent: list[RunData
         prefix, first = parts[0]
         parts = ((prefix, replace(first, hparams={**hparams, **first.hparams})), *parts[1:])
     return RunGroup(name, parts)
-
 
 
 def prefixed_tags(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:

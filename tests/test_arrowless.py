@@ -68,8 +68,6 @@ def test_export_never_imports_pandas(tmp_path: Path) -> None:
     for name in ("x.csv", "x.parquet"):
         target = tmp_path / name
         argv = ["export", str(SAMPLES / "healthy"), "-o", str(target)]
-        out = subprocess.run(
-            [sys.executable, "-c", code, *argv], capture_output=True, text=True
-        )
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         assert target.stat().st_size > 0
