@@ -100,14 +100,26 @@ def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]
 
 
 def roles_by_run(data: Logdir, overrides: Mapping[str, str]) -> dict[str, Roles]:
-    """The roles each analysed run of ``data`` would use, with the reasons (for ``tags``)."""
-    plans = plan_runs([RunSource(r.name, r.path, r.files) for r in data.runs])
-    return {
-        group.name: make_run(group, overrides)[1]
-        for p in plans
-        for group in split_sides(group_in_memory(p, data))
-    }
+    """The roles each analysed run of ``data`` would use, with the reasons (for ``tags``).
 
+    Chosen from the runs' tag lists (points per scalar tag, histogram tags), as
+    :func:`make_run` chooses them from the frames: runs read with counted values have none.
+    """
+    plans = plan_runs([RunSource(r.name, r.path, r.files) for r in data.runs])
+    chosen = {}
+    for plan in plans:
+        for group in split_sides(group_in_memory(plan, data)):
+            points: dict[str, int] = {}
+            histogram_tags: list[str] = []
+            for prefix, run in group.parts:
+                for info in run.tags:
+                    tag = f"{prefix}/{info.tag}" if prefix else info.tag
+                    if info.kind == "scalar":
+                        points[tag] = info.points
+                    elif info.kind == "histogram":
+                        histogram_tags.append(tag)
+            chosen[group.name] = infer_roles(points, tuple(histogram_tags), overrides)
+    return chosen
 
 
 def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> RunReport:

@@ -12,15 +12,16 @@ import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-
-import pandas as pd
-from pandas.api.types import union_categoricals
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .reader import Logdir, RunData, RunSource, read_run
 from .roles import HELDOUT_FOLDERS, SIDE_FOLDERS
 from .selection import Selection, discover, keep_tags
 from .sides import keep_apart
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,20 +110,26 @@ def plan_logdirs(logdirs: str | Sequence[str], select: Selection | None = None) 
     return plans
 
 
-def flat_runs(plan: RunPlan, *, check_crc: bool = True) -> tuple[RunData, ...]:
+def flat_runs(plan: RunPlan, *, check_crc: bool = True, values: bool = True) -> tuple[RunData, ...]:
     """One analysed run as the reader's record (``tags``, ``export``): parts merged, tags prefixed.
 
     Named as ``analyze`` names it: a Keras ``train/`` side's tags become ``train/...`` of the
     parent run, and a timestamp child's hparams (and files) belong to its parent. A side whose
     prefixed tags would mix with the run's follows as a run of its own (:func:`split_sides`).
+    With ``values`` False, scalars and histograms are only counted (see ``read_run``).
     """
-    read = [(prefix, read_run(src, check_crc=check_crc)) for prefix, src in plan.parts]
+    read = [(p, read_run(src, check_crc=check_crc, values=values)) for p, src in plan.parts]
     kept, apart = keep_apart(read)
-    return (_flat_run(plan, list(kept), check_crc=check_crc), *(a.side for a in apart))
+    flat = _flat_run(plan, list(kept), check_crc=check_crc, values=values)
+    return (flat, *(a.side for a in apart))
 
 
-def _flat_run(plan: RunPlan, parts: list[tuple[str, RunData]], *, check_crc: bool) -> RunData:
-    lent = [read_run(src, check_crc=check_crc) for src in plan.hparams_from]
+def _flat_run(
+    plan: RunPlan, parts: list[tuple[str, RunData]], *, check_crc: bool, values: bool
+) -> RunData:
+    import pandas as pd  # here: export plans runs without pandas
+
+    lent = [read_run(src, check_crc=check_crc, values=values) for src in plan.hparams_from]
     (prefix, first), *_ = parts
     if len(parts) == 1 and not prefix and not lent:
         return replace(first, name=plan.name)
@@ -146,13 +153,9 @@ def _flat_run(plan: RunPlan, parts: list[tuple[str, RunData]], *, check_crc: boo
         ),
         hparams=hparams,
         restarts=tuple(x for _, r in pieces for x in r.restarts),
-        duplicates=tuple(
-            replace(d, tag=tag(p, d.tag)) for p, r in pieces for d in r.duplicates
-        ),
+        duplicates=tuple(replace(d, tag=tag(p, d.tag)) for p, r in pieces for d in r.duplicates),
         problems=tuple(x for _, r in pieces for x in r.problems),
-        other_tags=tuple(
-            replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.other_tags
-        ),
+        other_tags=tuple(replace(t, tag=tag(p, t.tag)) for p, r in pieces for t in r.other_tags),
         records=sum(r.records for _, r in pieces),
     )
 
@@ -163,16 +166,18 @@ def read_runs(
     *,
     check_crc: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    values: bool = True,
 ) -> Logdir:
     """Every selected run, read and named as ``analyze`` names them (for ``tags``, ``export``).
 
     Tags are not filtered here (roles are chosen on all of them): see :func:`keep_tags`.
+    ``values`` False: scalars and histograms only counted (``tags``; see ``read_run``).
     """
     roots = [logdirs] if isinstance(logdirs, str) else list(logdirs)
     plans = plan_logdirs(roots, select)
     runs: list[RunData] = []
     for done, plan in enumerate(plans, start=1):
-        runs.extend(flat_runs(plan, check_crc=check_crc))
+        runs.extend(flat_runs(plan, check_crc=check_crc, values=values))
         if progress is not None:
             progress(done, len(plans))
     if not any(run.readable for run in runs):
@@ -210,9 +215,10 @@ def _group(name: str, parts: tuple[tuple[str, RunData], ...], lent: list[RunData
     return RunGroup(name, parts)
 
 
-
 def prefixed_tags(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     """The frame with its tags as a categorical, prefixed ``prefix/`` (no copy of the rest)."""
+    import pandas as pd  # here: export plans runs without pandas
+
     tags = frame["tag"]
     if not isinstance(tags.dtype, pd.CategoricalDtype):
         tags = tags.astype("category")
@@ -222,6 +228,9 @@ def prefixed_tags(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
 
 
 def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd  # here: export plans runs without pandas
+    from pandas.api.types import union_categoricals
+
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(

@@ -52,6 +52,8 @@ def tag_names(run: RunData) -> set[str]:
     for frame in (run.scalars, run.histograms, run.texts):
         if not frame.empty:
             names.update(str(tag) for tag in frame["tag"].unique())
+    # A run read for ``tags`` counts its scalars and histograms instead of holding frames.
+    names.update(t.tag for t in run.other_tags if t.kind in ("scalar", "histogram"))
     return names
 
 
@@ -63,16 +65,24 @@ def keep_apart(
     Parts are taken in order (the run's own first): a side joins unless one of its prefixed
     tags is already a tag of what joined before it.
     """
-    kept: list[tuple[str, RunData]] = []
-    apart: list[KeptApart] = []
+    clashes = clashes_of([(prefix, tag_names(run)) for prefix, run in parts])
+    kept = tuple((p, r) for (p, r), c in zip(parts, clashes, strict=True) if not c)
+    apart = tuple(KeptApart(r, p, c) for (p, r), c in zip(parts, clashes, strict=True) if c)
+    return kept, apart
+
+
+def clashes_of(parts: Sequence[tuple[str, set[str]]]) -> list[tuple[str, ...]]:
+    """Per part (tag prefix, tag names), in order: the prefixed tags it shares with the parts
+    that joined before it (sorted), empty when it joins (:func:`keep_apart`; ``export``
+    decides the same from the names alone)."""
+    out: list[tuple[str, ...]] = []
     seen: set[str] = set()
-    for prefix, run in parts:
-        names = tag_names(run)
+    for prefix, names in parts:
         prefixed = {f"{prefix}/{t}" for t in names} if prefix else names
         clashes = prefixed & seen
         if prefix and clashes:
-            apart.append(KeptApart(run, prefix, tuple(sorted(clashes))))
+            out.append(tuple(sorted(clashes)))
             continue
-        kept.append((prefix, run))
+        out.append(())
         seen |= prefixed
-    return tuple(kept), tuple(apart)
+    return out

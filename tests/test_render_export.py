@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from event_builders import scalar_event, write_event_file
 
-from analyzer.reader import discover_runs, read_logdir, read_run, scalars_frame
+from analyzer.reader import discover_runs, read_logdir, read_scalar_columns, scalars_frame
 from analyzer.render import export
 from analyzer.render.export import export_scalars
 
@@ -20,7 +20,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 
 
 def _runs(root: Path | str) -> list:
-    return [read_run(s) for s in discover_runs(str(root))]
+    return [read_scalar_columns(s) for s in discover_runs(str(root))]
 
 
 def _reference_csv(root: Path | str) -> str:

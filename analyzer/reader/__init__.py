@@ -18,15 +18,17 @@ every point of it into tidy pandas frames. The modules, in the order the data fl
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..render.safetext import visible
 from .discover import InputError, RunSource, discover_runs, is_event_file
 from .events import Problem
 from .restarts import DuplicateSteps, Restart
-from .runs import RunData, TagInfo, read_run
+from .runs import RunData, ScalarColumns, TagInfo, read_run, read_scalar_columns
 from .text import text_of_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = [
     "DuplicateSteps",
@@ -36,11 +38,13 @@ __all__ = [
     "Restart",
     "RunData",
     "RunSource",
+    "ScalarColumns",
     "TagInfo",
     "discover_runs",
     "is_event_file",
     "read_logdir",
     "read_run",
+    "read_scalar_columns",
     "scalars_frame",
     "text_of_path",
 ]
@@ -66,6 +70,8 @@ def read_logdir(root: str, *, check_crc: bool = True) -> Logdir:
 
 def scalars_frame(logdir: Logdir) -> pd.DataFrame:
     """The scalars of all runs in one tidy frame: run, tag, step, wall_time, value."""
+    import pandas as pd  # here: export reads runs without pandas
+
     frames = [run.scalars.assign(run=run.name) for run in logdir.runs if not run.scalars.empty]
     if not frames:
         return pd.DataFrame(columns=["run", "tag", "step", "wall_time", "value"])

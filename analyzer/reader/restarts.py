@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 _MAX_RESTARTS_LISTED = 100  # a file with steps in random order would list thousands
 
@@ -41,122 +40,171 @@ class DuplicateSteps:
     steps: int  # distinct steps written more than once
 
 
-def resolve_restarts(
-    rank: np.ndarray,
-    tag: np.ndarray,
-    step: np.ndarray,
-    wall: np.ndarray,
-    session_starts: list[tuple[int, int, float, int]],
-    names: list[str],
-    files: list[str],
-    file_of_rows: Callable[[np.ndarray], np.ndarray],
-) -> tuple[np.ndarray, list[Restart], list[DuplicateSteps]]:
-    """The rows that survive, as indices sorted by tag name and step; and the restarts seen.
+@dataclass
+class Regressions:
+    """What the tags of one kind (scalars or histograms) went through, gathered tag by tag in
+    name order by :func:`resolve_tag`, for :func:`describe` to group into restarts."""
 
-    Rows are in write order. A point survives iff every later point of its tag has a larger
-    step: a later write at the same or a smaller step supersedes it (TensorBoard's purge of
-    orphaned data, per tag). A ``SessionLog.START`` at step s supersedes every earlier point
-    at a step >= s, in all tags.
+    sessions: int  # SessionLog.START events of the run
+    duplicates: list[DuplicateSteps] = field(default_factory=list)
+    # One entry per tag whose step went back (to a smaller step): the points that went back.
+    tag: list[np.ndarray] = field(default_factory=list)
+    file: list[np.ndarray] = field(default_factory=list)
+    wall: list[np.ndarray] = field(default_factory=list)
+    from_step: list[np.ndarray] = field(default_factory=list)
+    to_step: list[np.ndarray] = field(default_factory=list)
+    # The points superseded by a restart (dropped, and not merely rewritten at the same step).
+    dropped_file: list[np.ndarray] = field(default_factory=list)
+    dropped_wall: list[np.ndarray] = field(default_factory=list)
+    went_back: bool = False  # any tag's step did not advance
+    # Per SessionLog.START: points it purged, the largest step purged, tags purged.
+    purged: np.ndarray = field(init=False)
+    purged_max: np.ndarray = field(init=False)
+    purged_tags: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.purged = np.zeros(self.sessions, dtype=np.int64)
+        self.purged_max = np.full(self.sessions, np.iinfo(np.int64).min, dtype=np.int64)
+        self.purged_tags = np.zeros(self.sessions, dtype=np.int64)
+
+
+def resolve_tag(
+    tag_id: int,
+    name: str,
+    step: np.ndarray,
+    file_of: Callable[[], np.ndarray],
+    wall_of: Callable[[], np.ndarray],
+    sessions: list[tuple[int, int]],
+    out: Regressions,
+) -> np.ndarray | None:
+    """Which points of one tag survive (a mask, or None for all); what went back goes to ``out``.
+
+    ``step`` holds the tag's points in write order; ``file_of`` and ``wall_of`` give their
+    file numbers and wall times (asked for only when a step went back). ``sessions`` holds,
+    per ``SessionLog.START`` of the run in order, the tag's points written before it and its
+    step. A point survives iff every later point of its tag has a larger step: a later write
+    at the same or a smaller step supersedes it (TensorBoard's purge of orphaned data, per
+    tag). A ``SessionLog.START`` at step s supersedes every earlier point at a step >= s.
+    Tags must be resolved in name order (that is the order restarts are grouped in).
     """
-    n = tag.size
+    n = step.size
     if n == 0:
-        return np.zeros(0, dtype=np.int64), [], []
-    # Stable sort by tag name: within a tag, rows stay in write order (an integer radix sort).
-    by_tag = np.argsort(rank[tag], kind="stable")
-    t, s = tag[by_tag], step[by_tag]
-    same_tag = t[1:] == t[:-1]
-    back = same_tag & (s[1:] <= s[:-1])
-    keep = np.ones(n, dtype=bool)  # in by_tag order
-    restarts: list[Restart] = []
-    duplicates: list[DuplicateSteps] = []
+        return None
+    keep: np.ndarray | None = None
+    back = step[1:] <= step[:-1]
     if back.any():
-        # Suffix minimum of the step within each tag, from the end of the write order.
-        rev = pd.Series(s[::-1]).groupby(t[::-1]).cummin().to_numpy()[::-1]
-        later_min = np.full(n, np.iinfo(np.int64).max)
-        later_min[:-1] = np.where(same_tag, rev[1:], np.iinfo(np.int64).max)
-        keep = s < later_min
+        out.went_back = True
+        # Suffix minimum of the later steps, from the end of the write order.
+        later_min = np.empty(n, dtype=np.int64)
+        later_min[-1] = np.iinfo(np.int64).max
+        later_min[:-1] = np.minimum.accumulate(step[::-1])[::-1][1:]
+        keep = step < later_min
         # A dropped point rewritten right away at the same step is a duplicate; any other
         # dropped point was superseded by a restart.
         rewritten = np.zeros(n, dtype=bool)
-        rewritten[:-1] = same_tag & (s[1:] == s[:-1])
-        restarts, duplicates = _describe_regressions(
-            t, s, file_of_rows(by_tag), wall[by_tag], back, ~keep & ~rewritten, names, files
-        )
-    if session_starts:
-        keep_rows = np.zeros(n, dtype=bool)
-        keep_rows[by_tag[keep]] = True
-        rows = np.arange(n)
-        for before, start_step, start_wall, file_no in session_starts:
-            purged = (rows < before) & (step >= start_step) & keep_rows
-            if purged.any():
-                keep_rows &= ~purged
-                restart = Restart(
-                    file=files[file_no],
-                    from_step=int(step[purged].max()),
-                    to_step=int(start_step),
-                    wall_time=float(start_wall),
-                    tags=int(np.unique(tag[purged]).size),
-                    replaced=int(purged.sum()),
+        rewritten[:-1] = step[1:] == step[:-1]
+        at = np.flatnonzero(back) + 1  # the points that went back
+        equal = step[at] == step[at - 1]
+        if equal.any():
+            steps = step[at[equal]]
+            out.duplicates.append(
+                DuplicateSteps(
+                    tag=name,
+                    first_step=int(steps.min()),
+                    last_step=int(steps.max()),
+                    count=int(steps.size),
+                    steps=int(np.unique(steps).size),
                 )
-                restarts = _with_restart(restarts, restart)
-        keep = keep_rows[by_tag]
-    idx = by_tag[keep]
-    # After the purge, steps increase within each tag in write order, so ``idx`` is sorted by
-    # (tag name, step) already.
-    return idx, restarts, duplicates
+            )
+        files, walls = file_of(), wall_of()
+        went = at[~equal]
+        if went.size:
+            out.tag.append(np.full(went.size, tag_id, dtype=np.int64))
+            out.file.append(files[went])
+            out.wall.append(walls[went])
+            out.from_step.append(step[went - 1])
+            out.to_step.append(step[went])
+        dropped = np.flatnonzero(~keep & ~rewritten)
+        if dropped.size:
+            out.dropped_file.append(files[dropped])
+            out.dropped_wall.append(walls[dropped])
+    for k, (before, start_step) in enumerate(sessions):
+        if before == 0:
+            continue
+        purged = step[:before] >= start_step
+        if keep is not None:
+            purged &= keep[:before]
+        if purged.any():
+            if keep is None:
+                keep = np.ones(n, dtype=bool)
+            keep[:before] &= ~purged
+            out.purged[k] += int(purged.sum())
+            out.purged_max[k] = max(int(out.purged_max[k]), int(step[:before][purged].max()))
+            out.purged_tags[k] += 1
+    return keep
 
 
-def _describe_regressions(
-    t: np.ndarray,
-    s: np.ndarray,
-    file_no: np.ndarray,
-    wall: np.ndarray,
-    back: np.ndarray,
-    went_back_over: np.ndarray,
+def describe(
+    out: Regressions,
+    wall_min: float,
+    session_starts: list[tuple[int, float, int]],
     names: list[str],
     files: list[str],
 ) -> tuple[list[Restart], list[DuplicateSteps]]:
-    """Group the points where a tag's step did not advance into restarts and duplicates.
+    """The restarts and duplicated steps of one kind, from what :func:`resolve_tag` gathered.
 
-    Arrays are sorted by tag, then write order; ``back[i]`` says row i+1 did not advance, and
-    ``went_back_over[i]`` that row i was superseded by a restart (dropped, and not merely
-    rewritten at the same step by the next write).
+    ``wall_min`` is the smallest wall time of all the kind's points; ``session_starts`` holds
+    (step, wall, file number) per ``SessionLog.START``.
     """
-    at = np.flatnonzero(back) + 1  # the point that went back
-    equal = s[at] == s[at - 1]
-    duplicates = []
-    for tag_id in sorted(np.unique(t[at[equal]]).tolist(), key=lambda i: names[i]):
-        steps = s[at[equal & (t[at] == tag_id)]]
-        duplicates.append(
-            DuplicateSteps(
-                tag=names[tag_id],
-                first_step=int(steps.min()),
-                last_step=int(steps.max()),
-                count=int(steps.size),
-                steps=int(np.unique(steps).size),
+    restarts: list[Restart] = []
+    if out.went_back:
+        restarts = _describe_regressions(out, wall_min, files)
+    for k, (start_step, start_wall, file_no) in enumerate(session_starts):
+        if out.purged[k]:
+            restart = Restart(
+                file=files[file_no],
+                from_step=int(out.purged_max[k]),
+                to_step=int(start_step),
+                wall_time=float(start_wall),
+                tags=int(out.purged_tags[k]),
+                replaced=int(out.purged[k]),
             )
-        )
-    # A restart event groups the regressions of different tags in one file; a tag going back
-    # twice in one file starts a new event. Regressions are taken in write order (by wall time).
-    went_back = at[~equal]
-    went_back = went_back[np.lexsort((wall[went_back], file_no[went_back]))]
+            restarts = _with_restart(restarts, restart)
+    return restarts, out.duplicates
+
+
+def _concat(parts: list[np.ndarray], dtype: str) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def _describe_regressions(out: Regressions, wall_min: float, files: list[str]) -> list[Restart]:
+    """Group the points where a tag's step went back into restarts.
+
+    A restart event groups the regressions of different tags in one file; a tag going back
+    twice in one file starts a new event. Regressions are taken in write order (by file, then
+    wall time; ties in tag name order).
+    """
+    tag, file_no = _concat(out.tag, "int64"), _concat(out.file, "int64")
+    wall = _concat(out.wall, "float64")
+    from_step, to_step = _concat(out.from_step, "int64"), _concat(out.to_step, "int64")
+    order = np.lexsort((wall, file_no))
     events: list[_RestartEvent] = []
-    for i in went_back.tolist()[: _MAX_RESTARTS_LISTED * 20]:
-        f, tag_id = int(file_no[i]), int(t[i])
+    for i in order.tolist()[: _MAX_RESTARTS_LISTED * 20]:
+        f, tag_id = int(file_no[i]), int(tag[i])
         if not events or events[-1].file != f or tag_id in events[-1].tag_ids:
             events.append(_RestartEvent(file=f, wall=float(wall[i])))
         e = events[-1]
         e.tag_ids.add(tag_id)
-        e.from_steps.append(int(s[i - 1]))
-        e.to_steps.append(int(s[i]))
+        e.from_steps.append(int(from_step[i]))
+        e.to_steps.append(int(to_step[i]))
     if not events:
-        return [], duplicates
+        return []
     # Each dropped point was superseded by the first restart after it (in file, then time).
-    wmin = float(wall.min()) if wall.size else 0.0
-    event_keys = np.array([e.file * 1e12 + (e.wall - wmin) for e in events])
-    dropped = np.flatnonzero(went_back_over)
+    event_keys = np.array([e.file * 1e12 + (e.wall - wall_min) for e in events])
+    dropped_file = _concat(out.dropped_file, "int64")
+    dropped_wall = _concat(out.dropped_wall, "float64")
     owner = np.searchsorted(
-        event_keys, file_no[dropped] * 1e12 + (wall[dropped] - wmin), side="right"
+        event_keys, dropped_file * 1e12 + (dropped_wall - wall_min), side="right"
     )
     replaced = np.bincount(np.minimum(owner, len(events) - 1), minlength=len(events))
     return [
@@ -169,7 +217,7 @@ def _describe_regressions(
             replaced=int(replaced[k]),
         )
         for k, e in enumerate(events[:_MAX_RESTARTS_LISTED])
-    ], duplicates
+    ]
 
 
 def _with_restart(restarts: list[Restart], new: Restart) -> list[Restart]:

@@ -9,20 +9,24 @@ never needs to de-duplicate; what was superseded is described by ``restarts`` an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from .columns import Resolved, TagStore
 from .discover import RunSource, SpecialFile, open_regular
 from .events import Problem, read_event_stream
 from .histograms import Histogram
 from .hparams import decode_hparams, read_hparams_yaml
 from .proto import Chunk
-from .restarts import DuplicateSteps, Restart, merge_restarts, resolve_restarts
+from .restarts import DuplicateSteps, Restart, merge_restarts
 from .tags import TagTable
 from .text import text_of_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 SCALAR_COLUMNS = ("tag", "step", "wall_time", "value")
 HISTOGRAM_COLUMNS = (
@@ -90,34 +94,102 @@ class RunData:
         return sum(r.replaced for r in self.restarts) + sum(d.count for d in self.duplicates)
 
 
-def read_run(source: RunSource, *, check_crc: bool = True) -> RunData:
-    """Read every file of a run and assemble its frames (restarts resolved, see module doc)."""
-    tags = TagTable()
-    points = _Points()
-    problems: list[Problem] = []
-    records = 0
+def read_run(source: RunSource, *, check_crc: bool = True, values: bool = True) -> RunData:
+    """Read every file of a run and assemble its frames (restarts resolved, see module doc).
+
+    With ``values`` False, scalars and histograms are only counted: their frames are empty
+    and every tag is in ``other_tags`` with its points and steps (``dlreport tags``, which
+    holds a tenth of the memory that way).
+    """
+    points = _read_points(source, check_crc, values)
+    if not values:
+        return _counted(source, points)
+    return _assemble(source, points)
+
+
+@dataclass(frozen=True)
+class ScalarColumns:
+    """One run's scalars, handed out a tag at a time (``dlreport export``): a run's points
+    are held once, compactly, and each tag's columns are built only when asked for."""
+
+    name: str
+    path: str
+    files: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    records: int
+    tag_names: frozenset[str]  # of its scalars, histograms and texts with points
+    _points: _Points
+    _resolved: Resolved
+
+    @property
+    def readable(self) -> bool:
+        return self.records > 0
+
+    def tags(
+        self, wanted: Callable[[str], bool] | None = None
+    ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """(tag, step, wall_time, value) of each tag in name order, restarts resolved: the
+        rows ``RunData.scalars`` holds, in the same order. Only the tags ``wanted`` (by
+        name) are built."""
+        names = self._points.tags.names
+        by_id = None if wanted is None else (lambda t: wanted(names[t]))
+        for t, step, wall, value in self._points.scalars.tags(self._resolved, by_id):
+            yield names[t], step, wall, value
+
+
+def read_scalar_columns(source: RunSource, *, check_crc: bool = True) -> ScalarColumns:
+    """Read a run for its scalars, to be taken a tag at a time (see :class:`ScalarColumns`);
+    histograms only counted (their tags are in ``tag_names``)."""
+    points = _read_points(source, check_crc, True, histogram_values=False)
+    names = points.tags.names
+    resolved = points.scalars.resolve(names, points.starts, points.files)
+    hists = points.hists.resolve(names, points.starts, points.files)
+    tag_names = frozenset(
+        [names[t] for t in resolved.order]
+        + [names[t] for t in hists.order]
+        + [names[t] for t, _, _, _ in points.texts]
+    )
+    return ScalarColumns(
+        source.name,
+        source.path,
+        source.files,
+        points.problems,
+        points.records,
+        tag_names,
+        points,
+        resolved,
+    )
+
+
+def _read_points(
+    source: RunSource, check_crc: bool, values: bool, *, histogram_values: bool | None = None
+) -> _Points:
+    points = _Points(values, values if histogram_values is None else histogram_values)
+    points.files = [text_of_path(f) for f in source.files]  # as restarts name them
     for file_no, path in enumerate(source.files):
-        shown = text_of_path(path)  # in messages: valid text whatever the file's name
+        shown = points.files[file_no]  # in messages: valid text whatever the file's name
         try:
             with open_regular(path) as stream:
-                read = read_event_stream(shown, stream, tags, check_crc=check_crc)
+                read = read_event_stream(
+                    shown,
+                    stream,
+                    points.tags,
+                    check_crc=check_crc,
+                    sink=lambda c, f=file_no: points.add(f, c),  # type: ignore[misc]
+                )
         except SpecialFile as exc:
-            problems.append(Problem(shown, "special_file", str(exc), True))
+            points.problems += (Problem(shown, "special_file", str(exc), True),)
             continue
         except OSError as exc:
-            problems.append(Problem(shown, "unreadable", _os_reason(exc), True))
+            points.problems += (Problem(shown, "unreadable", _os_reason(exc), True),)
             continue
-        records += read.records
-        problems.extend(read.problems)
-        for chunk in read.chunks:
-            points.add(file_no, chunk)
-        del read  # the chunks' columns now live in ``points`` only
-    yaml_hparams: dict[str, float | str | bool] = {}
+        points.records += read.records
+        points.problems += read.problems
     if source.hparams_file is not None:
-        yaml_hparams, problem = read_hparams_yaml(source.hparams_file)
+        points.yaml_hparams, problem = read_hparams_yaml(source.hparams_file)
         if problem is not None:
-            problems.append(problem)
-    return _assemble(source, points, tags, tuple(problems), records, yaml_hparams)
+            points.problems += (problem,)
+    return points
 
 
 def _os_reason(exc: OSError) -> str:
@@ -125,172 +197,169 @@ def _os_reason(exc: OSError) -> str:
 
 
 class _Points:
-    """Columns of a run's points, gathered chunk by chunk in write order (private)."""
+    """A run's points, gathered chunk by chunk, grouped by tag (private; see :mod:`.columns`)."""
 
-    def __init__(self) -> None:
-        self.scalar: dict[str, list[np.ndarray]] = {k: [] for k in ("tag", "step", "wall", "value")}
-        self.hist: dict[str, list[np.ndarray]] = {k: [] for k in ("tag", "step", "wall")}
+    def __init__(self, values: bool, histogram_values: bool) -> None:
+        self.tags = TagTable()
+        self.values = values
+        self.histogram_values = histogram_values
+        self.scalars = TagStore(values=values)
+        self.hists = TagStore(values=histogram_values)
         self.histograms: list[Histogram] = []
+        self.n_hist = 0
         self.texts: list[tuple[int, int, float, str]] = []
         self.hparams: list[bytes] = []
-        self.starts: list[tuple[int, int, int, float, int]] = []  # rows before, step, wall, file
-        self.scalar_file_rows: list[tuple[int, int]] = []  # (file, first row) per chunk
-        self.hist_file_rows: list[tuple[int, int]] = []
-        self.n_scalar = 0
-        self.n_hist = 0
+        self.starts: list[tuple[int, float, int]] = []  # SessionLog.START: step, wall, file
+        self.files: list[str] = []
+        self.problems: tuple[Problem, ...] = ()
+        self.records = 0
+        self.yaml_hparams: dict[str, float | str | bool] = {}
 
     def add(self, file_no: int, c: Chunk) -> None:
-        for o, h, step, wall in c.session_starts:
-            self.starts.append((self.n_scalar + o, self.n_hist + h, step, wall, file_no))
-        self.scalar_file_rows.append((file_no, self.n_scalar))
-        self.hist_file_rows.append((file_no, self.n_hist))
-        scalar_cols = (c.scalar_tag, c.scalar_step, c.scalar_wall_time, c.scalar_value)
-        for key, col in zip(self.scalar, scalar_cols, strict=True):
-            self.scalar[key].append(col)
-        for key, col in zip(self.hist, (c.hist_tag, c.hist_step, c.hist_wall_time), strict=True):
-            self.hist[key].append(col)
-        self.histograms.extend(c.histograms)
+        n_tags = len(self.tags.names)
+        self.scalars.add(
+            file_no,
+            n_tags,
+            c.scalar_tag,
+            c.scalar_step,
+            c.scalar_wall_time,
+            c.scalar_value,
+            [o for o, _, _, _ in c.session_starts],
+        )
+        index = np.arange(self.n_hist, self.n_hist + c.hist_tag.size, dtype=np.int64)
+        self.hists.add(
+            file_no,
+            n_tags,
+            c.hist_tag,
+            c.hist_step,
+            c.hist_wall_time,
+            index,
+            [h for _, h, _, _ in c.session_starts],
+        )
+        self.n_hist += c.hist_tag.size
+        if self.histogram_values:
+            self.histograms.extend(c.histograms)
+        self.starts += [(step, wall, file_no) for _, _, step, wall in c.session_starts]
         self.texts.extend(c.texts)
         self.hparams.extend(c.hparams)
-        self.n_scalar += c.scalar_tag.size
-        self.n_hist += c.hist_tag.size
 
-    @staticmethod
-    def take(parts: dict[str, list[np.ndarray]], key: str, dtype: str) -> np.ndarray:
-        """One column, concatenated; its parts are released as it is built."""
-        col = (
-            np.concatenate(parts[key]).astype(dtype, copy=False)
-            if parts[key]
-            else np.zeros(0, dtype)
+    def hparams_dict(self) -> dict[str, float | str | bool]:
+        hparams: dict[str, float | str | bool] = dict(self.yaml_hparams)
+        for content in self.hparams:
+            hparams.update(decode_hparams(content))
+        return hparams
+
+    def texts_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        names = self.tags.names
+        return pd.DataFrame(
+            [(names[t], s, w, x) for t, s, w, x in self.texts], columns=list(TEXT_COLUMNS)
         )
-        parts[key].clear()
-        return col
 
 
-def _file_of_rows(file_rows: list[tuple[int, int]], rows: np.ndarray) -> np.ndarray:
-    if not file_rows:
-        return np.zeros(rows.size, dtype=np.int64)
-    files = np.array([f for f, _ in file_rows])
-    firsts = np.array([r for _, r in file_rows])
-    return files[np.searchsorted(firsts, rows, side="right") - 1]
+def _assemble(source: RunSource, points: _Points) -> RunData:
+    import pandas as pd
 
-
-def _assemble(
-    source: RunSource,
-    points: _Points,
-    tags: TagTable,
-    problems: tuple[Problem, ...],
-    records: int,
-    yaml_hparams: Mapping[str, float | str | bool],
-) -> RunData:
-    files = [text_of_path(f) for f in source.files]  # as restarts name them
-    rank = _name_rank(tags.names)
-
-    scalar_kept = _resolve(
-        points.scalar,
-        points.scalar_file_rows,
-        [(rows, step, wall, f) for rows, _, step, wall, f in points.starts],
-        rank,
-        tags.names,
-        files,
-    )
-    scalars = pd.DataFrame(
-        {
-            "tag": scalar_kept.tag,
-            "step": scalar_kept.step,
-            "wall_time": scalar_kept.wall_time,
-            "value": _Points.take(points.scalar, "value", "float64")[scalar_kept.rows],
-        },
-        # The columns are fresh arrays: keep them as they are rather than copying them into
-        # one 2-D block per dtype (a tenth of the read's time on a file of scalars).
-        copy=False,
-    )
-    hist_kept = _resolve(
-        points.hist,
-        points.hist_file_rows,
-        [(rows, step, wall, f) for _, rows, step, wall, f in points.starts],
-        rank,
-        tags.names,
-        files,
-    )
+    names = points.tags.names
+    scalar_kept = points.scalars.resolve(names, points.starts, points.files)
+    columns = {"tag": _categorical(scalar_kept, names)}
+    for column, key, dtype in (
+        ("step", "step", "int64"),
+        ("wall_time", "wall", "float64"),
+        ("value", "value", "float64"),
+    ):
+        columns[column] = points.scalars.kept_column(scalar_kept, key, dtype)
+        points.scalars.release(key)  # each column is held once: in the store, then the frame
+    # The columns are fresh arrays: keep them as they are rather than copying them into one
+    # 2-D block per dtype (a tenth of the read's time on a file of scalars).
+    scalars = pd.DataFrame(columns, copy=False)
+    hist_kept = points.hists.resolve(names, points.starts, points.files)
+    rows = points.hists.kept_column(hist_kept, "value", "int64")
     histograms = _histogram_frame(
-        [points.histograms[i] for i in hist_kept.rows.tolist()],
-        hist_kept.tag,
-        hist_kept.step,
-        hist_kept.wall_time,
+        [points.histograms[i] for i in rows.tolist()],
+        _categorical(hist_kept, names),
+        points.hists.kept_column(hist_kept, "step", "int64"),
+        points.hists.kept_column(hist_kept, "wall", "float64"),
     )
-    texts = pd.DataFrame(
-        [(tags.names[t], s, w, x) for t, s, w, x in points.texts], columns=list(TEXT_COLUMNS)
-    )
-    hparams: dict[str, float | str | bool] = dict(yaml_hparams)
-    for content in points.hparams:
-        hparams.update(decode_hparams(content))
     return RunData(
         name=source.name,
         path=source.path,
         files=source.files,
         scalars=scalars,
         histograms=histograms,
-        texts=texts,
-        hparams=hparams,
+        texts=points.texts_frame(),
+        hparams=points.hparams_dict(),
         restarts=merge_restarts(scalar_kept.restarts, hist_kept.restarts),
         duplicates=tuple(scalar_kept.duplicates + hist_kept.duplicates),
-        problems=problems,
-        other_tags=_other_tags(tags),
-        records=records,
+        problems=points.problems,
+        other_tags=_other_tags(points.tags),
+        records=points.records,
     )
 
 
-@dataclass(frozen=True)
-class _Resolved:
-    """The points of one kind (scalars or histograms) that survive restarts and rewrites."""
+def _counted(source: RunSource, points: _Points) -> RunData:
+    """A run whose scalars and histograms are only counted (see :func:`read_run`)."""
+    import pandas as pd
 
-    rows: np.ndarray  # their indices in write order, sorted by tag name and step
-    tag: pd.Categorical
-    step: np.ndarray
-    wall_time: np.ndarray
-    restarts: list[Restart]
-    duplicates: list[DuplicateSteps]
-
-
-def _resolve(
-    parts: dict[str, list[np.ndarray]],
-    file_rows: list[tuple[int, int]],
-    session_starts: list[tuple[int, int, float, int]],
-    rank: np.ndarray,
-    names: list[str],
-    files: list[str],
-) -> _Resolved:
-    """Concatenate the tag, step and wall columns of ``parts`` and keep what survives."""
-    tag = _Points.take(parts, "tag", "int32")
-    step = _Points.take(parts, "step", "int64")
-    wall = _Points.take(parts, "wall", "float64")
-    rows, restarts, duplicates = resolve_restarts(
-        rank, tag, step, wall, session_starts, names, files,
-        lambda at: _file_of_rows(file_rows, at),
-    )  # fmt: skip
-    return _Resolved(
-        rows, _categorical(tag[rows], names), step[rows], wall[rows], restarts, duplicates
+    names = points.tags.names
+    counted: list[TagInfo] = []
+    restarts: list[list[Restart]] = []
+    duplicates: list[DuplicateSteps] = []
+    for kind, store in (("scalar", points.scalars), ("histogram", points.hists)):
+        kept = store.resolve(names, points.starts, points.files)
+        for t in kept.order:
+            first, last = store.first_last(kept, t)
+            counted.append(TagInfo(names[t], kind, kept.counts[t], first, last))
+        restarts.append(kept.restarts)
+        duplicates += kept.duplicates
+    nothing = Resolved((), {}, {}, [], [])
+    return RunData(
+        name=source.name,
+        path=source.path,
+        files=source.files,
+        scalars=pd.DataFrame(
+            {
+                "tag": _categorical(nothing, names),
+                "step": _NO_INTS,
+                "wall_time": _NO_FLOATS,
+                "value": _NO_FLOATS,
+            }
+        ),
+        histograms=_histogram_frame([], _categorical(nothing, names), _NO_INTS, _NO_FLOATS),
+        texts=points.texts_frame(),
+        hparams=points.hparams_dict(),
+        restarts=merge_restarts(*restarts),
+        duplicates=tuple(duplicates),
+        problems=points.problems,
+        other_tags=_other_tags(points.tags) + tuple(counted),
+        records=points.records,
     )
 
 
-def _name_rank(names: list[str]) -> np.ndarray:
-    """Rank of each tag id when tags are sorted by name (small ints sort fast)."""
-    rank = np.empty(len(names), dtype=np.int64)
-    rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
-    return rank.astype(np.int16 if len(names) < 2**15 else np.int32)
+_NO_INTS = np.zeros(0, dtype=np.int64)
+_NO_FLOATS = np.zeros(0, dtype=np.float64)
 
 
-def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical:
-    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+def _categorical(resolved: Resolved, names: list[str]) -> pd.Categorical:
+    """The tag column of the kept points: categories are the tags kept, in the order they
+    were first seen; rows are grouped by tag in name order."""
+    import pandas as pd
+
+    used = sorted(resolved.order)
     remap = np.full(len(names), -1, dtype=np.int32)
-    remap[used] = np.arange(used.size, dtype=np.int32)
-    return pd.Categorical.from_codes(remap[codes], categories=[names[i] for i in used.tolist()])
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    codes = np.repeat(
+        remap[list(resolved.order)], [resolved.counts[t] for t in resolved.order]
+    ).astype(np.int32, copy=False)
+    return pd.Categorical.from_codes(codes, categories=[names[i] for i in used])
 
 
 def _histogram_frame(
     hists: list[Histogram], tag: pd.Categorical, step: np.ndarray, wall: np.ndarray
 ) -> pd.DataFrame:
+    import pandas as pd
+
     def moment(name: str) -> np.ndarray:
         return np.array([getattr(h, name) for h in hists], dtype=np.float64)
 
@@ -323,6 +392,8 @@ def tag_infos(
 def _infos_of(kind: str, tag: pd.Series, step: np.ndarray) -> list[TagInfo]:
     """Points and first and last step per tag, with numpy (a pandas groupby per run costs
     about a millisecond, which a thousand small runs notice)."""
+    import pandas as pd
+
     codes, names = pd.factorize(tag)
     order = np.argsort(codes, kind="stable")
     codes, step = codes[order], step[order]

@@ -1,31 +1,27 @@
 """``dlreport export``: every scalar point of a logdir as one tidy table (CSV or Parquet).
 
-The table is written run by run and, within a run, in batches straight from the reader's
-columns: never as one long frame of every run (a 4M-event run took 1.1 GB that way, twice a
-whole analysis). With pyarrow installed (the ``parquet`` extra) both formats go through its
-writers, whose CSV writer is several times faster than ``DataFrame.to_csv``; the CSV text is
-kept the same as pandas writes it (``repr`` of each float, NaN as an empty field, quotes only
-where needed), which ``tests/test_render_export.py`` checks. Without pyarrow, CSV falls back
-to pandas, still run by run.
+The table is written run by run and, within a run, tag by tag in batches straight from the
+reader's per-tag columns (:class:`~analyzer.reader.ScalarColumns`): never as one long frame,
+nor as one frame per run (a 10M-event run took 880 MB that way; the reader holds a run's
+points in 20 bytes each, and a batch is all the rest). With pyarrow installed (the
+``parquet`` extra) both formats go through its writers, whose CSV writer is several times
+faster than ``DataFrame.to_csv``; the CSV text is kept the same as pandas writes it (``repr``
+of each float, NaN as an empty field, quotes only where needed), which
+``tests/test_render_export.py`` checks. Without pyarrow, CSV falls back to pandas.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TextIO
+from typing import IO, Any, Protocol, TextIO
 
 import numpy as np
 
 from ..errors import OutputError
 from .safetext import encodable
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-    from ..reader import RunData
 
 COLUMNS = ("run", "tag", "step", "wall_time", "value")
 # Rows per Parquet row group, and per CSV write: each bounds the memory beyond the run's own
@@ -35,12 +31,24 @@ COLUMNS = ("run", "tag", "step", "wall_time", "value")
 BATCH_ROWS = 1 << 20
 CSV_BATCH_ROWS = 1 << 17
 
+# One tag's points: its name, steps, wall times and values.
+Piece = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 
-def export_scalars(runs: Iterable[RunData], output: str, *, stdout: TextIO) -> int:
+
+class ScalarRun(Protocol):
+    """What export needs of a run: its name, and its scalars a tag at a time."""
+
+    @property
+    def name(self) -> str: ...
+
+    def tags(self) -> Iterator[Piece]: ...
+
+
+def export_scalars(runs: Iterable[ScalarRun], output: str, *, stdout: TextIO) -> int:
     """Write the scalars of ``runs`` to ``output`` ('-' for CSV on ``stdout``); returns rows.
 
-    ``runs`` may be a generator reading one run at a time: each run's frame is released
-    before the next is read. Nothing is written until the first run arrives.
+    ``runs`` may be a generator reading one run at a time: each run is released before the
+    next is read. Nothing is written until the first run arrives.
     """
     if output == "-" or output.endswith(".csv"):
         kind = "csv"
@@ -55,23 +63,42 @@ def export_scalars(runs: Iterable[RunData], output: str, *, stdout: TextIO) -> i
         )
     writer: _Writer | None = None
     rows = 0
+    size = BATCH_ROWS if kind == "parquet" else CSV_BATCH_ROWS
     try:
         for run in runs:
             if writer is None:
                 writer = _open(kind, output, stdout, pa is not None)
-            frame = run.scalars
-            size = BATCH_ROWS if kind == "parquet" else CSV_BATCH_ROWS
-            for start in range(0, len(frame), size):
-                # A name read from undecodable bytes holds lone surrogates, which no writer
-                # accepts: they are shown as \xNN, as everywhere else.
-                writer.write(encodable(run.name), frame.iloc[start : start + size])
-            rows += len(frame)
+            # A name read from undecodable bytes holds lone surrogates, which no writer
+            # accepts: they are shown as \xNN, as everywhere else.
+            name = encodable(run.name)
+            for batch in _batches(run.tags(), size):
+                writer.write(name, batch)
+                rows += sum(piece[1].size for piece in batch)
         if writer is None:  # no run at all: still a table with its header
             writer = _open(kind, output, stdout, pa is not None)
     finally:
         if writer is not None:
             writer.close()
     return rows
+
+
+def _batches(pieces: Iterator[Piece], size: int) -> Iterator[list[Piece]]:
+    """The tags' pieces regrouped in batches of ``size`` rows (a long tag is cut)."""
+    batch: list[Piece] = []
+    rows = 0
+    for tag, step, wall, value in pieces:
+        start = 0
+        while start < step.size:
+            take = min(size - rows, step.size - start)
+            end = start + take
+            batch.append((tag, step[start:end], wall[start:end], value[start:end]))
+            rows += take
+            start = end
+            if rows == size:
+                yield batch
+                batch, rows = [], 0
+    if batch:
+        yield batch
 
 
 def _pyarrow() -> Any:
@@ -83,7 +110,7 @@ def _pyarrow() -> Any:
 
 
 class _Writer:
-    def write(self, run: str, frame: pd.DataFrame) -> None:
+    def write(self, run: str, batch: list[Piece]) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -101,37 +128,89 @@ def _open(kind: str, output: str, stdout: TextIO, arrow: bool) -> _Writer:
     return _ArrowCsvWriter(target, owns) if arrow else _PandasCsvWriter(target, owns)
 
 
-def _arrow_batch(run: str, frame: pd.DataFrame, *, csv_text: bool) -> Any:
-    """One batch as a pyarrow table with the export's columns (zero-copy where it can)."""
+def _tag_names(batch: list[Piece]) -> tuple[list[str], np.ndarray]:
+    """The distinct tag names of a batch, and the index of each row's name."""
+    index: dict[str, int] = {}
+    codes = [index.setdefault(tag, len(index)) for tag, _, _, _ in batch]
+    sizes = [piece[1].size for piece in batch]
+    return list(index), np.repeat(np.array(codes, dtype=np.int32), sizes)
+
+
+def _arrow_batch(run: str, batch: list[Piece], *, csv_text: bool) -> Any:
+    """One batch as a pyarrow table with the export's columns."""
     import pyarrow as pa
 
-    n = len(frame)
-    tag = frame["tag"]
-    codes = tag.cat.codes.to_numpy() if hasattr(tag, "cat") else None
-    if codes is not None:
-        names = [str(c) for c in tag.cat.categories]
-        tags = pa.DictionaryArray.from_arrays(
-            pa.array(codes.astype(np.int32, copy=False)), pa.array(names, pa.string())
-        )
-    else:
-        tags = pa.array(tag.astype(str).to_numpy(dtype=object), pa.string()).dictionary_encode()
+    names, codes = _tag_names(batch)
+    tags = pa.DictionaryArray.from_arrays(_numbers(codes), _strings(names))
     runs = pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(n, dtype=np.int32)), pa.array([run], pa.string())
+        _numbers(np.zeros(codes.size, dtype=np.int32)), _strings([run])
     )
-    step = frame["step"].to_numpy(dtype=np.int64)
-    wall = frame["wall_time"].to_numpy(dtype=np.float64)
-    value = frame["value"].to_numpy(dtype=np.float64)
-    if csv_text:
+    step = np.concatenate([p[1] for p in batch])
+    wall = np.concatenate([p[2] for p in batch])
+    value = np.concatenate([p[3] for p in batch])
+    if csv_text:  # pyarrow's CSV writer takes the dictionaries as they are
         columns = [
-            runs.cast(pa.string()),
-            tags.cast(pa.string()),
-            pa.array(step),
+            runs,
+            tags,
+            _numbers(step),
             _python_float_text(wall),
             _python_float_text(value),
         ]
     else:  # Parquet stores strings dictionary-encoded anyway: no string is ever built
-        columns = [runs, tags, step, wall, value]
+        columns = [runs, tags, _numbers(step), _numbers(wall), _numbers(value)]
     return pa.table(columns, names=list(COLUMNS))
+
+
+# Arrays are handed to pyarrow as buffers: ``pa.array`` first looks whether pandas is
+# installed, which imports it (0.2 CPU-s of ``export``, which needs no pandas).
+
+
+def _numbers(values: np.ndarray) -> Any:
+    """A pyarrow array over a 1-D numpy array of numbers (no copy)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    kind = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(kind, values.size, [None, pa.py_buffer(values)])
+
+
+def _mask(flags: np.ndarray) -> Any:
+    """A pyarrow boolean array of a numpy bool array."""
+    import pyarrow as pa
+
+    bits = np.packbits(flags, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), flags.size, [None, pa.py_buffer(bits)])
+
+
+def _bools(flags: Any) -> np.ndarray:
+    """A numpy bool array of a pyarrow boolean array without nulls."""
+    bits = np.frombuffer(flags.buffers()[1], dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little", count=flags.offset + len(flags))[
+        flags.offset :
+    ].astype(bool)
+
+
+def _strings(texts: list[str]) -> Any:
+    """A pyarrow string array of ``texts``."""
+    import pyarrow as pa
+
+    data = [t.encode("utf-8") for t in texts]
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in data], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.large_string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+    ).cast(pa.string())
+
+
+def _repeated(text: str, count: int) -> Any:
+    """A pyarrow string array of ``count`` times ``text`` (a scalar would bring in pandas)."""
+    import pyarrow as pa
+
+    data = text.encode("utf-8")
+    offsets = np.arange(count + 1, dtype=np.int64) * len(data)
+    return pa.Array.from_buffers(
+        pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data * count)]
+    ).cast(pa.string())
 
 
 def _needs_quotes(name: str) -> bool:
@@ -151,26 +230,32 @@ def _python_float_text(values: np.ndarray) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.cast(pa.array(values), pa.string())
+    text = pc.cast(_numbers(values), pa.string())
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore"):
         whole = values == np.floor(values)  # true of inf too, which keeps its "inf"
     # pyarrow switches to exponent notation at other places than repr (2.4e+13 for
     # 24000000000000.0, 1.3e+10 for 13463053035.748682, 0.00001 for 1e-05): those get repr.
-    exponent = pc.match_substring(text, "e").to_numpy(zero_copy_only=False)
+    exponent = _bools(pc.match_substring(text, "e"))
     odd = np.isfinite(values) & (
         ((magnitude < _PLAIN_LOW) & (values != 0)) | (magnitude >= _PLAIN_HIGH) | exponent
     )
     plain_whole = whole & np.isfinite(values) & ~odd
+    # Each fix touches only the texts it changes: suffixing every text and picking with
+    # if_else cost a tenth of a second per million rows.
     if plain_whole.any():
-        suffixed = pc.binary_join_element_wise(text, ".0", "")
-        text = pc.if_else(pa.array(plain_whole), suffixed, text)
+        mask = _mask(plain_whole)
+        count = int(plain_whole.sum())
+        suffixed = pc.binary_join_element_wise(
+            pc.filter(text, mask), _repeated(".0", count), _repeated("", count)
+        )
+        text = pc.replace_with_mask(text, mask, suffixed)
     if odd.any():
-        fixed = pa.array([repr(x) for x in values[odd].tolist()], pa.string())
-        text = pc.replace_with_mask(text, pa.array(odd), fixed)
+        fixed = _strings([repr(x) for x in values[odd].tolist()])
+        text = pc.replace_with_mask(text, _mask(odd), fixed)
     nan = np.isnan(values)
     if nan.any():
-        text = pc.if_else(pa.array(nan), pa.scalar(None, pa.string()), text)
+        text = pc.replace_with_mask(text, _mask(nan), pa.nulls(int(nan.sum()), pa.string()))
     return text
 
 
@@ -187,19 +272,17 @@ class _ArrowCsvWriter(_Writer):
         else:
             self.target.write(text)
 
-    def write(self, run: str, frame: pd.DataFrame) -> None:
+    def write(self, run: str, batch: list[Piece]) -> None:
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
-        tag = frame["tag"]
-        names = tag.cat.categories if hasattr(tag, "cat") else tag.unique()
-        if _needs_quotes(run) or any(_needs_quotes(str(t)) for t in names):
+        if _needs_quotes(run) or any(_needs_quotes(tag) for tag, _, _, _ in batch):
             # pyarrow quotes every string or none; pandas quotes those that need it.
             text = io.StringIO()
-            _PandasCsvWriter.write_frame(text, run, frame)
+            _PandasCsvWriter.write_batch(text, run, batch)
             self._put(text.getvalue())
             return
-        table = _arrow_batch(run, frame, csv_text=True)
+        table = _arrow_batch(run, batch, csv_text=True)
         options = pcsv.WriteOptions(include_header=False, quoting_style="none")
         if self.binary:
             pcsv.write_csv(table, self.target, options)
@@ -220,12 +303,23 @@ class _PandasCsvWriter(_Writer):
         self.target, self.owns = target, owns
         csv.writer(target, lineterminator="\n").writerow(COLUMNS)
 
-    def write(self, run: str, frame: pd.DataFrame) -> None:
-        self.write_frame(self.target, run, frame)
+    def write(self, run: str, batch: list[Piece]) -> None:
+        self.write_batch(self.target, run, batch)
 
     @staticmethod
-    def write_frame(target: IO[Any], run: str, frame: pd.DataFrame) -> None:
-        out = frame.assign(run=run)[list(COLUMNS)]
+    def write_batch(target: IO[Any], run: str, batch: list[Piece]) -> None:
+        import pandas as pd
+
+        names, codes = _tag_names(batch)
+        out = pd.DataFrame(
+            {
+                "run": run,
+                "tag": np.array(names, dtype=object)[codes],
+                "step": np.concatenate([p[1] for p in batch]),
+                "wall_time": np.concatenate([p[2] for p in batch]),
+                "value": np.concatenate([p[3] for p in batch]),
+            }
+        )
         out.to_csv(target, index=False, header=False, lineterminator="\n")
 
     def close(self) -> None:
@@ -257,8 +351,8 @@ class _ParquetWriter(_Writer):
         except OSError as exc:
             raise OutputError(f"{output}: cannot be written ({exc})") from None
 
-    def write(self, run: str, frame: pd.DataFrame) -> None:
-        self.writer.write_table(_arrow_batch(run, frame, csv_text=False), BATCH_ROWS)
+    def write(self, run: str, batch: list[Piece]) -> None:
+        self.writer.write_table(_arrow_batch(run, batch, csv_text=False), BATCH_ROWS)
 
     def close(self) -> None:
         self.writer.close()
