@@ -23,7 +23,7 @@ import numpy as np
 
 from .measures import finite
 from .model import Advice, Finding, Run
-from .settings import ADVICE
+from .thresholds import ADVICE
 
 AdviceRule = Callable[[Run, Mapping[str, Finding]], Iterable[Advice]]
 
@@ -80,7 +80,7 @@ def _early(finding: Finding, run: Run, share: float = 0.1) -> bool:
     return finding.steps[0] - first <= share * max(1, last - first)
 
 
-# The numbers the rules decide with, and their sources: analyzer/settings.py (AdviceLimits).
+# The numbers the rules decide with, and their sources: analyzer/thresholds.py (AdviceLimits).
 _BORN_EXPLODED_NORM = ADVICE.born_exploded_norm
 _MIN_CLIP = ADVICE.min_clip
 

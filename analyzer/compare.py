@@ -31,7 +31,7 @@ import numpy as np
 from .crossrun import OUTCOMES, SEED_KEYS
 from .errors import InputError
 from .model import Report, Run, RunReport, finite_number
-from .settings import DEFAULTS, Thresholds
+from .thresholds import DEFAULTS, Thresholds
 
 Verdict = Literal["improved", "regressed", "same"]
 # The role each outcome is measured on (a logged role without a finite outcome is a NaN loss).

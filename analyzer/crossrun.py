@@ -17,7 +17,7 @@ import numpy as np
 
 from .model import Action, Advice, CrossRun, Point, RunReport, finite_number
 from .selection import DEFAULT_GROUP_BY, experiment_of
-from .settings import DEFAULTS, Thresholds
+from .thresholds import DEFAULTS, Thresholds
 
 # hparam names that mean the same thing in different writers (first found wins)
 HPARAM_ALIASES: dict[str, tuple[str, ...]] = {
@@ -30,7 +30,7 @@ SEED_KEYS = {"seed", "random_seed", "data_seed", "run_seed"}
 OUTCOMES = ("best_val_loss", "best_train_loss")  # lower is better, in this order of preference
 # Two runs' outcomes differ when apart by more than the seeds' spread (noise_sigmas), or, with
 # no repeated seeds to measure it, by more than sweep_noise_relative; fewer than sweep_min_runs
-# runs say nothing about a hyperparameter. The numbers and their sources: analyzer/settings.py.
+# runs say nothing about a hyperparameter. The numbers and their sources: analyzer/thresholds.py.
 
 
 def hparam(h: Mapping[str, float | str | bool], name: str) -> float | str | None:

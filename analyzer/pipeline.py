@@ -37,8 +37,9 @@ from .rungroups import (
     split_sides,
 )
 from .selection import DEFAULT_GROUP_BY, Selection
-from .settings import Settings, Thresholds, with_overrides
+from .settings import Settings
 from .summary import summarize
+from .thresholds import Thresholds, with_overrides
 
 # Re-exported: every command plans and reads runs through the pipeline's names.
 __all__ = [

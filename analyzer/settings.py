@@ -1,455 +1,56 @@
-"""Settings: every threshold a diagnostic compares against, and the user's overrides.
+"""User settings: pinned roles and threshold overrides, from the command line or a file.
 
-:class:`Thresholds` holds every number a diagnostic compares against, each with where it comes
-from (in its field's metadata, listed by ``dlreport thresholds``). Users override any of them,
-and pin tag roles, on the command line or in a settings file (:func:`load_settings`); every
-override is coerced to its field's type and range (:func:`coerce_threshold`).
+The thresholds themselves, their sources and how an override is coerced live in
+:mod:`analyzer.thresholds`; their names are re-exported here for the callers that take
+thresholds and settings together.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
 import posixpath
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import fsspec
 
 from .errors import ConfigError
+from .thresholds import (
+    _FIELDS,
+    ADVICE,
+    DEFAULTS,
+    AdviceLimits,
+    Thresholds,
+    _unknown,
+    coerce_threshold,
+    describe_thresholds,
+    threshold_names,
+    with_overrides,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
+__all__ = [
+    "ADVICE",
+    "DEFAULTS",
+    "MAX_SETTINGS_BYTES",
+    "SETTINGS_FILES",
+    "AdviceLimits",
+    "Settings",
+    "Thresholds",
+    "coerce_threshold",
+    "describe_thresholds",
+    "load_settings",
+    "merged",
+    "parse_pairs",
+    "threshold_names",
+    "with_overrides",
+]
 
-def _t(default: float, source: str, *, minimum: float = 0.0, maximum: float | None = None) -> Any:
-    """A threshold field: its default, where the number comes from, and the values it accepts.
-
-    The source is data (``dataclasses.fields(Thresholds)[i].metadata["source"]``) so that
-    ``dlreport thresholds`` and the docs print it instead of a comment someone must copy.
-    """
-    return field(
-        default=default, metadata={"source": source, "minimum": minimum, "maximum": maximum}
-    )
-
-
-_DIVERGENCE = (
-    "The loss ends above 1.5x where it started, or gives back its progress: the final level is "
-    "3x its best and the rise is at least a quarter of the starting level; both on medians so "
-    "that single spikes (loss_spikes) do not count. A loss whose every point after the first is "
-    "1.5x the first blew up at once (dev: the Keras GRU at 30x its learning rate, epoch means "
-    "1.36 then >= 2.14; its ratio 1.57 is the lowest such ratio of any dev, sample_logs or "
-    "real-world loss but dcbiton-rnn's 5.4, which diverges; every healthy one is <= 1.0)."
-)
-_OSCILLATION = (
-    "Second half of training, on block medians (which average out minibatch noise): mean "
-    "|change| between block medians at least 8% of the starting loss, and their total "
-    "variation at least 3x the net decrease: the loss moves up and down more than it goes down. "
-    "Where a validation loss has >= 8 evaluations in its second half, it must swing by the same "
-    "measure (median |change| >= 8% of its start, total variation >= 3x net). Calibrated on "
-    "realcorpus dev healthy runs (59): healthy validation losses swing 0.4-3.7% of their start, "
-    "the 8 labelled oscillations 14-33%; 0/59 healthy false alarms, recall 8/8. With 3-15 "
-    "evaluations the validation loss's total variation must be >= 3x its net decrease (one "
-    "that falls at each evaluation shows steady learning)."
-)
-_SPIKES = (
-    "Large-model practice (PaLM, OPT logbooks: '6 sigma over the previous 128 steps'): robust "
-    "z-score against the rolling median/MAD of the previous 128 points."
-)
-_SPIKE_HEIGHT = (
-    "High against the run's own scale: at least 0.5 x max(local median, spike_floor_share x "
-    "start) above the local median (a jump from 0.01 to 0.09 late in training is noise on a run "
-    "that started at 2.3). One such spike is info; two or more are a warning."
-)
-_SLOW = (
-    "Slow: the loss lost less than 40% of its starting level over the run, is still falling (the "
-    "second half brought at least 20% of the drop), and a power-law fit projects a further gain "
-    "with twice the steps."
-)
-_PLATEAU = (
-    "Plateau: the loss first fell by at least 30% of its start, then improved by less than 2% of "
-    "the start over the last 40% of steps (medians of the first and last quarter of that "
-    "window), while still at 10% of its start or more (not converged to ~0), and the learning "
-    "rate at the end is at least half its maximum."
-)
-_OVERFIT = (
-    "The best validation loss comes in the first 70% of the run, the final one is at least 10% "
-    "above it, while the training loss kept falling (late train loss at most 0.9x its value at "
-    "the best validation step). Early stopping's usual patience scale."
-)
-_UNSTABLE = (
-    "Second half: mean |change| between evaluations at least 8% of the metric's [0, 1] range, "
-    "and total variation at least 2x the net change."
-)
-_THROUGHPUT = (
-    "The median of the last quarter at most 0.5x that of the first quarter (halved: beyond the "
-    "jitter evaluation, checkpointing or a shared machine cause; CPU runs here vary by up to 40% "
-    "with no cause)."
-)
-_AUTOTRAINER = (
-    "AutoTrainer (Zhang et al., ICSE 2021): first/last layer gradient ratio above 70 is "
-    "exploding; below 1e-3 with a first-layer norm under 1e-4 is vanishing."
-)
-_COLLAPSE = (
-    "Collapse toward zero: late median at most 1e-3x the early median while the loss kept at "
-    "least 80% of its starting level (gradients shrink legitimately as a model converges; they "
-    "cannot while it has not learned)."
-)
-_SWEEP = (
-    "Cross-run evidence: two runs' outcomes differ when apart by more than the seeds' spread "
-    "(2 sigma), or, with no repeated seeds to measure it, by more than 5% (sweeps mix "
-    "configurations, whose outcomes scatter more than one configuration re-run)."
-)
-_COMPARE = (
-    "compare: with no repeated seeds in the baseline, a change of more than 2% of the baseline's "
-    "value counts (about what re-running a small model with another seed moves a validation "
-    "loss)."
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """The thresholds of every diagnostic, of the advice, of cross-run evidence and of compare.
-
-    Each field's ``metadata`` holds its ``source`` (where the number comes from) and the range
-    it accepts (``minimum``, ``maximum``); ``dlreport thresholds`` lists them.
-    """
-
-    # --- how much data a diagnosis needs
-    min_points: int = _t(5, "Fewer finite points than this and a series says nothing.", minimum=2)
-    min_points_noise: int = _t(
-        40, "Spectral and variance measures need a longer series.", minimum=2
-    )
-
-    # --- exploding gradients
-    grad_norm_abs_error: float = _t(
-        1e6, "TheDeepChecker (Ben Braiek & Khomh, 2021) flags gradients above 1e6 as exploded."
-    )
-    grad_norm_abs_warning: float = _t(
-        1e3,
-        "A global norm sustained above 1e3 is far outside what clipping defaults (1.0, the HF "
-        "Trainer's max_grad_norm) and Adam's normalised steps produce in healthy training.",
-    )
-    grad_growth: float = _t(
-        100.0,
-        "Growing by orders of magnitude: the late median (last 20% of points) or the maximum "
-        "at least 100x the run's own early median (first 10%). Scale-free; two orders of "
-        "magnitude is where the growth is no longer noise.",
-    )
-    layer_ratio_exploding: float = _t(70.0, _AUTOTRAINER)
-    layer_ratio_vanishing: float = _t(1e-3, _AUTOTRAINER)
-    first_layer_norm_vanishing: float = _t(1e-4, _AUTOTRAINER)
-    grad_sustain: int = _t(
-        2,
-        "A high norm must be held for 2 consecutive logged points: one spike of the norm is a "
-        "spike (loss_spikes), not exploding gradients, unless the norm stays up. 3 lost the "
-        "sample run whose norm sits just around 1e3.",
-        minimum=1,
-    )
-
-    # --- vanishing gradients
-    grad_norm_vanished: float = _t(
-        1e-7,
-        "DeepDiagnosis (Wardat et al., ICSE 2022): mean |gradient| below 1e-7 is vanished; a "
-        "global L2 norm is at least the mean |gradient| times sqrt(n), so a norm below 1e-7 is "
-        "vanished too.",
-    )
-    grad_collapse: float = _t(1e-3, _COLLAPSE)
-    collapse_loss_kept: float = _t(0.8, _COLLAPSE)
-    zero_grad_share: float = _t(
-        0.9, "Norms exactly 0 on this share of steps: no gradient flows.", maximum=1.0
-    )
-
-    # --- loss divergence
-    divergence_rise: float = _t(1.5, _DIVERGENCE)
-    divergence_from_best: float = _t(3.0, _DIVERGENCE)
-    divergence_min_rise: float = _t(0.25, _DIVERGENCE)
-
-    # --- loss oscillation (second half of training, on block medians and residuals)
-    oscillation_swing: float = _t(0.08, _OSCILLATION)
-    oscillation_trend: float = _t(3.0, _OSCILLATION)
-    periodic_power_share: float = _t(
-        0.3,
-        "A periodic pattern: one frequency of the detrended loss holds at least this share of "
-        "the Welch periodogram's power (white minibatch noise spreads it evenly).",
-        maximum=1.0,
-    )
-    oscillation_noise: float = _t(
-        3.0,
-        "Without a validation loss to judge by, where blocks hold several points, the swings "
-        "must be at least 3x those that the run's own minibatch noise gives block medians (1.6 "
-        "sigma / sqrt(block size)): healthy noise on small batches is not oscillation.",
-    )
-    oscillation_no_progress: float = _t(
-        0.5,
-        "With one point per block and fewer than 3 validation evaluations, swings cannot be "
-        "told from noise: the loss oscillates only if its typical late swing (median |change|) "
-        "is at least half of all it descended (it fails to descend because of its swings: the "
-        "seed's definition). No realcorpus dev run reaches this rule (a sweep 0.05-0.5 moves "
-        "nothing), so the number is the definition's, not calibrated.",
-    )
-
-    # --- loss spikes
-    spike_window: int = _t(128, _SPIKES, minimum=2)
-    spike_z: float = _t(6.0, _SPIKES)
-    spike_min_ratio: float = _t(1.3, "At least 30% above the rolling median (the MAD can be tiny).")
-    spike_recovery_z: float = _t(3.0, "A spike has recovered once back within 3 sigma.")
-    spike_min_height: float = _t(0.5, _SPIKE_HEIGHT)
-    spike_floor_share: float = _t(
-        0.1,
-        "The level a spike's height is measured against is the local loss, but never less than "
-        "10% of the start: a cross-entropy that starts at ln(vocab) = 10.8 and spikes by 1.5 "
-        "nats at loss 3 is serious, although small next to its start.",
-        maximum=1.0,
-    )
-    spike_warning_count: int = _t(2, _SPIKE_HEIGHT, minimum=1)
-    spike_baseline: int = _t(
-        10, "Points in the local median a spike is measured against.", minimum=1
-    )
-
-    # --- convergence rate, slow convergence and plateau
-    slow_max_drop: float = _t(0.4, _SLOW)
-    slow_min_drop: float = _t(0.01, _SLOW)
-    slow_still_falling: float = _t(0.2, _SLOW)
-    slow_projected_noise: float = _t(
-        2.0,
-        "Slow convergence is judged against the run's own fitted curve and noise: the gain the "
-        "fit projects for twice the steps must be >= 2x the late loss's point-to-point noise "
-        "(robust sigma). Calibrated on realcorpus dev healthy runs (59): the one healthy run "
-        "the other conditions pass (augmented regression, loss noisy near its floor) projects "
-        "0.39 sigma; the 5 labelled slow runs (learning rate /30) 7.2-211. Sweep: 1/59 FA at 0, "
-        "0/59 from 0.5 to 10; recall 5/5 up to 7, 2/5 at 10.",
-    )
-    plateau_progress: float = _t(0.3, _PLATEAU)
-    chance_tolerance: float = _t(
-        0.005,
-        "A loss within 0.5% of ln C sits at chance for C classes: neighbouring ln C differ by "
-        "more than 0.9% up to C = 32.",
-    )
-    chance_moved: float = _t(
-        0.01,
-        "A run of 3-4 points that moved less than 1% of its start and sits at chance never "
-        "learned (the commonest failed hyperparameter trial).",
-    )
-    plateau_stall: float = _t(0.02, _PLATEAU)
-    plateau_flat: float = _t(0.1, "... and got worse by less than 10% of the start there.")
-    plateau_floor: float = _t(0.1, _PLATEAU)
-    plateau_window: float = _t(0.4, _PLATEAU, maximum=1.0)
-    plateau_lr_kept: float = _t(0.5, _PLATEAU)
-    plateau_val_trend: float = _t(
-        2.0,
-        "No plateau while the validation loss still falls over the same window (over the whole "
-        "run for 'not learning'): Mann-Kendall trend z <= -2, a fall that noise alone gives "
-        "about 2% of the time. Calibrated on realcorpus dev healthy runs (59): the label-"
-        "smoothing, augmented and dropout runs whose training loss sits at its floor have "
-        "z -2.6 to -3.9 there, the SGD-at-a-constant-high-rate plateaus +0.1; 0/59 FA at 1-2, "
-        "1/59 at 3, 7/59 at 4; recall 2/2 throughout.",
-    )
-    plateau_noise: float = _t(
-        0.007,
-        "A plateau a smaller step would break is held up by optimizer noise: the loss's "
-        "point-to-point noise over the window is at least 0.7% of its level. A flat loss that "
-        "barely moves sits at a floor of its objective (a byte LM at the data's entropy: 0.2%). "
-        "Calibrated on realcorpus dev healthy runs (59): the one healthy flat loss that reaches "
-        "this check (the validation one clears the others) has 0.0021; the labelled plateaus "
-        "0.22 per step, sample_logs/plateau (Keras epoch means, which average the noise) 0.022; "
-        "0.007 is their geometric middle. Dev sweep: 1/59 FA at 0.001, 0/59 from 0.003 to "
-        "0.05; recall 2/2.",
-    )
-
-    # --- overfitting
-    overfit_best_at: float = _t(0.7, _OVERFIT, maximum=1.0)
-    overfit_rise: float = _t(1.1, _OVERFIT)
-    overfit_train_fall: float = _t(0.9, _OVERFIT)
-    overfit_noise: float = _t(
-        3.0,
-        "The validation loss's rise from its best must be >= 3x its own point-to-point noise "
-        "(robust sigma of the differences), where >= 10 evaluations measure it: a lucky low "
-        "evaluation of a noisy series is no best. Calibrated on realcorpus dev healthy runs "
-        "(59): the one healthy run the other conditions pass rises 1.5 sigma, the labelled "
-        "overfitting runs >= 400; sweep: 1/59 FA at 1, 0/59 from 2 to 200; recall 10/10.",
-    )
-
-    # --- dead units
-    dead_share: float = _t(
-        0.9,
-        "A share of exactly-zero (ReLU) activations of 90% or more in a layer's last histogram "
-        "(Lu et al., 'Dying ReLU', 2019, call a unit dead when it outputs 0 for all inputs).",
-        maximum=1.0,
-    )
-
-    # --- unstable metric
-    unstable_swing: float = _t(0.08, _UNSTABLE)
-    unstable_trend: float = _t(2.0, _UNSTABLE)
-    reward_collapse: float = _t(
-        1.0,
-        "A reinforcement-learning reward collapsed: its moving median fell below its start by "
-        "more than 1x what it had gained from start to best (all its learning given back, and "
-        "as much again); bounded rewards that merely stall never do.",
-    )
-    reward_window: int = _t(
-        5, "Points in the reward's moving median: one bad episode is noise.", minimum=1
-    )
-    reward_learned_noise: float = _t(
-        3.0,
-        "An RL agent is not learning when its reward (median of the last 20% of points) is no "
-        "better than at its start (first 10%) by 3x the reward's point-to-point noise, with no "
-        "rising trend (Mann-Kendall z < 2, plateau_val_trend). The realcorpus dev RL runs (2 "
-        "healthy, 1 slowed) gain 39 sigma or more, the real-world SB3 and Lightning RL runs "
-        "more still; no labelled run fails to learn, so recall is not measured.",
-    )
-    reward_learned_share: float = _t(
-        0.5,
-        "A collapse is judged only once the run had gained half of all it gained: before that, "
-        "a bad stretch of episodes is noise around the start.",
-        maximum=1.0,
-    )
-
-    # --- throughput
-    throughput_drop: float = _t(0.5, _THROUGHPUT)
-    throughput_noise: float = _t(
-        3.0,
-        "The fall must be at least 3x the jitter of the first quarter (1.4826 x its MAD): a drop "
-        "must stand out of the machine's own noise.",
-    )
-    throughput_warmup_points: int = _t(
-        2, "The first points of a throughput series are warm-up and skipped.", minimum=0
-    )
-    stall_gap: float = _t(
-        10.0, "A stall: a gap between consecutive logged points more than 10x the median gap."
-    )
-
-    # --- cross-run evidence (analyzer/crossrun.py) and compare (analyzer/compare.py)
-    noise_sigmas: float = _t(
-        2.0, "Two outcomes differ when apart by more than 2 standard deviations of their seeds."
-    )
-    sweep_noise_relative: float = _t(0.05, _SWEEP)
-    sweep_min_runs: int = _t(
-        3, "Fewer runs than this say nothing about a hyperparameter.", minimum=2
-    )
-    compare_noise_relative: float = _t(0.02, _COMPARE)
-
-
-DEFAULTS = Thresholds()
-
-
-@dataclass(frozen=True, slots=True)
-class AdviceLimits:
-    """The numbers the advice rules decide with (``analyzer/advice.py``).
-
-    Listed with their sources by ``dlreport thresholds``; not overridable (the values the
-    advice proposes, such as momentum 0.9, are framework defaults cited in the advice itself).
-    """
-
-    born_exploded_norm: float = _t(
-        30.0,
-        "A global gradient norm whose median over the first 10% of steps is already this large "
-        "was never small: healthy runs start around 0.1-10 (clipping defaults to 1.0). 30 "
-        "catches the corpus's ReLU RNN with recurrent gain 1.8 (early median 42), which "
-        "re-initialising fixed; such runs get 're-initialise', not 'lower the learning rate'.",
-    )
-    min_clip: float = _t(
-        1e-3,
-        "Below this, gradients are too small for clipping to matter: a clipping threshold "
-        "computed there comes from a model that had already memorised its data.",
-    )
-    max_clipped_share: float = _t(
-        0.5,
-        "Deep Learning Tuning Playbook: if more than half the steps would be clipped, lower "
-        "the learning rate instead of clipping.",
-        maximum=1.0,
-    )
-
-
-ADVICE = AdviceLimits()
-
-
-_FIELDS = {f.name: f for f in fields(Thresholds)}
-
-
-def threshold_names() -> list[str]:
-    """Every threshold's name, in declaration order."""
-    return list(_FIELDS)
-
-
-def _unknown(name: str, where: str) -> ConfigError:
-    close = difflib.get_close_matches(name, _FIELDS, n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
-    return ConfigError(
-        f"{where}: unknown threshold {name!r} ({hint}valid names: {', '.join(_FIELDS)}; "
-        "'dlreport thresholds' lists them with their defaults and sources)"
-    )
-
-
-def coerce_threshold(name: str, value: object, where: str) -> int | float:
-    """``value`` as the type of threshold ``name``, or a :class:`ConfigError` saying why not.
-
-    Text is parsed (command line); numbers are checked (settings file, Python API). A value
-    that would switch a diagnostic off without saying so is refused: NaN, infinities, numbers
-    below the field's minimum (negative ones included) or above its maximum, and a fraction
-    where a count is meant (``min_points=5.5``, ``spike_window=64.5``).
-    """
-    f = _FIELDS.get(name)
-    if f is None:
-        raise _unknown(name, where)
-    integral = f.type in ("int", int)
-    kind = "an integer" if integral else "a number"
-    shown = value if isinstance(value, str) else repr(value)
-    if isinstance(value, str):
-        try:
-            number: float = float(value.strip())
-        except ValueError:
-            raise ConfigError(f"{where} {name}={shown}: not a number") from None
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where} {name}={shown}: expected {kind}")
-    else:
-        number = value
-    if not math.isfinite(number):
-        raise ConfigError(f"{where} {name}={shown}: expected a finite number")
-    if integral and number != int(number):
-        raise ConfigError(f"{where} {name}={shown}: expected an integer")
-    low, high = f.metadata["minimum"], f.metadata["maximum"]
-    if number < low or (high is not None and number > high):
-        bounds = f">= {low:g}" if high is None else f"between {low:g} and {high:g}"
-        raise ConfigError(f"{where} {name}={shown}: must be {bounds}")
-    return int(number) if integral else float(number)
-
-
-def with_overrides(base: Thresholds, overrides: Mapping[str, object]) -> Thresholds:
-    """``base`` with some fields replaced, each coerced to its field's type.
-
-    Raises :class:`ConfigError` naming an unknown field or a value it cannot take.
-    """
-    values = {name: coerce_threshold(name, v, "threshold") for name, v in overrides.items()}
-    return replace(base, **values)  # type: ignore[arg-type]  # each value has its field's type
-
-
-def describe_thresholds() -> list[dict[str, object]]:
-    """Every threshold (overridable) and advice limit (fixed): name, type, default, accepted
-    range and source, for ``dlreport thresholds``."""
-    return [
-        {
-            "name": f.name,
-            "type": "int" if f.type in ("int", int) else "float",
-            "default": f.default,
-            "minimum": f.metadata["minimum"],
-            "maximum": f.metadata["maximum"],
-            "overridable": cls is Thresholds,
-            "source": f.metadata["source"],
-        }
-        for cls in (Thresholds, AdviceLimits)
-        for f in fields(cls)
-    ]
-
-
-# ---------------------------------------------------------------------------------------------
-# User settings: pinned roles and threshold overrides, from the command line or a file.
-#
 # Looked up like ruff and pytest do: a ``dlreport.toml`` (tables ``[roles]`` and
 # ``[thresholds]``, at its top level or under ``[tool.dlreport]``), or a ``pyproject.toml`` with
 # ``[tool.dlreport]``, in LOGDIR and its parents, then in the working directory and its parents;

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .measures import loss_fit, role_series, step_rate
 from .model import EvidenceValue, Run, evidence
-from .settings import Thresholds
+from .thresholds import Thresholds
 
 # Roles summarised as final/best, and whether higher is better.
 QUALITY = {

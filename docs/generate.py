@@ -43,9 +43,9 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from analyzer import advice as advice_module  # noqa: E402
-from analyzer import settings as settings_module  # noqa: E402
+from analyzer import thresholds as thresholds_module  # noqa: E402
 from analyzer.diagnostics import REGISTRY  # noqa: E402
-from analyzer.settings import Thresholds  # noqa: E402
+from analyzer.thresholds import Thresholds  # noqa: E402
 
 HELP_WIDTH = 100  # click wraps help to this many columns whatever the terminal
 BLOCK = re.compile(
@@ -157,12 +157,12 @@ def readers() -> dict[str, list[str]]:
 
 
 def _modules_reading(name: str) -> list[str]:
-    """Modules outside diagnostics/ and settings.py that read attribute ``name``."""
+    """Modules outside diagnostics/, thresholds.py and settings.py that read attribute ``name``."""
     package = ROOT / "analyzer"
     found = []
     for path in sorted(package.rglob("*.py")):
         rel = path.relative_to(package)
-        if rel.parts[0] == "diagnostics" or rel.name == "settings.py":
+        if rel.parts[0] == "diagnostics" or rel.name in ("thresholds.py", "settings.py"):
             continue
         if re.search(rf"\.{name}\b", path.read_text(encoding="utf-8")):
             found.append(".".join(rel.with_suffix("").parts))
@@ -182,7 +182,7 @@ def _comments(module: ModuleType) -> dict[int, str]:
     }
 
 
-def sources(cls: type = Thresholds, module: ModuleType = settings_module) -> dict[str, str]:
+def sources(cls: type = Thresholds, module: ModuleType = thresholds_module) -> dict[str, str]:
     """field of ``cls`` -> where its number comes from.
 
     ``field(metadata={"source": ...})`` when present; else the comment on the field's line;
@@ -258,11 +258,11 @@ def block_diagnostics() -> str:
 
 def block_thresholds() -> str:
     src, used = sources(), readers()
-    # The advice's own limits (when settings has them) are listed after the thresholds.
-    limits = getattr(settings_module, "AdviceLimits", None)
+    # The advice's own limits (when thresholds has them) are listed after the thresholds.
+    limits = getattr(thresholds_module, "AdviceLimits", None)
     values: dict[str, object] = {n: getattr(DEFAULTS, n) for n in FIELDS}
     if limits is not None:
-        src.update(sources(limits, settings_module))
+        src.update(sources(limits, thresholds_module))
         for name in (f.name for f in dataclasses.fields(limits)):
             values[name] = getattr(limits(), name)
             used[name] = _modules_reading(name)

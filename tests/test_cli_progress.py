@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from report_logs import write_report_logs
 
-from analyzer import cli as cli_module
 from analyzer.cli import cli
+from analyzer.commands import common as cli_common
 
 
 class _Terminal(io.StringIO):
@@ -20,10 +20,10 @@ class _Terminal(io.StringIO):
 
 def test_progress_draws_on_a_terminal_after_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
     term = _Terminal()
-    monkeypatch.setattr(cli_module.sys, "stderr", term)
+    monkeypatch.setattr(cli_common.sys, "stderr", term)
     clock = iter([0.0, 0.5, 2.0, 2.1, 2.2, 2.3])
-    monkeypatch.setattr(cli_module.time, "monotonic", lambda: next(clock))
-    with cli_module._progress("reading runs") as update:
+    monkeypatch.setattr(cli_common.time, "monotonic", lambda: next(clock))
+    with cli_common._progress("reading runs") as update:
         assert update is not None
         update(1, 4)  # 0.5 s: too early for a bar
         assert term.getvalue() == ""
@@ -35,8 +35,8 @@ def test_progress_draws_on_a_terminal_after_a_second(monkeypatch: pytest.MonkeyP
 
 
 def test_no_progress_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_module.sys, "stderr", io.StringIO())
-    with cli_module._progress("x") as update:
+    monkeypatch.setattr(cli_common.sys, "stderr", io.StringIO())
+    with cli_common._progress("x") as update:
         assert update is None
 
 

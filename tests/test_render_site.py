@@ -15,9 +15,9 @@ from report_logs import HOSTILE, write_report_logs
 from sweep_logs import write_sweep
 from tensorboardX import SummaryWriter
 
-from analyzer import cli as cli_module
 from analyzer.api import build_site
 from analyzer.cli import cli
+from analyzer.commands import analyze as analyze_command
 from analyzer.pipeline import build_analysis
 from analyzer.render.html import render
 from analyzer.render.site import (
@@ -291,13 +291,13 @@ def test_cli_folder_in_the_way_of_a_file(logdir: Path, tmp_path: Path) -> None:
 def test_cli_suggests_a_folder_for_many_runs(
     logdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_module, "LARGE_REPORT_RUNS", 3)
+    monkeypatch.setattr(analyze_command, "LARGE_REPORT_RUNS", 3)
     single = CliRunner().invoke(cli, ["analyze", str(logdir), "-o", str(tmp_path / "r.html")])
     assert single.exit_code == 0
     assert "4 runs in one page" in single.stderr
     assert "-o DIR/" in single.stderr
     folder = CliRunner().invoke(cli, ["analyze", str(logdir), "-o", f"{tmp_path / 'dir'}/"])
     assert "in one page" not in folder.stderr
-    monkeypatch.setattr(cli_module, "LARGE_REPORT_RUNS", 30)
+    monkeypatch.setattr(analyze_command, "LARGE_REPORT_RUNS", 30)
     quiet = CliRunner().invoke(cli, ["analyze", str(logdir), "-o", str(tmp_path / "q.html")])
     assert "in one page" not in quiet.stderr
