@@ -55,6 +55,9 @@ TBPARSE = (
 
 SAMPLES = REPO / "sample_logs"
 SMALL_RUN = SAMPLES / "healthy"
+# As in bench_batch.py: with no pool worth starting, both commands run the same code in one
+# process, and their best of 3 still differ by a few ms.
+SAME_WITHIN = 0.03
 
 
 @dataclass
@@ -288,9 +291,9 @@ def judge(rows: list[Row], sizes: list[int], big: list[int], args: Any) -> list[
     if one and default:
         add(
             "default -j against -j 1 (sample_logs, 11 runs), wall",
-            "default <= -j 1",
+            f"default <= -j 1 (+{SAME_WITHIN:.0%})",
             f"{default.wall_s:.2f} s against {one.wall_s:.2f} s",
-            default.wall_s <= one.wall_s,
+            default.wall_s <= one.wall_s * (1 + SAME_WITHIN),
         )
     one, two = (find(rows, f"analyze {args.batch_runs} runs {j}") for j in ("-j 1", "-j 2"))
     if one and two:

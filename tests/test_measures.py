@@ -130,6 +130,80 @@ def test_robust_spikes_needs_a_minimum_height() -> None:
 # --- spectrum -------------------------------------------------------------------------------
 
 
+def _spikes_by_walking_every_point(values: np.ndarray, **kw: float) -> list[tuple[int, ...]]:
+    """The definition in robust_spikes' docstring, walked point by point (the loop the
+    vectorised onsets replaced), on the same level and noise scale."""
+    n, window, baseline = len(values), int(kw["window"]), int(kw["baseline"])
+    if n < 16:
+        return []
+    prev = pd.Series(values).shift(1)
+    level = prev.rolling(baseline, min_periods=3).median().to_numpy()
+    diffs = prev.diff()
+    mad = (diffs - diffs.rolling(window, min_periods=8).median()).abs()
+    sigma = 1.4826 * mad.rolling(window, min_periods=8).median().to_numpy() / np.sqrt(2)
+    sigma = np.maximum(np.nan_to_num(sigma, nan=np.inf), 1e-12 + 1e-6 * np.abs(level))
+    with np.errstate(invalid="ignore"):
+        z = (values - level) / sigma
+    found, i = [], 1
+    while i < n:
+        ordinary = not (np.isfinite(z[i - 1]) and z[i - 1] >= kw["recovery_z"])
+        height = max(kw["min_height"], kw["height_of_level"] * level[i])
+        if (
+            np.isfinite(z[i])
+            and z[i] >= kw["z_min"]
+            and level[i] > 0
+            and values[i] >= kw["ratio_min"] * level[i]
+            and values[i] - level[i] >= height
+            and ordinary
+        ):
+            limit = level[i] + max(kw["recovery_z"] * sigma[i], 0.3 * (values[i] - level[i]))
+            j = i
+            while j < n and values[j] > limit:
+                j += 1
+            peak = i + int(np.argmax(values[i:j])) if j > i else i
+            found.append((i, peak, min(j, n - 1), int(j < n)))
+            i = j + 1
+        else:
+            i += 1
+    return found
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_robust_spikes_matches_the_point_by_point_definition(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(10, 2000))
+    values = np.abs(rng.normal(1, 0.1, n)) * np.exp(-np.arange(n) / rng.uniform(100, 2000))
+    for _ in range(int(rng.integers(0, 8))):
+        at = int(rng.integers(0, n))
+        values[at : at + int(rng.integers(1, 20))] *= rng.uniform(1, 10)
+    if seed % 5 == 0:
+        values[int(rng.integers(0, n))] = np.nan
+    if seed % 7 == 0:
+        values[int(rng.integers(0, n)) :] = np.inf
+    kw = {
+        "window": 16.0,
+        "baseline": 8.0,
+        "z_min": 3.0,
+        "ratio_min": 1.1,
+        "min_height": 0.01,
+        "recovery_z": 1.0,
+        "height_of_level": 0.2,
+    }
+    got = robust_spikes(
+        values,
+        window=16,
+        baseline=8,
+        z_min=3.0,
+        ratio_min=1.1,
+        min_height=0.01,
+        recovery_z=1.0,
+        height_of_level=0.2,
+    )
+    assert [(s.onset, s.peak, s.end, int(s.recovered)) for s in got] == (
+        _spikes_by_walking_every_point(values, **kw)
+    )
+
+
 def test_spectrum_finds_an_injected_period() -> None:
     rng = np.random.default_rng(1)
     n, period = 2000, 25
