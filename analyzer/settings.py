@@ -17,12 +17,10 @@ import fsspec
 
 from .errors import ConfigError
 from .thresholds import (
-    _FIELDS,
     ADVICE,
     DEFAULTS,
     AdviceLimits,
     Thresholds,
-    _unknown,
     coerce_threshold,
     describe_thresholds,
     threshold_names,
@@ -188,18 +186,10 @@ def _settings(table: Mapping[str, object], path: str) -> Settings:
     if not isinstance(thresholds, dict):
         raise ConfigError(f"{path}: [thresholds] must map threshold names to numbers")
     numbers = {
-        name: coerce_threshold(name, value, f"{path}: [thresholds]")
-        if not isinstance(value, str)
-        else _refuse_text(path, name, value)
+        name: coerce_threshold(name, value, f"{path}: [thresholds]", text=False)
         for name, value in thresholds.items()
     }
     return Settings(roles=dict(roles), thresholds=numbers, source=path)
-
-
-def _refuse_text(path: str, name: str, value: str) -> float:
-    if name not in _FIELDS:
-        raise _unknown(name, f"{path}: [thresholds]")
-    raise ConfigError(f"{path}: [thresholds] {name}={value!r}: expected a number, not text")
 
 
 def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:

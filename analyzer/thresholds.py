@@ -376,10 +376,12 @@ def _unknown(name: str, where: str) -> ConfigError:
     )
 
 
-def coerce_threshold(name: str, value: object, where: str) -> int | float:
+def coerce_threshold(name: str, value: object, where: str, *, text: bool = True) -> int | float:
     """``value`` as the type of threshold ``name``, or a :class:`ConfigError` saying why not.
 
-    Text is parsed (command line); numbers are checked (settings file, Python API). A value
+    The one place an override gets its field's type, wherever it comes from: text is parsed
+    (command line, Python API) unless ``text`` is False (a settings file, where TOML has
+    numbers: ``spike_z = "8"`` is a mistake to point out); numbers are checked. A value
     that would switch a diagnostic off without saying so is refused: NaN, infinities, numbers
     below the field's minimum (negative ones included) or above its maximum, and a fraction
     where a count is meant (``min_points=5.5``, ``spike_window=64.5``).
@@ -390,6 +392,8 @@ def coerce_threshold(name: str, value: object, where: str) -> int | float:
     integral = f.type in ("int", int)
     kind = "an integer" if integral else "a number"
     shown = value if isinstance(value, str) else repr(value)
+    if isinstance(value, str) and not text:
+        raise ConfigError(f"{where} {name}={value!r}: expected a number, not text")
     if isinstance(value, str):
         try:
             number: float = float(value.strip())

@@ -20,6 +20,7 @@ from .common import (
     _kilobytes,
     _open,
     _open_option,
+    _overrides_options,
     _prepare,
     _progress,
     _select,
@@ -47,10 +48,7 @@ from .common import (
     help="File to write, or '-' for stdout. Default: dlreport.html for html, stdout for json/md. "
     "With html, a folder (ending in '/', or existing) gets index.html and one page per run.",
 )
-@click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
-@click.option(
-    "--threshold", "thresholds", multiple=True, metavar="NAME=VALUE", help="Override a threshold."
-)
+@_overrides_options
 @click.option(
     "--fail-on",
     type=click.Choice(["info", "warning", "error"]),

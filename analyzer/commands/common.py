@@ -59,6 +59,24 @@ def _tags_option(func: F) -> F:
     )(func)
 
 
+def _role_option(func: F) -> F:
+    return click.option(
+        "--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role."
+    )(func)
+
+
+def _overrides_options(func: F) -> F:
+    """--role and --threshold: the settings of the command line (analyze, compare)."""
+    func = click.option(
+        "--threshold",
+        "thresholds",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a threshold.",
+    )(func)
+    return _role_option(func)
+
+
 def _open_option(func: F) -> F:
     return click.option(
         "--open", "open_", is_flag=True, help="Open the written report in the default browser."

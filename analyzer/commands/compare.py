@@ -15,6 +15,7 @@ from .common import (
     _emit,
     _open,
     _open_option,
+    _overrides_options,
     _prepare,
     _progress,
     _select,
@@ -42,10 +43,7 @@ from .common import (
     default=None,
     help="File to write, or '-'. Default: dlreport-compare.html for html, stdout for json/md.",
 )
-@click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
-@click.option(
-    "--threshold", "thresholds", multiple=True, metavar="NAME=VALUE", help="Override a threshold."
-)
+@_overrides_options
 @click.option(
     "--fail-on",
     type=click.Choice(["regression"]),

@@ -15,6 +15,7 @@ from .common import (
     _config_option,
     _prepare,
     _progress,
+    _role_option,
     _select,
     _selection_options,
     _silence_stdout,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 @click.command()
 @click.argument("logdirs", metavar="LOGDIR...", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Output as JSON (docs/tags-json.md).")
-@click.option("--role", "roles", multiple=True, metavar="ROLE=TAG", help="Pin a tag to a role.")
+@_role_option
 @_config_option
 @_selection_options
 @_tags_option
