@@ -6,6 +6,7 @@ nothing more."""
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,28 @@ def test_directory_tree_target_builds_what_it_says() -> None:
     ops = bytes([0, 2]) + b"r\xff" + bytes([1, 1]) + b"e" + bytes([7, 1]) + b"f"
     ops += bytes([6, 1]) + b"z" + bytes([5, 1]) + b"l" + bytes([4, 1]) + b"u"
     targets.directory_tree(ops)
+
+
+def test_directory_tree_target_never_waits_on_a_fifo_it_made() -> None:
+    """A FIFO, then an event file and garbage of the same name: the builder takes the name as
+    taken. Opening the FIFO to write the file waited for a reader for ever, and the default
+    suite hung whenever hypothesis drew such a pair."""
+    ops = bytes([7, 1]) + b"f" + bytes([1, 1]) + b"f" + bytes([2, 1]) + b"f"
+    outcome: list[BaseException | None] = []
+
+    def build() -> None:
+        try:
+            targets.directory_tree(ops)
+            outcome.append(None)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=build, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert outcome, "still building after 30 s: it waits on its own FIFO"
+    if outcome[0] is not None:
+        raise outcome[0]
 
 
 _TOML_PIECES = st.sampled_from(
