@@ -138,139 +138,184 @@ def _series(line: Line, position: int, max_points: int) -> _Series:
     )
 
 
-def chart_svg(chart: Chart) -> bytes:
-    """Draw ``chart`` (see :class:`~.charts.Chart`) and return its SVG."""
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """The plot area (CSS pixels), the ranges it shows, and its ticks with their positions."""
+
+    x0: float
+    x1: float
+    y0: float  # top
+    y1: float  # bottom
+    x_view: tuple[float, float]
+    views: dict[str, tuple[float, float]]  # "left"/"right": the y range, in the scale's terms
+    scales: dict[str, Scale]
+    x_ticks: list[tuple[Tick, float]]
+    y_ticks: dict[str, list[tuple[Tick, float]]]
+
+    def px(self, v: np.ndarray | float) -> np.ndarray:
+        lo, hi = self.x_view
+        return self.x0 + (np.asarray(v, dtype=float) - lo) / (hi - lo) * (self.x1 - self.x0)
+
+    def py(self, v: np.ndarray | float, axis: str = "left") -> np.ndarray:
+        """Where values ``v`` of that axis are drawn (through its scale: log10, symlog)."""
+        lo, hi = self.views[axis]
+        t = self.scales[axis].forward(np.asarray(v, dtype=float))
+        return self.y1 - (t - lo) / (hi - lo) * (self.y1 - self.y0)
+
+
+def _layout(chart: Chart, drawn: list[_Series]) -> _Frame:
+    """Scales, ranges and ticks; then the plot area, leaving room for the tick labels."""
     width, height = _SIZE[chart.size]
     font = _FONT[chart.size]
     x_intervals, y_intervals = _MAX_INTERVALS[chart.size]
-    max_points = chart.max_points or (MAX_POINTS if chart.size == "wide" else SMALL_MAX_POINTS)
-    lw = _LINE_WIDTH[chart.size]
-
-    drawn = [_series(line, i, max_points) for i, line in enumerate(chart.lines)]
-    # The scale is decided on the lines as drawn (a smoothed line's EMA), the view on all.
-    left = Scale(*y_scale([d.shown for d in drawn if d.axis == "left"], chart.log_left))
-    has_right = any(d.axis == "right" for d in drawn)
-    right = Scale("linear")
+    # The scale is decided on the lines as drawn (a smoothed line's EMA), the ranges on all.
+    scales = {
+        "left": Scale(*y_scale([d.shown for d in drawn if d.axis == "left"], chart.log_left)),
+        "right": Scale("linear"),
+    }
     xs = [d.x for d in drawn if d.x.size]
-    data_width = max(float(x.max()) for x in xs) - min(float(x.min()) for x in xs) if xs else 0.0
-    span_ends = [float(v) for span in chart.spans for v in span]
-    x_view = view_range([*xs, np.array(span_ends + [float(m) for m in chart.marks])])
-    if not xs and not span_ends and not chart.marks:
-        x_view = (0.0, 1.0)
-    levels = left.forward(np.asarray(chart.levels, dtype=float))
-    y_view = view_range(
-        [left.forward(v) for d in drawn if d.axis == "left" for v in d.values] + [levels]
-    )
-    r_view = view_range([v for d in drawn if d.axis == "right" for v in d.values])
-
+    ends = [float(v) for span in chart.spans for v in span] + [float(m) for m in chart.marks]
+    x_view = view_range([*xs, np.array(ends)]) if xs or ends else (0.0, 1.0)
+    shown = {"left": [np.asarray(chart.levels, dtype=float)], "right": []}  # levels: left
+    for d in drawn:
+        shown[d.axis] += d.values
+    views = {axis: view_range([scales[axis].forward(v) for v in shown[axis]]) for axis in shown}
     x_ticks = eng_ticks(*x_view, x_intervals)
-    y_ticks = left.ticks(*y_view, y_intervals)
-    r_ticks = right.ticks(*r_view, y_intervals) if has_right else []
+    has_right = any(d.axis == "right" for d in drawn)
+    y_ticks = {
+        axis: scales[axis].ticks(*views[axis], y_intervals)
+        for axis in ("left", "right")
+        if axis == "left" or has_right
+    }
 
-    # The plot area: room for the tick labels, the axis labels and the last x label's half.
-    label_room = _TICK + _GAP
-    pad_left = 4 + (font + 4 if chart.ylabel else 0)
-    pad_left += max((label_width(t, font) for t in y_ticks), default=0) + label_room
-    pad_right = (
-        4 + max((label_width(t, font) for t in r_ticks), default=0) + label_room
-        if has_right
-        else max(10.0, max((label_width(t, font) for t in x_ticks[-1:]), default=0) / 2 + 2)
-    )
-    pad_top = 8 + (0.45 * font if any(t.power for t in y_ticks) else 0)
-    pad_bottom = label_room + font + 2 + (font + 4 if chart.size == "wide" else 0)
-    x0, x1 = pad_left, width - pad_right
-    y0, y1 = pad_top, height - pad_bottom  # top, bottom
+    def room(ticks: list[Tick]) -> float:
+        return max((label_width(t, font) for t in ticks), default=0.0) + _TICK + _GAP
 
-    def px(v: np.ndarray | float) -> np.ndarray:
-        return x0 + (np.asarray(v, dtype=float) - x_view[0]) / (x_view[1] - x_view[0]) * (x1 - x0)
+    x0 = 4 + (font + 4 if chart.ylabel else 0) + room(y_ticks["left"])
+    # Without a right axis, room for half the last step label, centred under its tick.
+    half_last = max((label_width(t, font) / 2 + 2 for t in x_ticks[-1:]), default=0.0)
+    x1 = width - (4 + room(y_ticks["right"]) if has_right else max(10.0, half_last))
+    y0 = 8 + (0.45 * font if any(t.power for t in y_ticks["left"]) else 0)  # a superscript
+    y1 = height - (_TICK + _GAP + font + 2 + (font + 4 if chart.size == "wide" else 0))
+    frame = _Frame(x0, x1, y0, y1, x_view, views, scales, [], {})
+    return _Frame(
+        x0, x1, y0, y1, x_view, views, scales,
+        x_ticks=[(t, float(frame.px(t.value))) for t in x_ticks],
+        y_ticks={
+            axis: [(t, float(frame.py(t.value, axis))) for t in ticks]
+            for axis, ticks in y_ticks.items()
+        },
+    )  # fmt: skip
 
-    def py(t: np.ndarray | float, view: tuple[float, float]) -> np.ndarray:
-        return y1 - (np.asarray(t, dtype=float) - view[0]) / (view[1] - view[0]) * (y1 - y0)
 
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="{_FAMILY}" font-size="{_n(font)}">',
-        f'<defs><clipPath id="plot"><rect x="{_n(x0)}" y="{_n(y0)}" width="{_n(x1 - x0)}" '
-        f'height="{_n(y1 - y0)}"/></clipPath></defs>',
-    ]
-    y_pos = [(t, float(py(left.forward(np.array([t.value]))[0], y_view))) for t in y_ticks]
-    x_pos = [(t, float(px(t.value))) for t in x_ticks]
+def _backdrop(chart: Chart, f: _Frame, data_width: float) -> list[str]:
+    """Under the lines: the grid, the finding's shaded steps, marked steps and levels."""
+    out = []
+    top, bottom = _n(f.y0), _n(f.y1)
     if chart.size == "wide":
-        grid = "".join(f"M{_n(x)} {_n(y0)}V{_n(y1)}" for _, x in x_pos)
-        grid += "".join(f"M{_n(x0)} {_n(y)}H{_n(x1)}" for _, y in y_pos)
+        grid = "".join(f"M{_n(x)} {top}V{bottom}" for _, x in f.x_ticks)
+        grid += "".join(f"M{_n(f.x0)} {_n(y)}H{_n(f.x1)}" for _, y in f.y_ticks["left"])
         out.append(f'<path d="{grid}" stroke="{_GRID}" stroke-width="0.7"/>')
     for start, end in chart.spans:
-        a, b = float(px(start)), float(px(end))
+        a, b = float(f.px(start)), float(f.px(end))
         if end - start > 0:
             out.append(
-                f'<rect x="{_n(a)}" y="{_n(y0)}" width="{_n(b - a)}" height="{_n(y1 - y0)}" '
+                f'<rect x="{_n(a)}" y="{top}" width="{_n(b - a)}" height="{_n(f.y1 - f.y0)}" '
                 f'fill="{SPAN_COLOR}" fill-opacity="0.18"/>'
             )
         if end - start <= 0.01 * data_width:
             # Too narrow to see as a band (one step of a long run): a solid line too.
             out.append(
-                f'<path d="M{_n(a)} {_n(y0)}V{_n(y1)}" stroke="{SPAN_COLOR}" '
+                f'<path d="M{_n(a)} {top}V{bottom}" stroke="{SPAN_COLOR}" '
                 'stroke-width="2" stroke-opacity="0.8"/>'
             )
-    rules = "".join(f"M{_n(float(px(m)))} {_n(y0)}V{_n(y1)}" for m in chart.marks)
-    if rules:
-        out.append(
-            f'<path d="{rules}" stroke="{MARK_COLOR}" stroke-width="1.1" stroke-dasharray="4 2.7"/>'
-        )
-    rules = "".join(
-        f"M{_n(x0)} {_n(float(py(t, y_view)))}H{_n(x1)}"
-        for t in levels.tolist()
-        if math.isfinite(t)
+    marks = "".join(f"M{_n(float(f.px(m)))} {top}V{bottom}" for m in chart.marks)
+    levels = "".join(
+        f"M{_n(f.x0)} {_n(y)}H{_n(f.x1)}"
+        for y in f.py(np.asarray(chart.levels, dtype=float)).tolist()
+        if math.isfinite(y)
     )
-    if rules:
-        out.append(
-            f'<path d="{rules}" stroke="{MARK_COLOR}" stroke-width="1.1" stroke-dasharray="1.3 2"/>'
-        )
+    for rules, dashes in ((marks, "4 2.7"), (levels, "1.3 2")):  # dashed steps, dotted levels
+        if rules:
+            out.append(
+                f'<path d="{rules}" stroke="{MARK_COLOR}" stroke-width="1.1" '
+                f'stroke-dasharray="{dashes}"/>'
+            )
+    return out
 
-    lines = []
-    rug = []
+
+def _lines(drawn: list[_Series], f: _Frame, lw: float) -> list[str]:
+    """The lines, clipped to the plot area; the red rug of NaN/Inf steps under it."""
+    lines, rug = [], []
     for d in drawn:
-        scale, view = (right, r_view) if d.axis == "right" else (left, y_view)
         dash = ' stroke-dasharray="5.3 2.7"' if d.dashed else ""
         style = f'fill="none" stroke="{d.colour}" stroke-linejoin="round" stroke-linecap="round"'
-        raw = _path(px(d.x), py(scale.forward(d.y), view))
+        path = _path(f.px(d.x), f.py(d.y, d.axis))
         if d.smooth is not None:
             # The raw series faint beneath, its EMA (computed on every point) on top.
             lines.append(
-                f'<path d="{raw}" {style} stroke-width="{_n(lw * 0.8)}" '
+                f'<path d="{path}" {style} stroke-width="{_n(lw * 0.8)}" '
                 f'stroke-opacity="0.25"{dash}/>'
             )
-            raw = _path(px(d.smooth[0]), py(scale.forward(d.smooth[1]), view))
-        lines.append(f'<path d="{raw}" {style} stroke-width="{_n(lw)}"{dash}/>')
+            path = _path(f.px(d.smooth[0]), f.py(d.smooth[1], d.axis))
+        lines.append(f'<path d="{path}" {style} stroke-width="{_n(lw)}"{dash}/>')
         if d.smooth is None and d.x.size <= _DOTS:  # a few evaluations: show the points
-            dots = _path(px(d.x), py(scale.forward(d.y), view), dots=True)
+            dots = _path(f.px(d.x), f.py(d.y, d.axis), dots=True)
             lines.append(f'<path d="{dots}" {style} stroke-width="{_n(_DOT)}"/>')
-        rug += [f"M{_n(v)} {_n(y1 + 4)}v-8" for v in px(d.bad).tolist()]
-    out.append(f'<g clip-path="url(#plot)">{"".join(lines)}</g>')
+        rug += [f"M{_n(x)} {_n(f.y1 + 4)}v-8" for x in f.px(d.bad).tolist()]
+    out = [f'<g clip-path="url(#plot)">{"".join(lines)}</g>']
     if rug:
         # At the bottom of the axes: the line has a gap there, say why.
         out.append(f'<path d="{"".join(rug)}" stroke="{BAD_COLOR}" stroke-width="1.1"/>')
+    return out
 
-    frame = f"M{_n(x0)} {_n(y0)}V{_n(y1)}H{_n(x1)}" + (f"V{_n(y0)}" if has_right else "")
-    out.append(f'<path d="{frame}" fill="none" stroke="{_AXIS}" stroke-width="0.8"/>')
-    r_pos = [(t, float(py(t.value, r_view))) for t in r_ticks]
-    marks = "".join(f"M{_n(x)} {_n(y1)}v{_n(_TICK)}" for _, x in x_pos)
-    marks += "".join(f"M{_n(x0)} {_n(y)}h{_n(-_TICK)}" for _, y in y_pos)
-    marks += "".join(f"M{_n(x1)} {_n(y)}h{_n(_TICK)}" for _, y in r_pos)
-    out.append(f'<path d="{marks}" stroke="{_TEXT}" stroke-width="0.8"/>')
 
-    texts = [_text(x, y1 + label_room + 0.8 * font, t, "middle", font) for t, x in x_pos]
-    texts += [_text(x0 - label_room, y + 0.35 * font, t, "end", font) for t, y in y_pos]
-    texts += [_text(x1 + label_room, y + 0.35 * font, t, "start", font) for t, y in r_pos]
+def _axes(chart: Chart, f: _Frame) -> list[str]:
+    """The frame, the ticks and their labels, and the axis labels."""
+    font = _FONT[chart.size]
+    height = _SIZE[chart.size][1]
+    right = f.y_ticks.get("right")
+    frame = f"M{_n(f.x0)} {_n(f.y0)}V{_n(f.y1)}H{_n(f.x1)}" + (f"V{_n(f.y0)}" if right else "")
+    ticks = "".join(f"M{_n(x)} {_n(f.y1)}v{_n(_TICK)}" for _, x in f.x_ticks)
+    ticks += "".join(f"M{_n(f.x0)} {_n(y)}h{_n(-_TICK)}" for _, y in f.y_ticks["left"])
+    ticks += "".join(f"M{_n(f.x1)} {_n(y)}h{_n(_TICK)}" for _, y in right or ())
+    gap = _TICK + _GAP
+    texts = [_text(x, f.y1 + gap + 0.8 * font, t, "middle", font) for t, x in f.x_ticks]
+    texts += [_text(f.x0 - gap, y + 0.35 * font, t, "end", font) for t, y in f.y_ticks["left"]]
+    texts += [_text(f.x1 + gap, y + 0.35 * font, t, "start", font) for t, y in right or ()]
     if chart.size == "wide":
-        texts.append(_text((x0 + x1) / 2, height - 4, Tick(0, "step"), "middle", font))
+        texts.append(_text((f.x0 + f.x1) / 2, height - 4, Tick(0, "step"), "middle", font))
     if chart.ylabel:
         texts.append(
-            f'<text transform="rotate(-90)" x="{_n(-(y0 + y1) / 2)}" y="{_n(4 + 0.8 * font)}" '
-            f'text-anchor="middle">{escape(chart.ylabel)}</text>'
+            f'<text transform="rotate(-90)" x="{_n(-(f.y0 + f.y1) / 2)}" '
+            f'y="{_n(4 + 0.8 * font)}" text-anchor="middle">{escape(chart.ylabel)}</text>'
         )
-    out.append(f'<g fill="{_TEXT}">{"".join(texts)}</g>')
-    out.append("</svg>")
+    return [
+        f'<path d="{frame}" fill="none" stroke="{_AXIS}" stroke-width="0.8"/>',
+        f'<path d="{ticks}" stroke="{_TEXT}" stroke-width="0.8"/>',
+        f'<g fill="{_TEXT}">{"".join(texts)}</g>',
+    ]
+
+
+def chart_svg(chart: Chart) -> bytes:
+    """Draw ``chart`` (see :class:`~.charts.Chart`) and return its SVG."""
+    width, height = _SIZE[chart.size]
+    max_points = chart.max_points or (MAX_POINTS if chart.size == "wide" else SMALL_MAX_POINTS)
+    drawn = [_series(line, i, max_points) for i, line in enumerate(chart.lines)]
+    f = _layout(chart, drawn)
+    xs = [d.x for d in drawn if d.x.size]
+    data_width = max(float(x.max()) for x in xs) - min(float(x.min()) for x in xs) if xs else 0.0
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="{_FAMILY}" '
+        f'font-size="{_n(_FONT[chart.size])}">',
+        f'<defs><clipPath id="plot"><rect x="{_n(f.x0)}" y="{_n(f.y0)}" '
+        f'width="{_n(f.x1 - f.x0)}" height="{_n(f.y1 - f.y0)}"/></clipPath></defs>',
+        *_backdrop(chart, f, data_width),
+        *_lines(drawn, f, _LINE_WIDTH[chart.size]),
+        *_axes(chart, f),
+        "</svg>",
+    ]
     return "".join(out).encode("utf-8")
 
 
