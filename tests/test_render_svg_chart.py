@@ -69,6 +69,8 @@ def test_large_and_tiny_values_use_scientific_labels() -> None:
     assert _labels(linear_ticks(0, 3e6, 3)) == ["0", "1M", "2M", "3M"]
     assert _labels(linear_ticks(2e7, 1.6e8, 3)) == ["50M", "100M", "150M"]  # one prefix for all
     assert _labels(linear_ticks(1e-5, 4e-5, 3)) == [f"{k}e{MINUS}5" for k in (1, 2, 3, 4)]
+    # a narrow range of ordinary values stays in plain digits (a loss stuck near ln 2)
+    assert _labels(linear_ticks(0.69308, 0.69322, 3)) == ["0.69310", "0.69315", "0.69320"]
     assert _labels(linear_ticks(0, 1.6e-5, 4)) == ["0"] + [
         f"{k}e{MINUS}5" for k in ("0.5", "1.0", "1.5")
     ]

@@ -123,19 +123,19 @@ def _signed(text: str) -> str:
 
 
 def _fmt_linear(values: Sequence[float], step: float) -> list[str]:
-    """Labels with the digits ``step`` needs, all in one notation: "0.25"; "50M" (one SI
-    prefix) from a million up; "1.5e−5" (one exponent) for steps under 1e-4."""
+    """Labels with the digits ``step`` needs, all in one notation: "0.25", "0.69315"; "50M"
+    (one SI prefix) from a million up; "1.5e−5" (one exponent) for small values on fine steps."""
     top = max((abs(v) for v in values), default=0.0)
     places = math.floor(math.log10(step) + 1e-9)  # the step's leading digit
     if top >= 1e6:
         power, prefix = next((p, x) for p, x in _PREFIXES if top >= 10.0**p)
         decimals = min(12, max(0, power - places))
         return [_signed(f"{v / 10.0**power:.{decimals}f}{prefix}") if v else "0" for v in values]
-    if step < 1e-4:
+    if step < 1e-4 and top < 1e-2:
         power = math.floor(math.log10(top))
         decimals = min(12, max(0, power - places))
         return [_signed(f"{v / 10.0**power:.{decimals}f}e{power}") if v else "0" for v in values]
-    decimals = max(0, -places)
+    decimals = min(12, max(0, -places))
     return [_signed(f"{v:.{decimals}f}") if v else "0" for v in values]
 
 
