@@ -142,7 +142,7 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
 
 
 # A local process pool pays off only when the work is worth more than starting it: forking
-# two workers from a parent holding pandas (and matplotlib for charts), copying their pages
+# two workers from a parent holding pandas (and the HTML renderer), copying their pages
 # on write and passing the reports back cost about 0.2-0.4 CPU-s, and 11 small runs take
 # 0.2 CPU-s in all (the default -j was slower than -j 1 on them). The work is estimated from
 # what is known before reading, measured on this project's benchmarks (bench_cli.py):

@@ -1,10 +1,12 @@
-"""Charts: min/max decimation, deterministic and self-contained SVG, no pyplot."""
+"""Charts: min/max decimation, deterministic and self-contained SVG, matplotlib only when a
+distribution is drawn, never pyplot. The SVG line chart's own details: test_render_svg_chart."""
 
 from __future__ import annotations
 
 import ast
 import base64
 import hashlib
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -13,17 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzer.render import charts
+from analyzer.render import charts, svg_chart
 from analyzer.render.charts import (
     Chart,
     Line,
-    chart_figure,
-    chart_svg,
-    chart_uri,
     data_uri,
     decimate,
     nonfinite_steps,
+    y_scale,
 )
+from analyzer.render.svg_chart import chart_svg, chart_uri
 
 
 def test_short_series_come_back_unchanged() -> None:
@@ -65,7 +66,7 @@ def test_a_bucket_of_only_nan_becomes_a_gap() -> None:
     values[5000:6000] = np.nan
     values[7000] = np.inf
     _, y = decimate(np.arange(10_000), values, max_points=200)
-    assert np.isnan(y).sum() >= 1  # matplotlib breaks the line there
+    assert np.isnan(y).sum() >= 1  # the line has a gap there
     assert np.isfinite(y[~np.isnan(y)]).all()  # the lone inf is dropped, not drawn
     bad = nonfinite_steps(np.arange(10_000), values, max_points=200)
     assert bad[0] == 5000
@@ -104,11 +105,11 @@ def test_svg_is_valid_self_contained_and_small() -> None:
 
 
 def test_svg_is_identical_in_another_process() -> None:
-    """svg.hashsalt and metadata Date=None make the bytes reproducible across processes."""
+    """Nothing in the SVG depends on the process (no ids from hashes, no dates)."""
     here = hashlib.sha256(chart_svg(_chart())).hexdigest()
     code = (
         "import hashlib, sys; sys.path.insert(0, sys.argv[1]);"
-        "from test_render_charts import _chart; from analyzer.render.charts import chart_svg;"
+        "from test_render_charts import _chart; from analyzer.render.svg_chart import chart_svg;"
         "print(hashlib.sha256(chart_svg(_chart())).hexdigest())"
     )
     out = subprocess.run(
@@ -121,36 +122,49 @@ def test_svg_is_identical_in_another_process() -> None:
 
 
 def test_matplotlib_is_imported_only_to_draw(tmp_path: Path) -> None:
-    """-f json and -f md never load it (~0.3 s of start-up); the chart modules load it late."""
-    samples = Path(__file__).parent.parent / "sample_logs" / "overfitting"
+    """-f json, -f md and the HTML of runs without histograms never load it (~0.3 s of
+    start-up): line charts are hand-written SVG. A run with histograms loads it to draw them."""
+    samples = Path(__file__).parent.parent / "sample_logs"
     code = (
         "import sys\n"
         "from analyzer.cli import cli\n"
         "import analyzer.render.charts, analyzer.render.sparkline, analyzer.render.sweep_chart\n"
-        "for fmt in ('json', 'md'):\n"
-        "    out = f'{sys.argv[2]}/report.{fmt}'\n"
+        "import analyzer.render.svg_chart, analyzer.render.html, analyzer.render.compare_html\n"
+        "def run(args):\n"
         "    try:\n"
-        "        cli.main(['analyze', sys.argv[1], '-f', fmt, '-o', out])\n"
+        "        cli.main(args)\n"
         "    except SystemExit as done:\n"
-        "        assert done.code == 0, done.code\n"
+        "        assert done.code in (0, 1), done.code\n"
+        "for fmt in ('json', 'md', 'html'):\n"
+        "    run(['analyze', sys.argv[1], '-f', fmt, '-o', f'{sys.argv[3]}/report.{fmt}'])\n"
+        "print('matplotlib:', 'matplotlib' in sys.modules)\n"
+        "run(['analyze', sys.argv[2], '-o', f'{sys.argv[3]}/histograms.html'])\n"
         "print('matplotlib:', 'matplotlib' in sys.modules)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(samples), str(tmp_path)],
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(samples / "overfitting"),
+            str(samples / "dead_units"),  # logs weight and activation histograms
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert out.stdout.strip() == "matplotlib: False"
-    assert (tmp_path / "report.json").stat().st_size > 0
-    assert (tmp_path / "report.md").stat().st_size > 0
+    assert out.stdout.split("\n")[:2] == ["matplotlib: False", "matplotlib: True"]
+    for name in ("report.json", "report.md", "report.html", "histograms.html"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "figure class=\"tile distribution\"" in (tmp_path / "histograms.html").read_text()
 
 
 def test_data_uri_is_base64_svg() -> None:
     uri = chart_uri(_chart(100))
     prefix = "data:image/svg+xml;base64,"
     assert uri.startswith(prefix)
-    assert base64.b64decode(uri[len(prefix) :]).startswith(b"<?xml")
+    assert base64.b64decode(uri[len(prefix) :]).startswith(b"<svg ")
     assert data_uri(b"<svg/>") == prefix + base64.b64encode(b"<svg/>").decode()
 
 
@@ -166,8 +180,10 @@ def test_data_uri_is_base64_svg() -> None:
 def test_log_scale_when_positive_values_span_decades(
     values: np.ndarray, log: bool | None, expected: bool
 ) -> None:
-    fig = chart_figure(Chart(lines=[Line(np.arange(values.size), values)], log_left=log))
-    assert (fig.axes[0].get_yscale() == "log") == expected
+    assert (_scale_of(values, log) == "log") == expected
+    # and the chart drawn shows it: powers of ten as tick labels, or none
+    svg = chart_svg(Chart(lines=[Line(np.arange(values.size), values)], log_left=log)).decode()
+    assert ("<tspan" in svg) == (expected and values.max() / values.min() >= 100)
 
 
 def test_empty_and_all_nan_series_draw_without_error() -> None:
@@ -175,15 +191,19 @@ def test_empty_and_all_nan_series_draw_without_error() -> None:
     chart_svg(Chart(lines=[Line(np.arange(5), np.full(5, np.nan))], size="small"))
 
 
-def test_plots_never_import_pyplot() -> None:
-    tree = ast.parse(Path(charts.__file__).read_text())
-    imported = {
+def _imports(module: object) -> set[str]:
+    tree = ast.parse(Path(module.__file__).read_text())  # type: ignore[attr-defined]
+    return {
         alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
         for node in ast.walk(tree)
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     }
-    assert not any("pyplot" in name for name in imported)
+
+
+def test_plots_never_import_pyplot() -> None:
+    assert not any("pyplot" in name for name in _imports(charts))
+    assert not any("matplotlib" in name for name in _imports(svg_chart))
 
 
 def test_ema_is_tensorboards_debiased_average() -> None:
@@ -203,10 +223,7 @@ def test_ema_is_tensorboards_debiased_average() -> None:
 
 
 def _scale_of(values: np.ndarray, log: bool | None = None) -> str:
-    from analyzer.render.charts import Chart, Line, chart_figure
-
-    fig = chart_figure(Chart(lines=[Line(np.arange(values.size), values)], log_left=log))
-    return fig.axes[0].get_yscale()
+    return y_scale([values], log)[0]
 
 
 def test_log_scale_tolerates_zeros_and_negatives() -> None:
@@ -214,25 +231,33 @@ def test_log_scale_tolerates_zeros_and_negatives() -> None:
     assert _scale_of(stuck) == "log"
     stuck[50] = 0.0  # one exact zero used to turn it linear and hide the plateau
     assert _scale_of(stuck) == "symlog"
+    assert y_scale([stuck], None)[1] == pytest.approx(0.01)  # linear below the smallest value
     assert _scale_of(np.array([-1.0, 0.0, 1.0, 2.0]), log=True) == "symlog"
     assert _scale_of(np.linspace(1, 2, 50)) == "linear"
+    # the symlog chart labels zero and powers of ten, and draws every point
+    svg = chart_svg(Chart(lines=[Line(np.arange(200), stuck)])).decode()
+    assert ">0</text>" in svg
+    assert ">10<tspan" in svg
 
 
 def test_smoothed_line_over_faint_raw_and_y_label() -> None:
-    from analyzer.render.charts import Chart, Line, chart_figure
-
     rng = np.random.default_rng(0)
     values = 1 / np.arange(1, 301) + 0.05 * rng.random(300)
-    fig = chart_figure(
-        Chart(lines=[Line(np.arange(300), values, smooth=0.6)], ylabel="loss")
-    )
-    ax = fig.axes[0]
-    raw, smooth = ax.get_lines()
-    assert raw.get_alpha() == pytest.approx(0.25)
-    assert smooth.get_alpha() is None
+    svg = chart_svg(Chart(lines=[Line(np.arange(300), values, smooth=0.6)], ylabel="loss"))
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    raw, smooth = [p for p in root.iter(f"{ns}path") if p.get("stroke") == charts.PALETTE[0]]
+    assert raw.get("stroke-opacity") == "0.25"
+    assert smooth.get("stroke-opacity") is None
+
+    def variation(path: ET.Element) -> float:
+        ys = [float(v) for v in re.findall(r"[ M][-\d.]+ ([-\d.]+)", path.get("d", ""))]
+        assert len(ys) == 300  # every point: 300 is under the decimation's 2,000
+        return float(np.abs(np.diff(ys)).sum())
+
     # the smoothed line is smoother: smaller total variation than the raw one
-    assert np.abs(np.diff(smooth.get_ydata())).sum() < 0.5 * np.abs(np.diff(raw.get_ydata())).sum()
-    assert ax.get_ylabel() == "loss"
+    assert variation(smooth) < 0.5 * variation(raw)
+    assert [t.text for t in root.iter(f"{ns}text")][-2:] == ["step", "loss"]
 
 
 def test_histogram_quantiles_interpolate_within_buckets() -> None:

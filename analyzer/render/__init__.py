@@ -2,8 +2,9 @@
 
 Renderers format; they never compute a statistic or run the pipeline. :data:`RENDERERS` maps a
 format name to the module and function that render it, imported only when that format is
-asked for, so that ``-f json`` and ``-f md`` never load matplotlib. A new format is one module
-here and one line in :data:`RENDERERS`.
+asked for, so that ``-f json`` and ``-f md`` never load the chart modules (and HTML loads
+matplotlib only to draw distributions or sweeps: the line charts are :mod:`.svg_chart`'s).
+A new format is one module here and one line in :data:`RENDERERS`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Line charts for the HTML report, as deterministic SVG data URIs.
+"""What the HTML report's charts show, and the charts matplotlib still draws.
 
-Built on a bare :class:`matplotlib.figure.Figure` (never pyplot: no global figure registry, no
-GUI backend, safe to call from a library). Each chart holds no user text at all: titles and
-legends are written in HTML around the ``<img>``, so tag names never meet matplotlib's mathtext
-parser (a ``$`` in a tag) or its "labels starting with ``_`` are hidden" rule.
+:class:`Chart` and :class:`Line` say what a line chart holds (series by step, shaded step
+ranges, marked steps, levels); :mod:`.svg_chart` writes it as SVG by hand, since importing
+matplotlib alone (~0.3 CPU-s) was over the start-up budget of a one-run report. matplotlib
+(a bare :class:`matplotlib.figure.Figure`, never pyplot) still draws the distribution bands
+here and the sweep chart (:mod:`.sweep_chart`), imported only when such a chart is drawn. No
+chart holds user text: titles and legends are written in HTML around the ``<img>``.
 
-Long series are decimated before plotting (:func:`decimate`): the min and the max of each bucket
+Long series are decimated before drawing (:func:`decimate`): the min and the max of each bucket
 of consecutive points are kept, so a million-step run gives a chart of ~2,000 points per line
 that still shows every spike.
 """
@@ -30,14 +32,14 @@ SPAN_COLOR = "#f59f00"  # the steps a finding covers
 MARK_COLOR = "#495057"  # a step named in the evidence (best step, first NaN, ...)
 BAD_COLOR = "#c92a2a"  # steps whose value is NaN/Inf
 
-# ~2,000 points per line in a full-width chart: about four per horizontal pixel of the
-# 460-point-wide figure, more than the eye can resolve, and about 50 KB of SVG per line.
+# ~2,000 points per line in a full-width chart: about three per horizontal pixel of the
+# 640-pixel-wide chart, more than the eye can resolve, and about 25 KB of SVG per line.
 MAX_POINTS = 2000
 # Small multiples are a third as wide, so a third of the points keeps the same density.
 SMALL_MAX_POINTS = 600
 
 Size = Literal["wide", "small"]
-_FIGSIZE: dict[str, tuple[float, float]] = {"wide": (6.4, 2.3), "small": (3.0, 1.5)}
+YScale = Literal["linear", "log", "symlog"]
 
 # Everything that makes matplotlib's SVG differ between two runs of the same input, fixed;
 # plus text as <text> elements instead of glyph outlines (smaller, and selectable).
@@ -164,18 +166,6 @@ def nonfinite_steps(
     return steps[idx[first_per_bucket]]
 
 
-def load_matplotlib() -> None:
-    """Import now what drawing needs (~0.3 CPU-s; else on the first chart drawn).
-
-    A process that will fork pool workers to draw imports it once, before they fork, rather
-    than once in each worker.
-    """
-    import importlib
-
-    for name in ("matplotlib.figure", "matplotlib.ticker", "matplotlib.backends.backend_svg"):
-        importlib.import_module(name)  # backend_svg: what savefig(format="svg") uses
-
-
 def render_svg(fig: Figure) -> bytes:
     """The figure as SVG, identical byte for byte for the same input."""
     import matplotlib
@@ -194,115 +184,16 @@ def data_uri(svg: bytes) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
 
-def chart_svg(chart: Chart) -> bytes:
-    """Draw ``chart`` (see :class:`Chart`) and return its SVG."""
-    import matplotlib
+def y_scale(values: Sequence[np.ndarray], log: bool | None) -> tuple[YScale, float]:
+    """The left axis' scale, and symlog's linear threshold (the smallest positive value).
 
-    with matplotlib.rc_context(RC_PARAMS):
-        return render_svg(chart_figure(chart))
-
-
-def chart_figure(chart: Chart) -> Figure:
-    """The matplotlib figure of ``chart`` (see :class:`Chart`)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import EngFormatter, MaxNLocator
-
-    max_points = chart.max_points or (MAX_POINTS if chart.size == "wide" else SMALL_MAX_POINTS)
-    with matplotlib.rc_context(RC_PARAMS):
-        # Constrained layout fits any tick label but draws twice: half the time of a chart.
-        # Small multiples (most of the charts) take fixed margins that fit 6-character labels.
-        small = chart.size == "small"
-        fig = Figure(figsize=_FIGSIZE[chart.size], layout=None if small else "constrained")
-        if small:
-            fig.subplots_adjust(left=0.15, right=0.97, bottom=0.15, top=0.9)  # 0.9: "1e9"
-        fig.patch.set_visible(False)  # the page is the background: fewer bytes
-        ax = fig.add_subplot()
-        ax.patch.set_visible(False)
-        right = ax.twinx() if any(line.axis == "right" for line in chart.lines) else None
-        all_steps = [np.asarray(line.steps) for line in chart.lines if len(line.steps)]
-        width = (
-            # Python ints: a span of int64 steps can overflow int64 itself (issue #14).
-            float(max(int(s.max()) for s in all_steps) - min(int(s.min()) for s in all_steps))
-            if all_steps
-            else 0.0
-        )
-        for start, end in chart.spans:
-            if end - start > 0:
-                ax.axvspan(start, end, color=SPAN_COLOR, alpha=0.18, lw=0, zorder=0)
-            if end - start <= 0.01 * width:
-                # Too narrow to see as a band (one step of a long run): a solid line too.
-                ax.axvline(start, color=SPAN_COLOR, lw=1.5, alpha=0.8, zorder=0)
-        for step in chart.marks:
-            ax.axvline(step, color=MARK_COLOR, lw=0.8, ls=(0, (3, 2)), zorder=1)
-        for level in chart.levels:
-            ax.axhline(level, color=MARK_COLOR, lw=0.8, ls=(0, (1, 1.5)), zorder=1)
-        left_values: list[np.ndarray] = []
-        for i, line in enumerate(chart.lines):
-            target = right if line.axis == "right" and right is not None else ax
-            order = np.argsort(np.asarray(line.steps), kind="stable")
-            steps, values = np.asarray(line.steps)[order], np.asarray(line.values, float)[order]
-            x, y = decimate(steps, values, max_points)
-            color = PALETTE[(i if line.colour is None else line.colour) % len(PALETTE)]
-            lw = 0.9 if chart.size == "wide" else 0.8
-            marker = "o" if x.size <= 40 else None  # a few evaluations: show the points
-            ls = (0, (4, 2)) if line.dashed else "-"
-            if line.smooth > 0:
-                # The raw series faint beneath, its EMA (computed on every point) on top.
-                target.plot(x, y, color=color, lw=lw * 0.8, ls=ls, alpha=0.25, zorder=2)
-                x, y = decimate(steps, ema(values, line.smooth), max_points)
-                marker = None
-            target.plot(x, y, color=color, lw=lw, ls=ls, marker=marker, ms=2.5, zorder=2)
-            bad = nonfinite_steps(steps, values, max_points)
-            if bad.size:
-                # A rug at the bottom of the axes: the line has a gap there, say why.
-                target.plot(
-                    bad,
-                    np.zeros(bad.size),
-                    ls="",
-                    marker="|",
-                    ms=6,
-                    color=BAD_COLOR,
-                    transform=target.get_xaxis_transform(),
-                    clip_on=False,
-                    zorder=3,
-                )
-            if target is ax:
-                left_values.append(y)
-        set_y_scale(ax, left_values, chart.log_left)
-        for a in (ax, right):
-            if a is None:
-                continue
-            a.xaxis.set_major_formatter(EngFormatter(sep=""))
-            a.xaxis.set_major_locator(MaxNLocator(6 if chart.size == "wide" else 3, integer=True))
-            a.yaxis.set_major_locator(
-                a.yaxis.get_major_locator()
-                if a.get_yscale() in ("log", "symlog")
-                else MaxNLocator(5 if chart.size == "wide" else 3)
-            )
-            a.tick_params(labelsize=7 if chart.size == "wide" else 6.5, length=2.5)
-            a.spines["top"].set_visible(False)
-        if right is None:
-            ax.spines["right"].set_visible(False)
-        if chart.size == "wide":
-            ax.grid(True, color="#e9ecef", lw=0.5)
-            ax.set_xlabel("step", fontsize=7, color="#495057")
-        if chart.ylabel:
-            ax.set_ylabel(chart.ylabel, fontsize=7, color="#495057")
-        return fig
-
-
-def chart_uri(chart: Chart) -> str:
-    """:func:`chart_svg` as a data URI."""
-    return data_uri(chart_svg(chart))
-
-
-def set_y_scale(ax: object, values: list[np.ndarray], log: bool | None) -> None:
-    """Log scale for the left axis when asked, or when positive values span >= 3 decades."""
-    finite = [v[np.isfinite(v)] for v in values]
+    Log when asked, or when the positive values span >= 3 decades; symlog instead of log when
+    some values are zero or negative (linear within the smallest positive value of zero).
+    """
+    finite = [v[np.isfinite(v)] for v in (np.asarray(v, dtype=float) for v in values)]
     finite = [v for v in finite if v.size]
     if not finite:
-        return
+        return "linear", 0.0
     allv = np.concatenate(finite)
     positive = allv[allv > 0]
     if log is None:
@@ -310,12 +201,19 @@ def set_y_scale(ax: object, values: list[np.ndarray], log: bool | None) -> None:
         # spanning decades linear and hide its plateau.
         log = spans_decades(positive) and positive.size >= 0.5 * allv.size
     if not log or not positive.size:
-        return
+        return "linear", 0.0
     if positive.size == allv.size:
+        return "log", 0.0
+    return "symlog", float(positive.min())
+
+
+def set_y_scale(ax: object, values: list[np.ndarray], log: bool | None) -> None:
+    """:func:`y_scale` applied to a matplotlib axes (the sweep chart)."""
+    scale, linthresh = y_scale(values, log)
+    if scale == "log":
         ax.set_yscale("log")  # type: ignore[attr-defined]
-    else:
-        # Zeros or negatives: symlog, linear within the smallest positive value of zero.
-        ax.set_yscale("symlog", linthresh=float(positive.min()))  # type: ignore[attr-defined]
+    elif scale == "symlog":
+        ax.set_yscale("symlog", linthresh=linthresh)  # type: ignore[attr-defined]
 
 
 def spans_decades(finite: np.ndarray) -> bool:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from ..compare import Comparison, RunComparison
 from ..model import Run
-from .charts import Chart, Line, chart_uri
+from .charts import Chart, Line
 from .environment import ENV, fmt_step
 from .run_charts import SMOOTHING, Plot
+from .svg_chart import chart_uri
 
 # The candidate in the role's colour (as in the report), the baseline grey and dashed.
 _ROLE_COLOUR = {"train_loss": 0, "val_loss": 1}

@@ -16,13 +16,13 @@ import numpy as np
 
 from ..measures import histogram_bands, histogram_tags, step_rate
 from ..model import Finding, Run, RunReport
-from .charts import Chart, Line, chart_uri, data_uri, distribution_svg, load_matplotlib
+from .charts import Chart, Line, data_uri, distribution_svg
 from .environment import fmt_step, fmt_steps
 from .sparkline import sparkline
+from .svg_chart import chart_uri
 
-# Whoever imports this module draws a run's charts, maybe in pool workers forked later (the
-# command line imports it before its pool starts): matplotlib is imported once, here.
-load_matplotlib()
+# No matplotlib here: the line charts are SVG written by hand (.svg_chart); matplotlib is
+# imported only when a run has histograms to draw as distributions (charts.distribution_svg).
 
 
 @dataclass(frozen=True, slots=True)
