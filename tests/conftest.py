@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # The shared builders live in tests/helpers/; tests import them by module name
 # (``from event_builders import ...``), so the folder goes on the path before any test module
@@ -31,6 +32,10 @@ from event_builders import (
     TbxLogdir,
 )
 from tensorboardX import SummaryWriter
+
+if TYPE_CHECKING:
+    from analyzer.pipeline import Analysis
+    from analyzer.render.site import Site
 
 
 @pytest.fixture
@@ -63,6 +68,58 @@ def keras_logdir(tmp_path: Path) -> Path:
             for epoch in range(3):
                 w.add_scalar("epoch_loss", 1.0 / (epoch + 1) + offset, epoch, walltime=10.0 + epoch)
     return root
+
+
+# --- logs and results shared by several test files ------------------------------------------
+# Written and analysed once per session: each costs seconds of CPU when every file does it
+# again (the HTML page alone draws a chart per finding and per run). Tests only read them.
+
+GENERATED_AT = "2026-01-01T00:00:00Z"
+
+
+@pytest.fixture(scope="session")
+def report_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/helpers/report_logs.py's four runs (healthy, diverged, overfitting, hostile)."""
+    from report_logs import write_report_logs
+
+    return write_report_logs(tmp_path_factory.mktemp("report") / "logs")
+
+
+@pytest.fixture(scope="session")
+def report_analysis(report_logs: Path) -> Analysis:
+    """The analysis of :func:`report_logs` as the golden files and the HTML tests make it."""
+    from analyzer.pipeline import build_analysis
+
+    return build_analysis(str(report_logs), generated_at=GENERATED_AT, strict=True)
+
+
+@pytest.fixture(scope="session")
+def report_html(report_analysis: Analysis) -> str:
+    """The single-page HTML report of :func:`report_analysis`, charts included."""
+    from analyzer.render import html
+
+    return html.render(report_analysis.report, report_analysis.runs)
+
+
+@pytest.fixture(scope="session")
+def sweep_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/helpers/sweep_logs.py's ten-run hyperparameter sweep."""
+    from sweep_logs import write_sweep
+
+    return write_sweep(tmp_path_factory.mktemp("sweep") / "logs")
+
+
+@pytest.fixture(scope="session")
+def sweep_site(
+    sweep_logs: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Analysis, Site, Path]:
+    """The sweep written as a folder (index and run pages), as one experiment: the analysis,
+    the :class:`Site` and the folder."""
+    from analyzer.api import build_site
+
+    out = tmp_path_factory.mktemp("sweep-site") / "out"
+    analysis, site = build_site(str(sweep_logs), out, generated_at=GENERATED_AT, group_by="none")
+    return analysis, site, out
 
 
 # --- a real S3-compatible server (moto) on loopback, and fsspec configured to reach it ------
@@ -127,7 +184,8 @@ SLOW_TESTS = (
     "test_engine.py::test_unreachable_scheduler_is_a_clear_error",
     "test_fuzz.py::test_fuzz_short_run",
     # the 16 MiB first-record scan on zeros (3 CPU-s): test_reader_events.py checks the same
-    # bound in-process; the site of undecodable names: test_cli_output.py checks it too
+    # bound in-process, scaled down to 256 KiB; the site of undecodable names:
+    # test_cli_output.py checks it too
     "test_reader_hostile.py::test_a_regular_file_of_zeros_is_refused_after_the_first_bytes",
     "test_reader_hostile.py::test_analyze_site_with_undecodable_names",
     "test_browser.py::*",
