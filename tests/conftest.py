@@ -8,6 +8,7 @@ hparams plugin summaries; TF2-style tensors are written with TensorBoard's proto
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ import fsspec
 import fsspec.config
 import numpy as np
 import pytest
+from cli_checks import CliServer
 from event_builders import (
     TBX_ACC,
     TBX_HIST_VALUES,
@@ -120,6 +122,16 @@ def sweep_site(
     out = tmp_path_factory.mktemp("sweep-site") / "out"
     analysis, site = build_site(str(sweep_logs), out, generated_at=GENERATED_AT, group_by="none")
     return analysis, site, out
+
+
+@pytest.fixture(scope="session")
+def cli_server() -> Iterator[CliServer]:
+    """One :class:`CliServer` for the session: a process per command, one start-up for all."""
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+    server = CliServer()
+    yield server
+    server.close()
 
 
 # --- a real S3-compatible server (moto) on loopback, and fsspec configured to reach it ------

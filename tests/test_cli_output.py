@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,13 +30,6 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 w.add_scalar("train/loss", 2.0 / (step + 1), step)
                 w.add_scalar("eval/loss", 2.5 / (step + 1), step)
     return root
-
-
-@pytest.fixture(scope="module")
-def cli_server() -> Iterator[CliServer]:
-    server = CliServer()
-    yield server
-    server.close()
 
 
 def _invoke(*args: str):
