@@ -183,7 +183,9 @@ def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[fsspec.Abstra
 # thousands of runs, clusters, the browser, fuzzing). They are marked ``slow`` here, in one
 # list, rather than in each file, so that the files' owners can keep editing them. CI runs
 # them too: ``.ci/run`` adds ``python -m pytest -q -m slow``. ``--runslow`` runs everything.
-# tests/test_conftest_slow.py checks that every entry still names a test.
+# tests/test_conftest_slow.py checks that every entry still names a test. An entry names a
+# test (``file::name``, every case of it), one case of a parametrised test (``file::name[id]``:
+# the default run keeps the other cases) or a whole file (``file::*``).
 SLOW_TESTS = (
     "test_reader_layouts.py::test_real_world_files_read_the_same_both_ways",
     "test_reader_layouts.py::test_every_single_bit_flip_of_a_record_reads_the_same_both_ways",
@@ -204,7 +206,21 @@ SLOW_TESTS = (
     "test_readme.py::test_every_sh_and_python_block_runs",  # a git clone, the quick start
     "test_action.py::test_summary_html_and_gate",
     "test_action.py::test_no_gate_passes",
+    # 620,000 doubles against repr(); the default run checks 155,000 of them (the same kinds)
+    "test_render_export.py::test_float_text_is_python_repr_for_any_double[all]",
 )
+
+# --- property tests: fewer examples in the default run, all of them in the slow run ----------
+# A @given test asks for ``examples(n)``: a third of n (at least 10) in the default run, n
+# where the slow tests run (``-m slow``, ``--runslow``): there every @given test is marked slow
+# and runs again with all its examples. A failure found there is kept in Hypothesis' example
+# database (.hypothesis/) and replayed first by later runs.
+_thorough = False
+
+
+def examples(n: int) -> int:
+    """How many examples a property test that wants ``n`` runs in this session."""
+    return n if _thorough else max(10, n // 3)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -214,16 +230,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global _thorough
     config.addinivalue_line(
         "markers", "slow: takes seconds; left out unless --runslow or -m selects it (CI runs it)"
     )
+    # Before the test modules are imported: their settings call examples() as they load.
+    markexpr = " ".join(str(config.getoption("markexpr") or "").split())
+    _thorough = bool(config.getoption("--runslow")) or markexpr == "slow"
 
 
 def _is_slow(item: pytest.Item) -> bool:
     name = getattr(item, "originalname", item.name)
-    return any(
-        entry in (f"{item.path.name}::{name}", f"{item.path.name}::*") for entry in SLOW_TESTS
-    )
+    names = {f"{item.path.name}::{name}", f"{item.path.name}::{item.name}", f"{item.path.name}::*"}
+    if any(entry in names for entry in SLOW_TESTS):
+        return True
+    # a property test runs again, with all its examples, with the slow tests
+    return _thorough and getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
