@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from cli_checks import CliServer, Completed, one_line_error
 from click.testing import CliRunner
+from event_builders import header_event, scalar_event, write_event_file
 from tensorboardX import SummaryWriter
 
 from analyzer.cli import cli
@@ -184,12 +185,14 @@ def test_stdout_to_dev_full_is_one_line(
 
 @pytest.fixture(scope="module")
 def big_logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Enough points that the CSV (~600 KB) outgrows a pipe's buffer many times over."""
+    """Enough points that the CSV (~500 KB) outgrows a pipe's buffer many times over."""
     root = tmp_path_factory.mktemp("big") / "logs"
-    with SummaryWriter(str(root / "run")) as w:
-        for step in range(6000):
-            w.add_scalar("train/loss", 1.0 / (step + 1), step)
-            w.add_scalar("lr", 0.1, step)
+    # TensorBoard's protos (a tenth of the CPU of 12,000 add_scalar calls; the same records)
+    events = [header_event()] + [
+        scalar_event(step, 1.0 + step, {"train/loss": 1.0 / (step + 1), "lr": 0.1})
+        for step in range(6000)
+    ]
+    write_event_file(root / "run" / "events.out.tfevents.1.big", events)
     return root
 
 

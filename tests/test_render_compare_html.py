@@ -193,5 +193,5 @@ def test_cli_writes_dlreport_compare_html_by_default(
     assert to_stdout.stdout.startswith("<!DOCTYPE html>")
     one = BeautifulSoup(to_stdout.stdout, "html.parser")
     assert len(one.select("section.compare-run img")) == 2
-    markdown = CliRunner().invoke(cli, ["compare", str(base), str(cand)])
+    markdown = CliRunner().invoke(cli, ["compare", str(base / "better"), str(cand / "better")])
     assert markdown.stdout.startswith("## dlreport")  # md to stdout stays the default
