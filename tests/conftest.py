@@ -81,7 +81,7 @@ GENERATED_AT = "2026-01-01T00:00:00Z"
 
 @pytest.fixture(scope="session")
 def report_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/helpers/report_logs.py's four runs (healthy, diverged, overfitting, hostile)."""
+    """tests/helpers/report_logs.py's four runs (healthy, diverged, overfit, hostile)."""
     from report_logs import write_report_logs
 
     return write_report_logs(tmp_path_factory.mktemp("report") / "logs")
@@ -178,7 +178,7 @@ def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[fsspec.Abstra
 
 
 # --- slow tests -------------------------------------------------------------------------------
-# The default ``python -m pytest`` runs in about a minute of CPU; the tests below take most of
+# The default ``python -m pytest`` runs in under a minute of CPU; the tests below take most of
 # the rest (measured with --durations: real-world cross-checks over every shared event file,
 # thousands of runs, clusters, the browser, fuzzing). They are marked ``slow`` here, in one
 # list, rather than in each file, so that the files' owners can keep editing them. CI runs
