@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from child_rusage import dlreport, launch  # whole commands: wall and CPU, workers included
 from tensorboard.compat.proto import event_pb2, summary_pb2
 
 from analyzer.reader.framing import frame
@@ -77,17 +78,6 @@ print(json.dumps({
     "parent_rss_mb": me.ru_maxrss / 1024,
     "worker_rss_mb": kids.ru_maxrss / 1024,
 }))
-"""
-
-# Whole commands: wall and CPU (its own and its workers') of one ``dlreport`` process.
-LAUNCHER = """
-import json, resource, subprocess, sys, time
-wall = time.perf_counter()
-out = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-wall = time.perf_counter() - wall
-kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"rc": out.returncode, "wall_s": wall, "cpu_s": kids.ru_utime + kids.ru_stime,
-                  "stderr": out.stderr.decode()[-400:]}))
 """
 
 
@@ -135,22 +125,6 @@ def measure(root: Path, jobs: int) -> dict[str, Any]:
         text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def dlreport() -> list[str]:
-    """The entry point a user runs (this venv's ``dlreport`` script)."""
-    script = Path(sys.executable).parent / "dlreport"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "analyzer"]
-
-
-def launch(argv: list[str]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, *argv], check=True, capture_output=True, text=True
-    )
-    result = json.loads(out.stdout)
-    if result["rc"] not in (0, 1):  # 1: findings at --fail-on, not a failure
-        raise RuntimeError(f"{' '.join(argv)} exited {result['rc']}: {result['stderr']}")
-    return result
 
 
 def load() -> str:

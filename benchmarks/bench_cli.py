@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,15 +37,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-LAUNCHER = """
-import json, resource, subprocess, sys, time
-wall = time.perf_counter()
-out = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-wall = time.perf_counter() - wall
-kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"rc": out.returncode, "wall_s": wall, "cpu_s": kids.ru_utime + kids.ru_stime,
-                  "rss_mb": kids.ru_maxrss / 1024, "stderr": out.stderr.decode()[-400:]}))
-"""
+from child_rusage import dlreport, launch  # noqa: E402  (after the path)
 
 TBPARSE = (
     "import sys; from tbparse import SummaryReader; "
@@ -71,22 +62,6 @@ class Row:
     rss_mb: float  # largest of the runs
     runs: int
     argv: list[str]
-
-
-def dlreport() -> list[str]:
-    """The entry point a user runs (this venv's ``dlreport`` script)."""
-    script = Path(sys.executable).parent / "dlreport"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "analyzer"]
-
-
-def launch(argv: list[str]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, *argv], check=True, capture_output=True, text=True
-    )
-    result = json.loads(out.stdout)
-    if result["rc"] not in (0, 1):  # 1: findings at --fail-on, not a failure of the command
-        raise RuntimeError(f"{' '.join(argv)} exited {result['rc']}: {result['stderr']}")
-    return result
 
 
 def _fresh(argv: list[str], run: int) -> tuple[list[str], list[Path]]:

@@ -117,11 +117,12 @@ class CliServer:
         timeout: float = 60,
         cwd: Path | None = None,
         stdout_to: str | None = None,
+        memory_cap: int | None = None,
     ) -> Ran:
         """``dlreport ARGS`` in a fresh process; :class:`subprocess.TimeoutExpired` on a hang.
 
         ``stdout_to`` names a file for its stdout instead (``/dev/full``); ``stdout`` is then
-        empty."""
+        empty. ``memory_cap`` replaces the server's cap for this command."""
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
         self.count += 1
@@ -130,7 +131,7 @@ class CliServer:
             "args": list(args),
             "cwd": str(cwd) if cwd else None,
             "timeout": timeout,
-            "memory_cap": self.memory_cap,
+            "memory_cap": memory_cap or self.memory_cap,
             "stdout": stdout_to or str(out),
             "stderr": str(err),
         }
@@ -144,6 +145,18 @@ class CliServer:
         if reply["timed_out"]:
             raise subprocess.TimeoutExpired(["dlreport", *args], timeout, stdout, stderr)
         return Ran(reply["code"], stdout, stderr)
+
+    def cli(
+        self, args: Sequence[str], *, timeout: float = 60, memory_cap: int | None = None
+    ) -> Completed:
+        """:meth:`run` with what it gave decoded as :func:`run_cli` does (for
+        :func:`one_line_error`)."""
+        ran = self.run(args, timeout=timeout, memory_cap=memory_cap)
+        return Completed(
+            ran.returncode,
+            ran.stdout.decode("utf-8", "replace"),
+            ran.stderr.decode("utf-8", "replace"),
+        )
 
     def close(self) -> None:
         assert self.proc.stdin is not None

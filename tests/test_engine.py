@@ -94,8 +94,8 @@ def _pid(_: int) -> int:
     return os.getpid()
 
 
-def test_cli_caps_jobs_and_says_so(tmp_path: Path) -> None:
-    result = run_cli(["analyze", str(SAMPLES / "healthy"), "-f", "json", "--jobs", "10000"])
+def test_cli_caps_jobs_and_says_so(cli_server: CliServer) -> None:
+    result = cli_server.cli(["analyze", str(SAMPLES / "healthy"), "-f", "json", "--jobs", "10000"])
     assert result.exit_code == 0, result.stderr
     assert f"--jobs 10000 capped at {4 * default_jobs()}" in result.stderr
 
@@ -144,10 +144,12 @@ def test_scheduler_that_never_answers_times_out() -> None:
 
 
 @pytest.mark.parametrize("port", ["silent_port", "http_port"])
-def test_cli_scheduler_failures_are_one_line(port: str, request: pytest.FixtureRequest) -> None:
+def test_cli_scheduler_failures_are_one_line(
+    port: str, request: pytest.FixtureRequest, cli_server: CliServer
+) -> None:
     pytest.importorskip("distributed")
     address = f"tcp://127.0.0.1:{request.getfixturevalue(port)}"
-    result = run_cli(
+    result = cli_server.cli(
         ["analyze", str(SAMPLES / "healthy"), "-f", "json", "--scheduler", address,
          "--scheduler-timeout", "1"],
         timeout=30,
@@ -245,14 +247,12 @@ def test_a_task_error_is_not_the_pool_s() -> None:
         _within(30, lambda: _map(_bad_value))
 
 
-def test_out_of_memory_in_the_cli_is_one_line() -> None:
+def test_out_of_memory_in_the_cli_is_one_line(cli_server: CliServer) -> None:
     """Under a memory limit below what Python and pandas need, the command says so in one
     line (exit 2), whatever allocation failed first."""
-    server = CliServer(memory_cap=100 << 20)
-    try:
-        result = server.run(["analyze", str(SAMPLES / "healthy"), "-f", "json", "-j", "1"])
-    finally:
-        server.close()
+    result = cli_server.run(
+        ["analyze", str(SAMPLES / "healthy"), "-f", "json", "-j", "1"], memory_cap=100 << 20
+    )
     stderr = result.stderr.decode("utf-8")
     assert result.returncode == 2, stderr
     (line,) = stderr.splitlines()

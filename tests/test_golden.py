@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from report_logs import write_report_logs
 from schema import validate_report
 
 from analyzer.pipeline import build_analysis
@@ -32,11 +31,12 @@ ACTUAL = TESTS / "actual"
 GENERATED_AT = "2026-01-01T00:00:00Z"
 
 # case -> how to get its logdir (written at test time, or a committed fixture)
-CASES: dict[str, Callable[[Path], Path]] = {
-    "synthetic": lambda tmp: write_report_logs(tmp / "logs"),
-    "mushrooms-yolov5": lambda tmp: TESTS / "fixtures" / "realworld" / "mushrooms-yolov5",
+CASES: dict[str, Callable[[pytest.FixtureRequest], Path]] = {
+    # tests/helpers/report_logs.py's runs, written once a session (conftest.py)
+    "synthetic": lambda request: request.getfixturevalue("report_logs"),
+    "mushrooms-yolov5": lambda request: TESTS / "fixtures" / "realworld" / "mushrooms-yolov5",
     # Every sample run (one per problem dlreport finds), analysed together as the README does.
-    "sample_logs": lambda tmp: SAMPLES,
+    "sample_logs": lambda request: SAMPLES,
 }
 
 
@@ -70,8 +70,8 @@ def check_gold(case: str, name: str, actual: str) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_golden_json_and_markdown(case: str, tmp_path: Path) -> None:
-    logdir = CASES[case](tmp_path)
+def test_golden_json_and_markdown(case: str, request: pytest.FixtureRequest) -> None:
+    logdir = CASES[case](request)
     if not logdir.exists():
         pytest.skip(f"{logdir} is not in this checkout")
     report = build_analysis(
@@ -148,8 +148,14 @@ def test_html_text_keeps_rows_blocks_and_alt_text() -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_golden_html_text(case: str, tmp_path: Path) -> None:
-    logdir = CASES[case](tmp_path)
+def test_golden_html_text(case: str, request: pytest.FixtureRequest) -> None:
+    if case == "synthetic":
+        # conftest.py's page of these logs, made as below (the HTML tests check the same one)
+        assert request.getfixturevalue("report_analysis").report.generated_at == GENERATED_AT
+        page = request.getfixturevalue("report_html")
+        check_gold(case, "report.html.txt", html_text(page))
+        return
+    logdir = CASES[case](request)
     if not logdir.exists():
         pytest.skip(f"{logdir} is not in this checkout")
     analysis = build_analysis(str(logdir), generated_at=GENERATED_AT, strict=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
-from cli_checks import run_cli
+from cli_checks import CliServer
 from click.testing import CliRunner
 from event_builders import header_event, scalar_event, write_event_file
 from tensorboardX import SummaryWriter
@@ -257,7 +257,9 @@ def test_fail_on_lists_every_run_and_finding_at_the_level(tmp_path: Path) -> Non
     assert passing.stderr == ""
 
 
-def test_long_tag_names_are_cut_for_display_and_kept_whole_in_json(tmp_path: Path) -> None:
+def test_long_tag_names_are_cut_for_display_and_kept_whole_in_json(
+    tmp_path: Path, cli_server: CliServer
+) -> None:
     # 400 distinct 1 MiB tag names made an 839 MB page (and 6 GB of memory): every table and
     # caption repeated each name in full. Scaled down here: 20 names of 30 KB (600 KB of
     # names; every bound below is smaller than one copy of them all).
@@ -269,7 +271,7 @@ def test_long_tag_names_are_cut_for_display_and_kept_whole_in_json(tmp_path: Pat
     write_event_file(tmp_path / "logs" / "run" / "events.out.tfevents.1.x", events)
     logdir = str(tmp_path / "logs")
     html = tmp_path / "r.html"
-    result = run_cli(["analyze", logdir, "-o", str(html), "-j", "1"], timeout=120)
+    result = cli_server.cli(["analyze", logdir, "-o", str(html), "-j", "1"], timeout=120)
     assert result.exit_code == 0, result.stderr
     assert html.stat().st_size < 400_000  # 1.2 MB of names before (each name twice or more)
     text = html.read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from run_builders import make_run
@@ -25,7 +26,7 @@ def _run(loss: list[float], grad: list[float], val: list[float], shift: int = 0)
     return make_run(steps=steps, **kwargs)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(loss=series, grad=series, val=series)
 def test_no_diagnostic_raises_and_steps_lie_inside_the_data(loss, grad, val) -> None:
     run = _run(loss, grad, val)
@@ -39,7 +40,7 @@ def test_no_diagnostic_raises_and_steps_lie_inside_the_data(loss, grad, val) -> 
             assert not (isinstance(v, float) and not np.isfinite(v))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     loss=st.lists(st.floats(0.015625, 10, width=32), min_size=20, max_size=200),
     shift=st.integers(1, 10**9),

@@ -6,6 +6,7 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import examples
 from event_builders import frame_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -112,7 +113,7 @@ def test_walk_from_an_offset_and_with_a_record_limit() -> None:
     assert limited.end == 5 + 19 + 20
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     pattern=st.lists(st.integers(0, 60), min_size=1, max_size=8),
     repeats=st.integers(1, 400),
@@ -153,7 +154,7 @@ def test_bad_records_finds_each_kind_of_damage(where: str) -> None:
     assert bad.tolist() == [100 if where == "data" else 101]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     lengths=st.lists(st.integers(0, 40), min_size=1, max_size=300),
     flips=st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 7)), max_size=12),

@@ -55,23 +55,22 @@ _server: CliServer | None = None
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _cli_server() -> Iterator[None]:
+def _cli_server(request: pytest.FixtureRequest) -> Iterator[None]:
     global _server
     if not hasattr(os, "fork"):
         yield
         return
-    _server = CliServer(MEMORY_CAP)
+    _server = request.getfixturevalue("cli_server")  # conftest.py's, one for the session
     try:
         yield
     finally:
-        _server.close()
         _server = None
 
 
 def _cli(*args: str) -> Ran:
     if _server is None:
         pytest.skip("needs fork")
-    return _server.run(args, timeout=TIMEOUT)
+    return _server.run(args, timeout=TIMEOUT, memory_cap=MEMORY_CAP)
 
 
 def _clean(result: Ran, code: int = 0) -> list[str]:

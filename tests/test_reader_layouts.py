@@ -21,6 +21,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from conftest import examples
 from event_builders import (
     content_tensor,
     float_tensor,
@@ -289,7 +290,9 @@ def test_real_world_files_read_the_same_both_ways(path: Path, chunk_records: int
 # --------------------------------------------------------------------------------------
 # Built logs, hard on the layout path
 
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 # Tags of equal length, so that records of different tags share a length (and a shape).
 _TAGS = ["a/lr", "b/lr", "loss", "a/ac", "x", "val/loss"]

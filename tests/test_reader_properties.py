@@ -11,6 +11,7 @@ import fsspec
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import examples
 from event_builders import frame_records, header_event, problem_kinds, read_bytes
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,9 @@ from analyzer.reader.events import raw_scalars, read_event_stream
 from analyzer.reader.reference import read_bytes_reference
 from analyzer.reader.tags import TagTable
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 tags = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 steps = st.integers(-(2**63), 2**63 - 1)
@@ -149,7 +152,7 @@ def test_valid_logs_round_trip_exactly(
     assert fast_hists == ref_hists
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     writes=st.lists(
         st.tuples(st.sampled_from(["a", "b", "c/ü"]), st.integers(-5, 30), float32s),

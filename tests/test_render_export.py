@@ -85,11 +85,13 @@ def test_batches_and_awkward_names(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert pd.read_parquet(out)["run"].unique().tolist() == ['a,"b"']
 
 
-def test_float_text_is_python_repr_for_any_double() -> None:
+# "all" is a slow test (conftest.py); the default run checks a quarter as many of each kind
+@pytest.mark.parametrize("size", [50_000, 200_000], ids=["quarter", "all"])
+def test_float_text_is_python_repr_for_any_double(size: int) -> None:
     rng = np.random.default_rng(0)
-    bits = rng.integers(0, 2**64, size=200_000, dtype=np.uint64).view(np.float64)
-    ordinary = rng.uniform(-1e6, 1e6, size=200_000) * 10.0 ** rng.integers(-8, 12, 200_000)
-    whole = rng.integers(-(10**17), 10**17, size=20_000).astype(np.float64)
+    bits = rng.integers(0, 2**64, size=size, dtype=np.uint64).view(np.float64)
+    ordinary = rng.uniform(-1e6, 1e6, size=size) * 10.0 ** rng.integers(-8, 12, size)
+    whole = rng.integers(-(10**17), 10**17, size=size // 10).astype(np.float64)
     edges = np.array([1e-4, np.nextafter(1e-4, 0), 1e15, np.nextafter(1e15, 0), 5e-324, -0.0])
     for values in (bits, ordinary, whole, edges, np.float32(ordinary).astype(np.float64)):
         got = export._python_float_text(values).to_pylist()

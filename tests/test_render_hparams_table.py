@@ -6,16 +6,14 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from sweep_logs import write_sweep
 
 from analyzer.pipeline import build_analysis
 from analyzer.render.html import render
 
 
 @pytest.fixture(scope="module")
-def soup(tmp_path_factory: pytest.TempPathFactory) -> BeautifulSoup:
-    logs = write_sweep(tmp_path_factory.mktemp("sweep") / "logs")
-    report = build_analysis(str(logs), keep_runs=False).report
+def soup(sweep_logs: Path) -> BeautifulSoup:
+    report = build_analysis(str(sweep_logs), keep_runs=False).report
     return BeautifulSoup(render(report), "html.parser")
 
 
@@ -46,7 +44,6 @@ def test_one_ordering_per_column_default_best_outcome_first(soup: BeautifulSoup)
     assert section.find("b") is None  # the hostile run name is text
 
 
-def test_no_table_for_one_run_or_nothing_varying(tmp_path: Path) -> None:
-    logs = write_sweep(tmp_path / "logs")
-    report = build_analysis(str(logs / "wd0.0"), keep_runs=False).report
+def test_no_table_for_one_run_or_nothing_varying(sweep_logs: Path) -> None:
+    report = build_analysis(str(sweep_logs / "wd0.0"), keep_runs=False).report
     assert BeautifulSoup(render(report), "html.parser").select("#hparams") == []

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from sweep_logs import BEST_LR, HOSTILE_OPTIMIZER, HOSTILE_RUN, write_sweep
+from sweep_logs import BEST_LR, HOSTILE_OPTIMIZER, HOSTILE_RUN
 
-from analyzer.api import build_site
 from analyzer.pipeline import Analysis, build_analysis
 from analyzer.render.environment import fmt_num
 from analyzer.render.html import cross_run_view, render, render_index, sweep_scale
-from analyzer.render.site import page_file
+from analyzer.render.site import Site, page_file
 from analyzer.render.sweep_chart import Sweep, sweep_figure, sweep_svg
 
 GENERATED_AT = "2026-01-01T00:00:00Z"
@@ -23,8 +22,8 @@ SVG_PREFIX = "data:image/svg+xml;base64,"
 
 
 @pytest.fixture(scope="module")
-def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_sweep(tmp_path_factory.mktemp("sweep") / "logs")
+def sweep_dir(sweep_logs: Path) -> Path:
+    return sweep_logs  # conftest.py's, written once a session
 
 
 @pytest.fixture(scope="module")
@@ -152,17 +151,15 @@ def test_hostile_values_and_names_are_escaped(soup: BeautifulSoup) -> None:
 
 
 def test_index_page_links_the_best_runs_to_their_pages(
-    analysis: Analysis, tmp_path: Path, sweep_dir: Path
+    sweep_site: tuple[Analysis, Site, Path],
 ) -> None:
-    analysis, site = build_site(
-        str(sweep_dir), tmp_path / "out", generated_at=GENERATED_AT, group_by="none"
-    )
+    analysis, site, out = sweep_site  # conftest.py's: the sweep as one folder, group_by="none"
     index = BeautifulSoup(site.index.read_text(encoding="utf-8"), "html.parser")
     links = index.select("#cross-run table.points a")
     assert links
     for a in links:
         assert a["href"] == f"runs/{page_file(a.get_text())}"
-        assert (tmp_path / "out" / a["href"]).is_file()
+        assert (out / a["href"]).is_file()
     # The same section as the single page, but for the links.
     single = BeautifulSoup(render(analysis.report), "html.parser")
     assert index.select_one("#cross-run").get_text() == single.select_one("#cross-run").get_text()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from report_logs import write_report_logs
 
 from analyzer.cli import cli
 from analyzer.model import Advice, Finding, Report, RunReport
@@ -117,8 +116,8 @@ def test_findings_beyond_five_are_counted() -> None:
     assert "… and 3 more in the HTML report." in text
 
 
-def test_cli_md_to_stdout_and_file(tmp_path: Path) -> None:
-    logdir = write_report_logs(tmp_path / "logs")
+def test_cli_md_to_stdout_and_file(tmp_path: Path, report_logs: Path) -> None:
+    logdir = report_logs  # conftest.py's, written once a session
     result = CliRunner().invoke(cli, ["analyze", str(logdir), "-f", "md"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("## dlreport: 4 runs")

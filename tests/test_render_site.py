@@ -11,20 +11,20 @@ import numpy as np
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
-from report_logs import HOSTILE, write_report_logs
-from sweep_logs import write_sweep
+from report_logs import HOSTILE
 from tensorboardX import SummaryWriter
 
 from analyzer.api import build_site
 from analyzer.cli import cli
 from analyzer.commands import analyze as analyze_command
-from analyzer.pipeline import build_analysis
+from analyzer.pipeline import Analysis, build_analysis
 from analyzer.render.html import render
 from analyzer.render.site import (
     HASH_CHARS,
     MAX_SLUG,
     SAFE_FILE,
     PageNames,
+    Site,
     SiteError,
     SiteWriter,
     page_file,
@@ -91,14 +91,14 @@ def test_page_files_are_unique_even_ignoring_case() -> None:
     assert again.endswith("-2.html")
 
 
-def test_writer_refuses_a_folder_that_leads_outside(tmp_path: Path) -> None:
+def test_writer_refuses_a_folder_that_leads_outside(tmp_path: Path, report_logs: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     out = tmp_path / "out"
     out.mkdir()
     (out / "runs").symlink_to(outside, target_is_directory=True)
     writer = SiteWriter(out)
-    report = build_analysis(str(write_report_logs(tmp_path / "logs") / "healthy")).report
+    report = build_analysis(str(report_logs / "healthy")).report
     with pytest.raises(SiteError, match="outside"):
         writer.receive(report.runs[0], "<!DOCTYPE html>")
     assert list(outside.iterdir()) == []
@@ -109,8 +109,8 @@ def test_writer_refuses_a_folder_that_leads_outside(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_report_logs(tmp_path_factory.mktemp("site") / "logs")
+def logdir(report_logs: Path) -> Path:
+    return report_logs  # conftest.py's, analysed once a session (report_analysis)
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +128,8 @@ def _pages(out: Path) -> list[Path]:
     return [out / "index.html", *sorted((out / "runs").glob("*.html"))]
 
 
-def test_index_and_one_page_per_run(site_dir: Path, logdir: Path) -> None:
-    runs = build_analysis(str(logdir), keep_runs=False).report.runs
+def test_index_and_one_page_per_run(site_dir: Path, report_analysis: Analysis) -> None:
+    runs = report_analysis.report.runs
     files = sorted(p.name for p in (site_dir / "runs").iterdir())
     assert files == sorted(page_file(r.run) for r in runs)
     assert sorted(p.name for p in site_dir.iterdir()) == ["index.html", "runs"]
@@ -189,9 +189,11 @@ def test_hostile_run_name_is_text_in_both_pages(site_dir: Path) -> None:
     assert HOSTILE in [t.get_text() for t in soup.select("figure.tile .tag")]
 
 
-def test_run_page_shows_the_section_of_the_single_page_report(site_dir: Path, logdir: Path) -> None:
-    analysis = build_analysis(str(logdir), generated_at=GENERATED_AT)
-    single = BeautifulSoup(render(analysis.report, analysis.runs), "html.parser")
+def test_run_page_shows_the_section_of_the_single_page_report(
+    site_dir: Path, report_analysis: Analysis, report_html: str
+) -> None:
+    analysis = report_analysis  # the same logs, options and time as site_dir's
+    single = BeautifulSoup(report_html, "html.parser")
     sections = {s.find("h2").get_text(): s for s in single.select("section.run")}
     for r in analysis.report.runs:
         own = _soup(site_dir / "runs" / page_file(r.run)).select_one("section.run")
@@ -213,11 +215,9 @@ def test_pages_rendered_in_a_process_pool_are_the_same(
         assert other.read_bytes() == page.read_bytes(), page.name
 
 
-def test_cross_run_advice_reaches_the_run_pages(tmp_path: Path) -> None:
+def test_cross_run_advice_reaches_the_run_pages(sweep_site: tuple[Analysis, Site, Path]) -> None:
     """A page is rendered before the other runs are in; its advice is redone after."""
-    logs = write_sweep(tmp_path / "logs")
-    out = tmp_path / "out"
-    analysis, site = build_site(str(logs), out, generated_at=GENERATED_AT)
+    analysis, site, out = sweep_site  # conftest.py's: the sweep as one folder
     report = analysis.report
     single = BeautifulSoup(render(report), "html.parser")
     sections = {s.find("h2").get_text(): s for s in single.select("section.run")}
@@ -259,12 +259,13 @@ def test_many_hostile_run_names_stay_inside(tmp_path: Path) -> None:
 
 def test_cli_writes_a_folder_for_a_trailing_slash(logdir: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
-    result = CliRunner().invoke(cli, ["analyze", str(logdir), "-o", f"{out}/", "-j", "1"])
+    two = ["--include", "healthy", "--include", "overfit"]  # site_dir has all four runs' pages
+    result = CliRunner().invoke(cli, ["analyze", str(logdir), *two, "-o", f"{out}/", "-j", "1"])
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert "index.html and 4 run pages" in result.stderr
+    assert "index.html and 2 run pages" in result.stderr
     assert (out / "index.html").is_file()
-    assert len(list((out / "runs").glob("*.html"))) == 4
+    assert len(list((out / "runs").glob("*.html"))) == 2
 
 
 def test_cli_writes_a_folder_into_an_existing_directory(logdir: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from cli_checks import one_line_error, run_cli
+from cli_checks import CliServer, one_line_error
 from click.testing import CliRunner
 from tensorboardX import SummaryWriter
 
@@ -160,12 +160,12 @@ def test_a_settings_file_over_1_mb_is_refused(logdir: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs and /dev/zero")
-def test_settings_lookup_passes_over_fifos_and_devices(logdir: Path) -> None:
+def test_settings_lookup_passes_over_fifos_and_devices(logdir: Path, cli_server: CliServer) -> None:
     """A FIFO would block the read for ever, /dev/zero never end: only regular files are
     settings files (a child process under a timeout, so that a hang fails the test)."""
     os.mkfifo(logdir / "dlreport.toml")
     (logdir.parent / "pyproject.toml").symlink_to("/dev/zero")
-    result = run_cli(["tags", str(logdir)], timeout=60)
+    result = cli_server.cli(["tags", str(logdir)], timeout=60)
     assert (result.exit_code, result.stderr) == (0, "")
     assert "train/loss" in result.stdout
 
