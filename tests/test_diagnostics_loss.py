@@ -167,9 +167,14 @@ def test_no_plateau_while_the_validation_loss_still_falls() -> None:
     val = np.linspace(0.40, 0.33, 300)
     still = make_run(train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=val)
     assert codes(plateau(still, T)) == []
-    flat_val = noisy(np.full(300, 0.4), 0.01)
+    # A validation loss that is flat too, at the training loss's level, leaves the plateau.
+    flat_val = noisy(np.full(300, 0.85), 0.01)
     flat = make_run(train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=flat_val)
     assert codes(plateau(flat, T)) == ["plateau"]
+    # Flat as well, but at 0.4, far below the training loss: the training objective's floor.
+    low_val = noisy(np.full(300, 0.4), 0.01)
+    low = make_run(train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=low_val)
+    assert codes(plateau(low, T)) == []
 
 
 def test_plateau_after_lr_decay_is_convergence() -> None:

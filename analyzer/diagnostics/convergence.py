@@ -34,8 +34,9 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     (block medians); the better fit's c is the convergence rate. The run converges slowly if
     the loss lost less than 40% (and more than 1%) of its starting level and is still falling
     (the second half brought >= 20% of the whole drop), and the fit projects for twice the
-    steps a further gain >= 2x the loss's point-to-point noise (judged against the run's own
-    floor and noise): more steps or a larger learning rate would pay.
+    steps a further gain >= 0.5x the loss's point-to-point noise and >= 4% of the fitted loss
+    now (judged against the run's own floor and noise): more steps or a larger learning rate
+    would pay.
     """
     loss = _loss(run, t)
     if loss is None or len(loss) < 2 * t.min_points:
@@ -62,6 +63,12 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     projected_gain, noise = _projected_gain(run, loss)
     if projected_gain is not None and projected_gain < t.slow_projected_noise * noise:
         return
+    # ... and it must be worth the steps: a few percent of the level is a loss at its floor (a
+    # Keras run whose first epoch mean already holds the learning, label smoothing's floor).
+    if fit is not None and projected_gain is not None:
+        level = abs(fit.at(span))
+        if level > 0 and projected_gain < t.slow_projected_share * level:
+            return
     tag = run.roles["train_loss"]
     yield Finding(
         code="slow_convergence",
@@ -134,9 +141,12 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     last quarter; getting worse by up to 10% also counts as flat), while still at >= 10% of
     its start (not converged to ~0). With the learning rate logged, it must end at >= 0.5x its
     maximum (decay had not started): that is where a schedule helps. Without a logged
-    learning rate nothing is said: a loss gone flat after learning is usually converged. The
-    plateau began where the smoothed loss first came within 2% (of the start) of its final
-    level.
+    learning rate nothing is said: a loss gone flat after learning is usually converged. Nor
+    while the validation loss falls over the window (Mann-Kendall z <= -2; over the whole run
+    for a run that never learned), or sits at most
+    2/3 of the training loss there (the training objective's own floor: label smoothing,
+    dropout, augmentation). The plateau began where the smoothed loss first came within 2%
+    (of the start) of its final level.
     """
     if is_rl(run):
         yield from _reward_never_improved(run, t)
@@ -186,6 +196,8 @@ def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
     # the validation loss still falls consistently over the same window.
     val_z = _val_trend(run, t, cut / len(values) if progressed else 0.0)
     if val_z is not None and val_z <= -t.plateau_val_trend:
+        return
+    if progressed and _objective_floor(run, t, steps[cut], end):
         return
     smooth = rolling_median(values, max(3, len(values) // 20))
     began = int(np.argmax(np.abs(smooth - end) / start < t.plateau_stall))
@@ -266,6 +278,20 @@ def _val_trend(run: Run, t: Thresholds, from_share: float) -> float | None:
     return trend_z(window.to_numpy(dtype=float))
 
 
+def _objective_floor(run: Run, t: Thresholds, since: int, train_level: float) -> bool:
+    """Whether the training loss sits well above the validation loss from step ``since``: its
+    floor is a term the validation loss does not pay (label smoothing, dropout, augmentation,
+    a regularizer), so its flatness says nothing about whether the model still learns."""
+    val = role_series(run, "val_loss")
+    if val is None:
+        return False
+    window = val[val.index >= since]
+    if len(window) < 2:
+        return False
+    val_level = float(np.median(window.to_numpy(dtype=float)))
+    return val_level > 0 and train_level >= t.plateau_objective_gap * val_level
+
+
 def _at_chance(values: np.ndarray, steps: np.ndarray, tag: str, t: Thresholds) -> Iterator[Finding]:
     chances = {chance_level(float(v), t.chance_tolerance) for v in values}
     moved = float(np.ptp(values) / abs(values[0])) if values[0] else float("inf")
@@ -304,7 +330,7 @@ def _reward_never_improved(run: Run, t: Thresholds) -> Iterator[Finding]:
     gain = tail_median(v) - head_median(v)
     noise = noise_floor(v)
     z = trend_z(v)
-    if gain >= t.reward_learned_noise * noise or z >= t.plateau_val_trend:
+    if gain >= t.reward_learned_noise * noise or z >= t.reward_trend:
         return
     tag = run.roles["reward"]
     steps = reward.index.to_numpy()

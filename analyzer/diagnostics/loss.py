@@ -53,7 +53,8 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     median of the last max(3, n/20): the loss diverged if end >= 1.5 x start, or if every point
     after the first is >= 1.5 x the first (it blew up at once and never came back), or if end
     >= 3 x the lowest rolling median (window n/20) and the rise is >= 25% of start (it gave
-    back its progress). Medians make single spikes (loss_spikes) and a warmup bump that is
+    back its progress, and the validation loss, where logged, ends >= 1.5x its best too).
+    Medians make single spikes (loss_spikes) and a warmup bump that is
     followed by progress not count. An RL run's losses are checked for NaN only (judged by its
     reward). NaN in validation data only is not divergence (see ``no_signal``).
 
@@ -93,7 +94,7 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
             continue
         if is_rl(run) or part.kind == "adversarial" or len(values) < t.min_points:
             continue  # an RL or GAN loss rises as the returns or the other player grow
-        yield from _climb(raw, values, part, total, t)
+        yield from _climb(run, raw, values, part, total, t)
     if not any_nonfinite_loss:
         yield from _nonfinite_gradients(run)
 
@@ -141,6 +142,7 @@ def _component_evidence(part: Component, total: str | None) -> dict[str, object]
 
 
 def _climb(
+    run: Run,
     raw: pd.Series, values: np.ndarray, part: Component, total: str | None, t: Thresholds
 ) -> Iterator[Finding]:
     tag = part.tag
@@ -156,6 +158,8 @@ def _climb(
         start, rose = float(values[0]), True
     gave_back = best > 0 and end >= t.divergence_from_best * best
     gave_back = gave_back and end - best >= t.divergence_min_rise * abs(start)
+    if part.tag == run.roles.get("train_loss"):
+        gave_back = gave_back and _validation_confirms(run, t)
     if not (rose or gave_back):
         return
     margin = end / (t.divergence_rise * start) if rose else end / (t.divergence_from_best * best)
@@ -183,6 +187,18 @@ def _climb(
             **_component_evidence(part, total),
         ),
     )
+
+
+def _validation_confirms(run: Run, t: Thresholds) -> bool:
+    """Whether the validation loss, where one is logged, gave back its progress too (ends
+    >= 1.5x its best): a noisy per-step loss on tiny batches climbs back in its rolling
+    medians while the validation loss holds, and a real divergence shows in both."""
+    val = role_series(run, "val_loss")
+    if val is None or len(val) < t.min_points:
+        return True
+    v = val.to_numpy(dtype=float)
+    best, end = float(v.min()), end_level(v)
+    return best <= 0 or end >= t.divergence_rise * best
 
 
 @diagnostic(("train_loss",))
@@ -304,9 +320,10 @@ def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
     the median of the 10 points before, over a noise scale from the MAD of the differences of
     the previous 128 points. A spike also rises >= 30% above that median and by at least half
     the series' starting loss, from an ordinary point, and recovers (back below the median plus
-    3 sigma or 30% of the jump). One spike is info, two or more a warning. Each spike's onset,
-    size and recovery time are catalogued, with whether a gradient-norm spike came first (at or
-    up to 5 points before).
+    3 sigma or 30% of the jump). One spike is info, two or more a warning when the largest
+    stands >= 20 sigma (per-batch noise is right-skewed: healthy runs cross 6 sigma now and
+    then). Each spike's onset, size and recovery time are catalogued, with whether a
+    gradient-norm spike came first (at or up to 5 points before).
 
     Every term of the objective is checked, each named (detectron2's ``loss_mask``, a
     multi-task head), as well as the training loss: a bad batch may show in one term only.
@@ -402,6 +419,15 @@ def _grad_first(run: Run, t: Thresholds, source: pd.Series, spikes: list[Spike])
     return count
 
 
+def _spikes_warn(spikes: list[Spike], t: Thresholds) -> bool:
+    """Two or more spikes, the largest (by its ratio to the level) beyond what right-skewed
+    per-batch noise makes. Its z, not the largest z: just after a long flat stretch (learning
+    that starts late) the noise scale of the window before is tiny, and any bounce has a
+    huge z."""
+    largest = max(spikes, key=lambda s: s.ratio)
+    return len(spikes) >= t.spike_warning_count and largest.z >= t.spike_warning_z
+
+
 def _spike_finding(
     run: Run,
     t: Thresholds,
@@ -423,7 +449,7 @@ def _spike_finding(
     terms = f", also in {', '.join(map(repr, with_terms))}" if with_terms else ""
     return Finding(
         code="loss_spikes",
-        severity="warning" if len(spikes) >= t.spike_warning_count else "info",
+        severity="warning" if _spikes_warn(spikes, t) else "info",
         title=f"{len(spikes)} {what} spike(s){name}, the largest x{biggest.ratio:.2g} at step "
         f"{int(steps[biggest.onset])}{terms}",
         steps=(int(steps[spikes[0].onset]), int(steps[spikes[-1].end])),

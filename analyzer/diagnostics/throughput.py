@@ -21,10 +21,14 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
     so that tiny CPU steps do not turn wall-clock jitter into rates) is <= 0.5x the median of
     the first quarter (the first 2 points, warm-up, are skipped), and the fall is at least 3x
     the run's own jitter (the spread of the first quarter): a drop must be sustained and large
-    against its noise. The speed of evaluation passes (eval/samples_per_second) is not
+    against its noise. A rate derived from wall times is judged only on a run that trained for
+    at least a minute: over a few seconds, another process on the machine halves it. The
+    speed of evaluation passes (eval/samples_per_second) is not
     training throughput and is never used.
     """
     tag = run.roles.get("throughput")
+    if not tag and _trained_for(run) < t.throughput_derived_min_s:
+        return
     s = role_series(run, "throughput") if tag else step_rate(run)
     source = tag or "steps/s"
     if s is None or len(s) < 2 * t.min_points:
@@ -60,3 +64,11 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
             threshold_ratio=t.throughput_drop,
         ),
     )
+
+
+def _trained_for(run: Run) -> float:
+    """Seconds between the first and the last training-loss point (0 without wall times)."""
+    wall = run.wall_times("train_loss")
+    if wall is None or len(wall) < 2:
+        return 0.0
+    return float(wall.iloc[-1] - wall.iloc[0])
