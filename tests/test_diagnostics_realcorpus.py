@@ -1,5 +1,6 @@
 """Diagnoses on runs written by real writers (tensorboardX, torch's SummaryWriter, Lightning,
-Hugging Face Trainer, Keras) in the realcorpus *dev* split, copied under
+Hugging Face Trainer, Keras, accelerate) in the realcorpus *dev* split and in *test2* (scored
+once, then spent and used for development: its runs are named ``test2-...``), copied under
 ``tests/fixtures/realcorpus`` (``config.json`` says each run's cause). Each healthy run here
 tripped a detector before the rules were calibrated on dev; each sick one is the symptom the
 rule must keep finding.
@@ -148,3 +149,21 @@ def test_spikes_after_delayed_learning_are_information() -> None:
     assert alarms == set()
     assert evidence["loss_spikes"]["spikes"] == 5
     assert _report(name, spike_warning_z=6.0)[0] == {"loss_spikes"}
+
+
+def test_a_loss_that_ends_nan_is_divergence_and_nothing_about_its_shape_before() -> None:
+    # log(0) in a byte LM's loss from step 200: before it, the loss was flat at 3.02 (its
+    # finite points alone read as a plateau); from it, the loss and the norm are NaN.
+    alarms, _, evidence = _report("accelerate-tlm-nan_log0-10-065f4475")
+    assert alarms == {"loss_divergence", "exploding_gradients"}
+    assert evidence["loss_divergence"]["first_nonfinite_step"] == 200
+
+
+def test_unshuffled_classes_oscillate_in_the_validation_loss() -> None:
+    # Data sorted by class and never shuffled: the per-step loss falls within each class's
+    # stretch and jumps at the next (a saw-tooth that block medians of the training loss
+    # average to swings of 7% of its start), while the 81 evaluations swing 0.55 <-> 1.0.
+    alarms, _, evidence = _report("accelerate-mlp-no_shuffle-10-cd2d4276")
+    assert "loss_oscillation" in alarms
+    assert evidence["loss_oscillation"]["judged_against"] == "validation loss"
+    assert float(evidence["loss_oscillation"]["swing_share_of_start"]) < 0.08  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
 from .components import components, main_is_adversarial, total_of
-from .loss import _loss, is_rl, role_tag_series
+from .loss import _loss, ended_nonfinite, is_rl, role_tag_series
 
 
 @diagnostic(("train_loss",))
@@ -127,7 +127,8 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     Stuck (the run never learned): the loss lost < 30% of its start and over the last 40% of
     the points improved by < 2% of the start: a warning, naming the chance level when the
     loss sits at ln C (C classes). With only 3 or 4 points this is said only when every point
-    is at ln C (within 0.5%) and the loss moved < 1%: the commonest failed trial.
+    is at ln C (within 0.5%) and the loss moved < 1%: the commonest failed trial. A loss that
+    ends NaN/Inf is not judged here (loss_divergence says what happened to it).
 
     A term of the objective (a multi-task head, detectron2's ``loss_cls``) that starts and
     ends at the same chance level ln C, having lost < 30% of its start, has not learned
@@ -162,7 +163,7 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
 def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
     """:func:`plateau` on the run's training loss."""
     loss = role_series(run, "train_loss")
-    if loss is None or len(loss) < 3:
+    if loss is None or len(loss) < 3 or ended_nonfinite(run):
         return
     values = loss.to_numpy(dtype=float)
     steps = loss.index.to_numpy()

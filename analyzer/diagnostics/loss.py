@@ -36,11 +36,23 @@ def is_rl(run: Run) -> bool:
 
 def _loss(run: Run, t: Thresholds) -> pd.Series | None:
     """The finite training loss whose shape is judged, or None when there are too few points
-    to say anything (or the run is judged by its reward, or the loss is a GAN player's)."""
-    if is_rl(run) or main_is_adversarial(run):
+    to say anything (or the run is judged by its reward, or the loss is a GAN player's, or it
+    ended NaN/Inf)."""
+    if is_rl(run) or main_is_adversarial(run) or ended_nonfinite(run):
         return None
     loss = role_series(run, "train_loss")
     return loss if loss is not None and len(loss) >= t.min_points else None
+
+
+def ended_nonfinite(run: Run) -> bool:
+    """Whether the training loss's last point is NaN/Inf: the weights are broken from there
+    on, loss_divergence says so, and the shape of the finite points before (flat, slow) is
+    no verdict on the run."""
+    tag = run.roles.get("train_loss")
+    if tag is None:
+        return False
+    raw = run.tag_series(tag)
+    return bool(len(raw)) and not bool(np.isfinite(float(raw.iloc[-1])))
 
 
 @diagnostic(("train_loss",), ("loss_parts",), ("grad_norm",))
@@ -206,9 +218,10 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Loss swings up and down more than it goes down (variance and spectral measures).
 
     On the second half of the run, split into ~40 blocks whose medians average out minibatch
-    noise: the mean |change| between block medians ("swing") >= 8% of the starting loss, and
-    their total variation >= 3x the net decrease (a curve that only falls has total variation
-    equal to its decrease). Healthy minibatch noise is not oscillation, so the swings must
+    noise: the mean |change| between block medians ("swing") >= 8% of the starting loss
+    (waived when a validation loss with >= 16 evaluations judges the swings: block medians can
+    average away a saw-tooth the evaluations show), and their total variation >= 3x the net
+    decrease (a curve that only falls has total variation equal to its decrease). Healthy minibatch noise is not oscillation, so the swings must
     also stand out of the run's own noise, judged on the best evidence the run has:
 
     - a validation loss with >= 8 evaluations in its second half must swing too: its median
@@ -234,7 +247,12 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     swing, tv, net, blocks = swing_and_trend(half)
     if blocks < 4 or start <= 0:
         return
-    if not (swing >= t.oscillation_swing * start and tv >= t.oscillation_trend * max(net, 0.0)):
+    # With a validation loss evaluated often enough, it judges the swings (its own size gate
+    # below); the training loss must still fail to descend steadily. Block medians of a
+    # per-step loss can average away a saw-tooth (unshuffled classes) the evaluations show.
+    judged_by_val = _val_swings_judge(run)
+    swung = judged_by_val or swing >= t.oscillation_swing * start
+    if not (swung and tv >= t.oscillation_trend * max(net, 0.0)):
         return
     size = max(1, len(half) // 40)
     noise_swing = 1.6 * within_block_noise(half, size) / np.sqrt(size) if size >= 2 else 0.0
@@ -270,6 +288,13 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
             lag1_diff_autocorr=spec.lag1_diff_autocorr,
         ),
     )
+
+
+def _val_swings_judge(run: Run) -> bool:
+    """Whether the validation loss has the evaluations to judge swings alone (>= 8 blocks
+    of its second half)."""
+    val = role_series(run, "val_loss")
+    return val is not None and len(val) >= 2 * 8
 
 
 def _swings_confirmed(
