@@ -221,8 +221,9 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     noise: the mean |change| between block medians ("swing") >= 8% of the starting loss
     (waived when a validation loss with >= 16 evaluations judges the swings: block medians can
     average away a saw-tooth the evaluations show), and their total variation >= 3x the net
-    decrease (a curve that only falls has total variation equal to its decrease). Healthy minibatch noise is not oscillation, so the swings must
-    also stand out of the run's own noise, judged on the best evidence the run has:
+    decrease (a curve that only falls has total variation equal to its decrease). Healthy
+    minibatch noise is not oscillation, so the swings must also stand out of the run's own
+    noise, judged on the best evidence the run has:
 
     - a validation loss with >= 8 evaluations in its second half must swing too: its median
       |change| between evaluations >= 8% of its start, total variation >= 3x its net decrease
