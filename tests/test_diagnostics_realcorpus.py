@@ -167,3 +167,11 @@ def test_unshuffled_classes_oscillate_in_the_validation_loss() -> None:
     assert "loss_oscillation" in alarms
     assert evidence["loss_oscillation"]["judged_against"] == "validation loss"
     assert float(evidence["loss_oscillation"]["swing_share_of_start"]) < 0.08  # type: ignore[arg-type]
+
+
+def test_a_noisy_tiny_validation_set_swings_the_accuracy() -> None:
+    # 16 validation samples, 25% noisy labels, SGD-momentum at 0.1: eval/accuracy moves by
+    # 0.065 on average between evaluations (one sample in 16 flips), healthy runs by <= 0.035.
+    alarms, _, evidence = _report("hf-mlp-unstable_val-0-178d5738")
+    assert {"unstable_metric", "loss_oscillation"} <= alarms
+    assert 0.05 <= float(evidence["unstable_metric"]["mean_swing"]) < 0.08  # type: ignore[arg-type]

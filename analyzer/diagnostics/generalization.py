@@ -146,7 +146,7 @@ def unstable_metric(run: Run, t: Thresholds) -> Iterator[Finding]:
     """A logged quality metric (accuracy, F1, ...) swings widely, or the reward collapses.
 
     On the second half of the evaluations of each [0, 1] metric (percentages are scaled): the
-    mean |change| between consecutive evaluations >= 0.08 (8 points of accuracy) and the total
+    mean |change| between consecutive evaluations >= 0.05 (5 points of accuracy) and the total
     variation >= 2x the net change: it goes up and down rather than somewhere.
 
     A reinforcement-learning run is judged by its reward: it collapsed when the reward
