@@ -144,10 +144,10 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     maximum (decay had not started): that is where a schedule helps. Without a logged
     learning rate nothing is said: a loss gone flat after learning is usually converged. Nor
     while the validation loss falls over the window (Mann-Kendall z <= -2; over the whole run
-    for a run that never learned), or sits at most
-    2/3 of the training loss there (the training objective's own floor: label smoothing,
-    dropout, augmentation). The plateau began where the smoothed loss first came within 2%
-    (of the start) of its final level.
+    for a run that never learned), or, after learning, sits at most 2/3 of the training loss
+    there (the training objective's own floor: label smoothing, dropout, augmentation). The
+    plateau began where the smoothed loss first came within 2% (of the start) of its final
+    level.
     """
     if is_rl(run):
         yield from _reward_never_improved(run, t)
