@@ -575,8 +575,73 @@ def all_configs() -> list[dict[str, Any]]:
                 if "test2" in splits:
                     family = fams[(h + rep + 2) % len(fams)]
                     out.append(make_config(wname, family, cname, "test2", rep + 4))
+    out.extend(dev_additions())
     names = [c["name"] for c in out]
     assert len(names) == len(set(names)), "duplicate run names"
+    return out
+
+
+# ------------------------------------------------------------------------- dev additions
+# Runs added to *dev* after test2 was scored, so that what test2 found can be tuned on dev and
+# not on a held-out split. New names only (reps from 10 up, so seeds differ from every earlier
+# dev run); the frozen dev runs are untouched. The five healthy shapes behind test2's false
+# alarms get one more dev run per writer; the MLP family has no two-class data variant, so the
+# extra label-smoothing runs are the recurrent ones on the two-class ``seq_sum`` sequences.
+DEV_EXTRA_HEALTHY = ("tiny_batch", "step_decay", "cosine_restarts", "delayed", "label_smoothing")
+DEV_ADDED_REP = 10
+TWO_CLASS_DATA = "seq_sum"
+
+
+def _dev_rep_with_data(family: str, data: str, first: int) -> int | None:
+    """The first rep from ``first`` whose dev data variant is ``data`` (None: not a variant)."""
+    variants = FAMILIES[family]["data"]
+    if data not in variants:
+        return None
+    reps = range(first, first + len(variants))
+    return next(r for r in reps if variants[r % len(variants)] == data)
+
+
+def dev_additions() -> list[dict[str, Any]]:
+    """The runs added to dev: the accelerate writer, the ae family, no warm-up, extra healthy reps.
+
+    - ``accelerate``: every condition that applies to it, as in test2 (family by the rotation);
+    - ``ae``: every condition that applies to it, one run each, on one of the hand-written-loop
+      writers that train it (torch, tbx, lightning; the writer by the condition's hash);
+    - ``no_warmup``: two runs (the tbx writer, the only dev writer with per-layer gradients and
+      the transformer LM);
+    - one extra run per dev writer of each of ``DEV_EXTRA_HEALTHY``.
+    """
+    out = []
+    for cname, cond in CONDITIONS.items():
+        h = int(_digest(["dev-added", cname]), 16)
+        reps = cond.get("reps", 2 if cname in ("base", "rl_noisy", "gan_eq") else 1)
+        fams = [f for f in WRITERS["accelerate"]["families"] if _applies(cond, "accelerate", f)]
+        if cname in ("no_warmup", "long_50k"):
+            fams = []  # no per-layer gradients; 50k steps only on torch and tbx (as above)
+        for rep in range(reps if fams else 0):
+            family = fams[(h + rep) % len(fams)]
+            out.append(make_config("accelerate", family, cname, "dev", DEV_ADDED_REP + rep))
+        ae_writers = [w for w in ("torch", "tbx", "lightning") if _applies(cond, w, "ae")]
+        if ae_writers:
+            wname = ae_writers[h % len(ae_writers)]
+            out.append(make_config(wname, "ae", cname, "dev", DEV_ADDED_REP))
+    for rep in range(2):
+        out.append(make_config("tbx", "tlm", "no_warmup", "dev", DEV_ADDED_REP + rep))
+    for wname, w in WRITERS.items():
+        if w["split"] != "both":
+            continue  # tfsummary stays held out; accelerate is above
+        for cname in DEV_EXTRA_HEALTHY:
+            cond = CONDITIONS[cname]
+            fams = [f for f in w["families"] if _applies(cond, wname, f) and f != "ae"]
+            rep = DEV_ADDED_REP + 2
+            if cname == "label_smoothing":
+                fams = [f for f in fams if TWO_CLASS_DATA in FAMILIES[f]["data"]]
+            if not fams:
+                continue
+            family = fams[int(_digest([wname, cname, "dev-added"]), 16) % len(fams)]
+            if cname == "label_smoothing":
+                rep = _dev_rep_with_data(family, TWO_CLASS_DATA, rep) or rep
+            out.append(make_config(wname, family, cname, "dev", rep))
     return out
 
 
