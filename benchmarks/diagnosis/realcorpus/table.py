@@ -17,8 +17,9 @@ from typing import Any
 # venv: which environment trains it ("torch" or "tf"). logs: the series it writes (the
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
-# families: what it trains. split: "both" (dev and test; test2 too), "test" for a writer kept
-# out of dev (in test and test2), "test2" for one that only the second held-out split has.
+# families: what it trains. split: "both" (every split), "test" for a writer kept out of dev
+# (in test, test2 and test3), "test2" for one added with test2 (in test2, test3 and, since
+# test2 was scored, in ``dev_additions()``; never in test).
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
         "venv": "torch",
@@ -227,17 +228,18 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}  # in test and test2, never in dev
-TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (reconstruction MSE): only in test2
-SPLITS = ("dev", "test", "test2")
-SEED_BASE = {"dev": 0, "test": 1000, "test2": 2000}
+TEST_ONLY_FAMILIES = {"gan"}  # in test, test2 and test3, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2, test3, dev_additions()
+SPLITS = ("dev", "test", "test2", "test3")
+SEED_BASE = {"dev": 0, "test": 1000, "test2": 2000, "test3": 3000}
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
 # set the cause produces; [] for healthy), "needs" (series the writer must log for the run to
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
 # NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
-# splits that have it, default all; a condition added after dev was frozen is test2-only),
+# splits that have it, default all; a condition added after dev was frozen is in test2 and
+# test3, and in dev only through ``dev_additions()``),
 # "reps" (runs per split), "cause".
 SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -431,7 +433,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
         "codes": ["vanishing_gradients"],
         "needs": ["layer_grads"],
         "families": ["tlm"],
-        "splits": ["test2"],
+        "splits": ["test2", "test3"],
         "reps": 4,
         "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
         "lower layers' gradients vanish and the loss stays at the unigram entropy",
@@ -557,7 +559,9 @@ def all_configs() -> list[dict[str, Any]]:
     there are several (and always different seeds and data variants); the baseline and the RL
     and GAN healthy shapes get two runs per split. test2, the second held-out split, takes the
     next family in the same rotation, seeds from 2000, and has what dev and test never had: the
-    ``accelerate`` writer, the ``ae`` family and the conditions added after the freeze.
+    ``accelerate`` writer, the ``ae`` family and the conditions added after the freeze. test3,
+    the third, takes what test2 takes with the family after test2's in the rotation, seeds from
+    3000 and the rep one past test2's (so the data variant differs from test2's too).
     """
     out = []
     for wname, w in WRITERS.items():
@@ -575,6 +579,9 @@ def all_configs() -> list[dict[str, Any]]:
                 if "test2" in splits:
                     family = fams[(h + rep + 2) % len(fams)]
                     out.append(make_config(wname, family, cname, "test2", rep + 4))
+                if "test3" in splits:
+                    family = fams[(h + rep + 3) % len(fams)]
+                    out.append(make_config(wname, family, cname, "test3", rep + 5))
     out.extend(dev_additions())
     names = [c["name"] for c in out]
     assert len(names) == len(set(names)), "duplicate run names"
