@@ -11,9 +11,9 @@ precision / recall / F1, the macro-F1 over the codes in the labels, the false-al
 healthy runs (a healthy run with any predicted code) and per code, and for each writer the share
 of labelled roles that dlreport assigned to exactly the writer's tag.
 
-The held-out splits are scored once, at the end, by the lead: ``--split test2`` asks for
-``--final`` (*test* was scored once already and is spent). ``--json OUT`` keeps the scores for
-``code_table.py``, which writes the README's per-code table from them.
+The held-out splits are scored once, at the end, by the lead: ``--split test3`` asks for
+``--final`` (*test* and *test2* were scored once already and are spent). ``--json OUT`` keeps
+the scores for ``code_table.py``, which writes the README's per-code table from them.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ALARM = ("warning", "error")
-SPLITS = ("dev", "test", "test2")
-HELD_OUT = ("test", "test2")  # each scored once, with --final; test is spent (44b15fc)
+SPLITS = ("dev", "test", "test2", "test3")
+HELD_OUT = ("test", "test2", "test3")  # each scored once, with --final; test, test2 spent
 
 
 def analyze(root: Path, python: str, repo: Path) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from typing import Any
 # venv: which environment trains it ("torch" or "tf"). logs: the series it writes (the
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
-# families: what it trains. split: "both" (dev and test; test2 too), "test" for a writer kept
-# out of dev (in test and test2), "test2" for one that only the second held-out split has.
+# families: what it trains. split: "both" (every split), "test" for a writer kept out of dev
+# (in test, test2 and test3), "test2" for one added with test2 (in test2, test3 and, since
+# test2 was scored, in ``dev_additions()``; never in test).
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
         "venv": "torch",
@@ -227,17 +228,18 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}  # in test and test2, never in dev
-TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (reconstruction MSE): only in test2
-SPLITS = ("dev", "test", "test2")
-SEED_BASE = {"dev": 0, "test": 1000, "test2": 2000}
+TEST_ONLY_FAMILIES = {"gan"}  # in test, test2 and test3, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2, test3, dev_additions()
+SPLITS = ("dev", "test", "test2", "test3")
+SEED_BASE = {"dev": 0, "test": 1000, "test2": 2000, "test3": 3000}
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
 # set the cause produces; [] for healthy), "needs" (series the writer must log for the run to
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
 # NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
-# splits that have it, default all; a condition added after dev was frozen is test2-only),
+# splits that have it, default all; a condition added after dev was frozen is in test2 and
+# test3, and in dev only through ``dev_additions()``),
 # "reps" (runs per split), "cause".
 SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -431,7 +433,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
         "codes": ["vanishing_gradients"],
         "needs": ["layer_grads"],
         "families": ["tlm"],
-        "splits": ["test2"],
+        "splits": ["test2", "test3"],
         "reps": 4,
         "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
         "lower layers' gradients vanish and the loss stays at the unigram entropy",
@@ -557,7 +559,9 @@ def all_configs() -> list[dict[str, Any]]:
     there are several (and always different seeds and data variants); the baseline and the RL
     and GAN healthy shapes get two runs per split. test2, the second held-out split, takes the
     next family in the same rotation, seeds from 2000, and has what dev and test never had: the
-    ``accelerate`` writer, the ``ae`` family and the conditions added after the freeze.
+    ``accelerate`` writer, the ``ae`` family and the conditions added after the freeze. test3,
+    the third, takes what test2 takes with the family after test2's in the rotation, seeds from
+    3000 and the rep one past test2's (so the data variant differs from test2's too).
     """
     out = []
     for wname, w in WRITERS.items():
@@ -575,8 +579,76 @@ def all_configs() -> list[dict[str, Any]]:
                 if "test2" in splits:
                     family = fams[(h + rep + 2) % len(fams)]
                     out.append(make_config(wname, family, cname, "test2", rep + 4))
+                if "test3" in splits:
+                    family = fams[(h + rep + 3) % len(fams)]
+                    out.append(make_config(wname, family, cname, "test3", rep + 5))
+    out.extend(dev_additions())
     names = [c["name"] for c in out]
     assert len(names) == len(set(names)), "duplicate run names"
+    return out
+
+
+# ------------------------------------------------------------------------- dev additions
+# Runs added to *dev* after test2 was scored, so that what test2 found can be tuned on dev and
+# not on a held-out split. New names only (reps from 10 up, so seeds differ from every earlier
+# dev run); the frozen dev runs are untouched. The five healthy shapes behind test2's false
+# alarms get one more dev run per writer; the MLP family has no two-class data variant, so the
+# extra label-smoothing runs are the recurrent ones on the two-class ``seq_sum`` sequences.
+DEV_EXTRA_HEALTHY = ("tiny_batch", "step_decay", "cosine_restarts", "delayed", "label_smoothing")
+DEV_ADDED_REP = 10
+TWO_CLASS_DATA = "seq_sum"
+
+
+def _dev_rep_with_data(family: str, data: str, first: int) -> int | None:
+    """The first rep from ``first`` whose dev data variant is ``data`` (None: not a variant)."""
+    variants = FAMILIES[family]["data"]
+    if data not in variants:
+        return None
+    reps = range(first, first + len(variants))
+    return next(r for r in reps if variants[r % len(variants)] == data)
+
+
+def dev_additions() -> list[dict[str, Any]]:
+    """The runs added to dev: the accelerate writer, the ae family, no warm-up, extra healthy reps.
+
+    - ``accelerate``: every condition that applies to it, as in test2 (family by the rotation);
+    - ``ae``: every condition that applies to it, one run each, on one of the hand-written-loop
+      writers that train it (torch, tbx, lightning; the writer by the condition's hash);
+    - ``no_warmup``: two runs (the tbx writer, the only dev writer with per-layer gradients and
+      the transformer LM);
+    - one extra run per dev writer of each of ``DEV_EXTRA_HEALTHY``.
+    """
+    out = []
+    for cname, cond in CONDITIONS.items():
+        h = int(_digest(["dev-added", cname]), 16)
+        reps = cond.get("reps", 2 if cname in ("base", "rl_noisy", "gan_eq") else 1)
+        fams = [f for f in WRITERS["accelerate"]["families"] if _applies(cond, "accelerate", f)]
+        if cname in ("no_warmup", "long_50k"):
+            fams = []  # no per-layer gradients; 50k steps only on torch and tbx (as above)
+        for rep in range(reps if fams else 0):
+            family = fams[(h + rep) % len(fams)]
+            out.append(make_config("accelerate", family, cname, "dev", DEV_ADDED_REP + rep))
+        ae_writers = [w for w in ("torch", "tbx", "lightning") if _applies(cond, w, "ae")]
+        if ae_writers:
+            wname = ae_writers[h % len(ae_writers)]
+            out.append(make_config(wname, "ae", cname, "dev", DEV_ADDED_REP))
+    for rep in range(2):
+        out.append(make_config("tbx", "tlm", "no_warmup", "dev", DEV_ADDED_REP + rep))
+    for wname, w in WRITERS.items():
+        if w["split"] != "both":
+            continue  # tfsummary stays held out; accelerate is above
+        for cname in DEV_EXTRA_HEALTHY:
+            cond = CONDITIONS[cname]
+            fams = [f for f in w["families"] if _applies(cond, wname, f) and f != "ae"]
+            rep = DEV_ADDED_REP + 2
+            if cname == "label_smoothing":
+                fams = [f for f in fams if TWO_CLASS_DATA in FAMILIES[f]["data"]]
+            if not fams:
+                continue
+            family = fams[int(_digest([wname, cname, "dev-added"]), 16) % len(fams)]
+            if cname == "label_smoothing":
+                rep = _dev_rep_with_data(family, TWO_CLASS_DATA, rep) or rep
+            out.append(make_config(wname, family, cname, "dev", rep))
     return out
 
 
