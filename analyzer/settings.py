@@ -138,7 +138,7 @@ def _read_file(
         fs, inner = located or filesystem(path)
         if is_dir(fs, inner):
             raise ConfigError(f"{shown}: is a folder, not a settings file")
-        with (open(inner, "rb") if fs is None else fs.open(inner, "rb")) as f:
+        with open(inner, "rb") if fs is None else fs.open(inner, "rb") as f:
             # A settings file is a few lines: more than 1 MB is not one (and would be read
             # whole into memory).
             raw = f.read(MAX_SETTINGS_BYTES + 1)
