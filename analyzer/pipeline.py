@@ -146,11 +146,15 @@ def analyze_run(run: Run, thresholds: Thresholds, *, strict: bool = False) -> Ru
 # on write and passing the reports back cost about 0.2-0.4 CPU-s, and 11 small runs take
 # 0.2 CPU-s in all (the default -j was slower than -j 1 on them). The work is estimated from
 # what is known before reading, measured on this project's benchmarks (bench_cli.py):
-# about 20 ms per run, 11 ms per MB of event files, and 180 ms per run's charts or page.
+# about 20 ms per run, 11 ms per MB of event files, and 50 ms per run's charts or page. The
+# last is the CPU-s of `analyze sample_logs -f html -j 1` less `-f json -j 1`, per run (46-50
+# ms, 3x5 runs, when charts became SVG; 180 ms when matplotlib drew them). It averages in the
+# page's fixed cost (jinja2 and the templates, ~40 ms) and matplotlib's import for the run
+# with histograms (~0.3 s): 40 runs of 4 scalar tags each cost 11 ms more per run, not 50.
 POOL_MIN_WORK_S = 1.0
 WORK_PER_RUN_S = 0.02
 WORK_PER_MB_S = 0.011
-WORK_PER_CHARTED_RUN_S = 0.18
+WORK_PER_CHARTED_RUN_S = 0.05
 
 
 def _is_cluster(executor: Executor) -> bool:

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import fsspec
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+from .storage import filesystem, is_dir, is_file
 from .thresholds import (
     ADVICE,
     DEFAULTS,
@@ -26,6 +26,9 @@ from .thresholds import (
     threshold_names,
     with_overrides,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fsspec import AbstractFileSystem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -76,67 +79,66 @@ def load_settings(logdir: str, config: str | None = None) -> Settings:
         return settings
     for fs, path in _candidates(logdir):
         try:
-            found = fs.isfile(path)
+            found = is_file(fs, path)
         except OSError:  # an unreadable parent folder is not a settings file
             found = False
         if found:
-            settings = _read_file(path, fs=fs)
+            settings = _read_file(path, located=(fs, path))
             if settings is not None:
                 return settings
     return Settings()
 
 
-def _candidates(logdir: str) -> Iterator[tuple[fsspec.AbstractFileSystem, str]]:
+def _candidates(logdir: str) -> Iterator[tuple[AbstractFileSystem | None, str]]:
     """Where a settings file may be: LOGDIR and its parents, then the working directory and
-    its parents (a remote LOGDIR is looked in itself only: its parents are other people's)."""
-    seen: set[str] = set()
-    folders: list[tuple[fsspec.AbstractFileSystem, str]] = []
+    its parents (a remote LOGDIR is looked in itself only: its parents are other people's).
+    A filesystem None is this machine's (:func:`analyzer.storage.filesystem`)."""
+    seen: set[tuple[bool, str]] = set()
+    folders: list[tuple[AbstractFileSystem | None, str]] = []
     try:
-        fs, base = fsspec.core.url_to_fs(logdir)
+        fs, base = filesystem(logdir)
     except (ImportError, ValueError):  # the reader says what is missing, in one line
-        fs, base = None, ""
-    if fs is not None and _is_local(fs):
-        start = Path(base).resolve()
-        if start.is_file():
-            start = start.parent
-        folders += [(fs, str(p)) for p in (start, *start.parents)]
-    elif fs is not None:
-        try:
-            if fs.isfile(base):
-                base = posixpath.dirname(base)
-        except OSError:
-            pass
-        folders.append((fs, base))
-    local = fsspec.filesystem("file")
+        pass
+    else:
+        if fs is None:
+            start = Path(base).resolve()
+            if start.is_file():
+                start = start.parent
+            folders += [(None, str(p)) for p in (start, *start.parents)]
+        else:
+            try:
+                if fs.isfile(base):
+                    base = posixpath.dirname(base)
+            except OSError:
+                pass
+            folders.append((fs, base))
     cwd = Path.cwd()
-    folders += [(local, str(p)) for p in (cwd, *cwd.parents)]
+    folders += [(None, str(p)) for p in (cwd, *cwd.parents)]
     for fs_, folder in folders:
-        key = f"{fs_.protocol}:{folder}"
+        key = (fs_ is None, folder)
         if key in seen:
             continue
         seen.add(key)
         for name in SETTINGS_FILES:
-            yield fs_, str(Path(folder) / name) if _is_local(fs_) else posixpath.join(folder, name)
-
-
-def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return protocol in ("file", "local")
+            yield fs_, str(Path(folder) / name) if fs_ is None else posixpath.join(folder, name)
 
 
 def _read_file(
-    path: str, *, fs: fsspec.AbstractFileSystem | None = None, explicit: bool = False
+    path: str,
+    *,
+    located: tuple[AbstractFileSystem | None, str] | None = None,
+    explicit: bool = False,
 ) -> Settings | None:
-    """The settings in one file, or None for a ``pyproject.toml`` without ``[tool.dlreport]``."""
+    """The settings in one file, or None for a ``pyproject.toml`` without ``[tool.dlreport]``.
+
+    ``located`` is the filesystem and the path within it when the caller knows them; else they
+    come from ``path``."""
     shown = path
     try:
-        if fs is None:
-            fs, inner = fsspec.core.url_to_fs(path)
-        else:
-            inner = path
-        if fs.isdir(inner):
+        fs, inner = located or filesystem(path)
+        if is_dir(fs, inner):
             raise ConfigError(f"{shown}: is a folder, not a settings file")
-        with fs.open(inner, "rb") as f:
+        with open(inner, "rb") if fs is None else fs.open(inner, "rb") as f:
             # A settings file is a few lines: more than 1 MB is not one (and would be read
             # whole into memory).
             raw = f.read(MAX_SETTINGS_BYTES + 1)

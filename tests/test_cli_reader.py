@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -291,3 +292,36 @@ def test_export_streams_runs_after_an_unreadable_one(tmp_path: Path) -> None:
                                           "b,x,1,1.0,1.0"]  # fmt: skip
     assert result.stderr.startswith("warning: ")
     assert "events.out.tfevents.1" in result.stderr
+
+
+def test_a_local_logdir_never_imports_fsspec(tmp_path: Path) -> None:
+    """fsspec (and the asyncio it pulls in) costs ~25 ms of each start-up: it is imported for
+    URLs only. The logdir holds a settings file and a Lightning hparams.yaml, so discovery, the
+    settings search and the files beside the event files are all read; the same logdir as a
+    file:// URL then does load fsspec (the check can see it)."""
+    logdir = tmp_path / "logs"
+    shutil.copytree(Path(__file__).parent.parent / "sample_logs" / "healthy", logdir / "run")
+    (logdir / "run" / "hparams.yaml").write_text("lr: 0.25\n")
+    (logdir / "dlreport.toml").write_text('[roles]\nval_accuracy = "eval/f1"\n')
+    code = (
+        "import json, sys\n"
+        "from analyzer.cli import cli\n"
+        "for n, logdir in enumerate(sys.argv[1:3]):\n"
+        "    out = f'{sys.argv[3]}/report{n}.json'\n"
+        "    try:\n"
+        "        cli.main(['analyze', logdir, '-f', 'json', '-o', out])\n"
+        "    except SystemExit as done:\n"
+        "        assert done.code in (0, 1), done.code\n"
+        "    run = json.load(open(out))['runs'][0]\n"
+        "    print(run['roles']['val_accuracy'], run['hparams'], 'fsspec' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(logdir), logdir.as_uri(), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.splitlines() == [
+        "eval/f1 {'lr': 0.25} False",
+        "eval/f1 {'lr': 0.25} True",
+    ]

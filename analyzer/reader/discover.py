@@ -12,13 +12,14 @@ import posixpath
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
-
-import fsspec
-from fsspec.implementations.local import LocalFileSystem
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import InputError
+from ..storage import exists, filesystem, is_file
 from .text import distinct, text_of_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fsspec import AbstractFileSystem
 
 HPARAMS_YAML = "hparams.yaml"  # PyTorch Lightning's TensorBoardLogger writes it per version
 
@@ -45,10 +46,10 @@ def discover_runs(root: str) -> list[RunSource]:
     ``root`` is a local path or an fsspec URL (``s3://bucket/logs``); a single event file is
     a run of its own. Raises :class:`InputError` if there is nothing to read.
     """
-    fs, base = fsspec.core.url_to_fs(root)
-    if not fs.exists(base):
+    fs, base = filesystem(root)
+    if not exists(fs, base):
         raise InputError(f"{root}: no such file or directory")
-    if fs.isfile(base):
+    if is_file(fs, base):
         if not is_event_file(base):
             raise InputError(f"{root}: not an event file (its name has no 'tfevents')")
         return [
@@ -82,8 +83,11 @@ def discover_runs(root: str) -> list[RunSource]:
     return runs
 
 
-def _walk(fs: fsspec.AbstractFileSystem, base: str) -> Iterator[tuple[str, list[str]]]:
-    if isinstance(fs, LocalFileSystem):
+# In the helpers below, ``fs`` None is this machine's filesystem (:func:`filesystem`).
+
+
+def _walk(fs: AbstractFileSystem | None, base: str) -> Iterator[tuple[str, list[str]]]:
+    if fs is None:
         # os.walk with a guard against symlink loops (a directory seen twice is skipped).
         seen: set[tuple[int, int]] = set()
         for directory, dirs, files in os.walk(base, followlinks=True):
@@ -100,23 +104,23 @@ def _walk(fs: fsspec.AbstractFileSystem, base: str) -> Iterator[tuple[str, list[
         yield directory, list(files)
 
 
-def _join(fs: fsspec.AbstractFileSystem, directory: str, name: str) -> str:
-    if isinstance(fs, LocalFileSystem):
+def _join(fs: AbstractFileSystem | None, directory: str, name: str) -> str:
+    if fs is None:
         return os.path.join(directory, name)
     return _unstrip(fs, posixpath.join(directory, name))
 
 
-def _relative(fs: fsspec.AbstractFileSystem, base: str, directory: str) -> str:
-    if isinstance(fs, LocalFileSystem):
+def _relative(fs: AbstractFileSystem | None, base: str, directory: str) -> str:
+    if fs is None:
         rel = os.path.relpath(directory, base)
         return "." if rel == "." else rel.replace(os.sep, "/")
     rel = posixpath.relpath(directory.rstrip("/"), base.rstrip("/"))
     return "." if rel in (".", "") else rel
 
 
-def _unstrip(fs: fsspec.AbstractFileSystem, path: str) -> str:
+def _unstrip(fs: AbstractFileSystem | None, path: str) -> str:
     """A path as the user would write it (with the protocol for remote filesystems)."""
-    return path if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(path)
+    return path if fs is None else fs.unstrip_protocol(path)
 
 
 class SpecialFile(OSError):
@@ -140,8 +144,8 @@ def open_regular(path: str) -> BinaryIO:
     local file is opened non-blocking and checked on the open descriptor, so a FIFO neither
     blocks the open nor can replace the file between a check and the open.
     """
-    fs, local = fsspec.core.url_to_fs(path)
-    if not isinstance(fs, LocalFileSystem):
+    fs, local = filesystem(path)
+    if fs is not None:
         return fs.open(local, "rb")  # object stores hold regular objects only
     fd = os.open(local, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
