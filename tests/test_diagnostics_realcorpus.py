@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from analyzer.api import read_scalars
 from analyzer.pipeline import build_report
 from analyzer.settings import Settings
 
@@ -175,3 +176,28 @@ def test_a_noisy_tiny_validation_set_swings_the_accuracy() -> None:
     alarms, _, evidence = _report("hf-mlp-unstable_val-0-178d5738")
     assert {"unstable_metric", "loss_oscillation"} <= alarms
     assert 0.05 <= float(evidence["unstable_metric"]["mean_swing"]) < 0.08  # type: ignore[arg-type]
+
+
+def test_a_gradient_of_a_loss_fitted_to_zero_is_not_vanishing() -> None:
+    # 50,000 steps on an MLP: the training loss reaches exactly 0 and the gradient norm 1e-8
+    # with it (realcorpus test3, spent). Nothing is left to learn; nothing vanished.
+    name = "test3-tbx-mlp-long_50k-5-40fcf7d4"
+    frame = read_scalars(str(ROOT / name))
+    late = frame[frame["step"] > frame["step"].max() / 2]
+    norm = late[late["tag"] == "train/grad_norm"]["value"]
+    loss = late[late["tag"] == "train/loss"]["value"]
+    assert norm.median() < 1e-7  # below DeepDiagnosis's "vanished"
+    assert loss.median() == 0.0
+    assert _report(name)[0] == set()
+
+
+def test_a_small_steady_rise_of_the_validation_loss_is_overfitting() -> None:
+    # 40 training samples trained long: validation loss 1.06 -> best 0.084 -> 0.114, rising at
+    # every evaluation from the best on (Mann-Kendall z 14): 3% of what it had gained, under
+    # the 5% a noisy rise needs, over the 2% a steady trend needs.
+    name = "test3-tbx-mlp-tiny_data-5-84c41b4d"
+    alarms, _, evidence = _report(name)
+    assert "overfitting" in alarms
+    assert float(evidence["overfitting"]["trend_z_after_best"]) > 10  # type: ignore[arg-type]
+    assert 0.02 < float(evidence["overfitting"]["rise_share_of_learned"]) < 0.05  # type: ignore[arg-type]
+    assert "overfitting" not in _report(name, overfit_trend_z=100.0)[0]

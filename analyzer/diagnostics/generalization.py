@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..measures import end_level, noise_floor, role_series
+from ..measures import end_level, noise_floor, role_series, trend_z
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
@@ -29,12 +29,13 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
     pattern also counts wherever the best lies: the validation value got worse at each of the
     (at least 2) evaluations after the best, the last one >= 10% worse, while the training
     loss ended below its level at the best step; the evidence says how many points it rests
-    on; with 40 evaluations or more the general rule judges alone. The general rule needs the
+    on; with more than 20 evaluations the general rule judges alone. The general rule needs the
     rise from the best to stand >= 3x above the validation loss's point-to-point noise (where
     there are >= 10 evaluations to measure it). Either rule needs the rise to be >= 5% of what
-    the validation value had gained from its first evaluation to the best: a smaller rise is
-    not worth an early stop. Reported: the best step and the share of the run's steps (and
-    wall time) after it.
+    the validation value had gained from its first evaluation to the best (a smaller rise is
+    not worth an early stop), or >= 2% when it is a steady trend (Mann-Kendall z >= 3 over the
+    evaluations from the best on: it will go on). Reported: the best step and the share of the
+    run's steps (and wall time) after it.
     """
     train = role_series(run, "train_loss")
     if train is None or len(train) < t.min_points:
@@ -91,7 +92,7 @@ def _overfitting(
     # noisy series is no best): where there are enough evaluations to measure it.
     # The monotone few-evaluation pattern is its own evidence, and is for few evaluations: with
     # as many as a noise measure needs, the general rule judges.
-    few = few and len(v) < t.min_points_noise
+    few = few and len(v) <= t.overfit_few_evaluations
     noise = noise_floor(v) if general and len(v) >= 2 * t.min_points else 0.0
     rise = abs((float(v[-1]) if few else final) - best)
     if not (general or few) or rise < t.overfit_noise * noise:
@@ -99,7 +100,9 @@ def _overfitting(
     # And it must matter: a rise of a few thousandths after a fall of 1.5 (a regression's val
     # MSE 0.027 -> 0.030 after a learning-rate drop) costs nothing early stopping would win.
     learned = abs(float(v[0]) - best)
-    if learned > 0 and rise < t.overfit_material * learned:
+    after_z = trend_z(sign * v[best_i:]) if len(v) - best_i >= 4 else 0.0
+    material = t.overfit_material if after_z < t.overfit_trend_z else t.overfit_trend_material
+    if learned > 0 and rise < material * learned:
         return
     if few:
         final = float(v[-1])
@@ -135,6 +138,7 @@ def _overfitting(
             margin=worse_by(final) / t.overfit_rise,
             rise_over_noise=rise / noise if noise > 0 else None,
             rise_share_of_learned=rise / learned if learned > 0 else None,
+            trend_z_after_best=after_z,
             rule="monotone after the best" if few else "best early, end worse",
             threshold_rise=t.overfit_rise,
         ),

@@ -136,7 +136,8 @@ def vanishing_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Gradient norm (global or per layer) below a floor, or collapsing toward zero.
 
     Per layer: the median first/last layer ratio <= 1e-3 with the first layer's median norm
-    <= 1e-4 (AutoTrainer). Globally: the late median < 1e-7 (DeepDiagnosis); or exactly 0 on
+    <= 1e-4 (AutoTrainer). Globally: the late median < 1e-7 (DeepDiagnosis; unless the training
+    loss itself ended at <= 0.1% of its start: nothing left to learn); or exactly 0 on
     90% of the steps (no gradient flows); or the late median <= 1e-3 x the early median while
     the training loss kept >= 80% of its starting level (gradients cannot shrink a thousandfold
     in a model that has not learned unless they are vanishing).
@@ -200,7 +201,7 @@ def _global_vanishing(run: Run, tag: str, t: Thresholds) -> Iterator[Finding]:
             ),
         )
         return
-    if late < t.grad_norm_vanished:
+    if late < t.grad_norm_vanished and not _loss_converged_to_zero(run, t):
         yield Finding(
             code="vanishing_gradients",
             severity="error",
@@ -244,3 +245,14 @@ def _global_vanishing(run: Run, tag: str, t: Thresholds) -> Iterator[Finding]:
                 threshold_loss_kept=t.collapse_loss_kept,
             ),
         )
+
+
+def _loss_converged_to_zero(run: Run, t: Thresholds) -> bool:
+    """Whether the training loss ended at <= 0.1% of its start: a model that fits its data
+    exactly has a gradient of ~0 because its loss is ~0, which is not vanishing."""
+    loss = role_series(run, "train_loss")
+    if loss is None or len(loss) < t.min_points:
+        return False
+    values = loss.to_numpy(dtype=float)
+    start = start_level(values)
+    return start > 0 and tail_median(values, 0.05) <= t.vanished_loss_converged * start
