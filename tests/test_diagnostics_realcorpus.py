@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analyzer.api import read_scalars
@@ -201,3 +202,14 @@ def test_a_small_steady_rise_of_the_validation_loss_is_overfitting() -> None:
     assert float(evidence["overfitting"]["trend_z_after_best"]) > 10  # type: ignore[arg-type]
     assert 0.02 < float(evidence["overfitting"]["rise_share_of_learned"]) < 0.05  # type: ignore[arg-type]
     assert "overfitting" not in _report(name, overfit_trend_z=100.0)[0]
+
+
+def test_a_norm_that_only_falls_from_its_first_points_did_not_grow() -> None:
+    # 40 samples memorised in a few steps: the gradient norm falls 1.27, 0.97, 0.71, ... to a
+    # median of 0.008 over the first 10% of points. Against that median the second point is
+    # "128x", but the norm never grew: it only fell.
+    name = "test3-tfsummary-mlp-tiny_data-5-67961dce"
+    frame = read_scalars(str(ROOT / name), tags="grad_norm")
+    values = frame["value"].to_numpy()
+    assert values[1] / float(np.median(values[: len(values) // 10])) > 100
+    assert _report(name)[0] == {"overfitting"}

@@ -19,8 +19,10 @@ def exploding_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     On the global norm g (one point per logged step): any NaN/Inf (error); max(g) >= 1e6, or
     both max(g) and the median of the last 20% >= 100x the median of the first 10% (error);
-    max(g) >= 1e3 or >= 100x that early median (warning). The growth test is scale-free: it
-    holds for any loss scale. With per-layer norms: the median ratio of the
+    max(g) >= 1e3 or >= 100x that early median (warning). The peak is the highest level held
+    for 2 points, and its growth is measured from the median of the first 10% of points before
+    that stretch (none before: no growth). The growth test is scale-free: it holds for any
+    loss scale. With per-layer norms: the median ratio of the
     first layer's norm to the last layer's >= 70 (AutoTrainer), i.e. gradients grow toward the
     input.
     """
@@ -84,8 +86,14 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
     held = np.where(np.isfinite(held), held, -np.inf)
     peak_i = int(np.argmax(held))
     peak = float(held[peak_i])
-    # A norm that starts at exactly 0 has no scale to grow from: only the ceilings apply.
-    growth = peak / early if early > 0 else 0.0
+    # Growth is from the norm before the held stretch: a peak among the first points, before
+    # the norm settled (a tiny data set memorised in a few steps: early median 0.008, the
+    # second point 0.97), has nothing to have grown from. A norm that starts at exactly 0 has
+    # no scale to grow from either: only the ceilings apply then.
+    stretch = peak_i - t.grad_sustain + 1
+    before = values[: min(stretch, max(1, int(len(values) * 0.1)))]
+    base = float(np.median(before)) if before.size else 0.0
+    growth = peak / base if base > 0 else 0.0
     late_growth = late / early if early > 0 else 0.0
     if peak >= t.grad_norm_abs_error or (growth >= t.grad_growth and late_growth >= t.grad_growth):
         severity: Severity = "error"
@@ -99,8 +107,12 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
     yield Finding(
         code="exploding_gradients",
         severity=severity,
-        title=f"Gradient norm grew {growth:.3g}x, to {peak:.3g} (held for "
-        f"{t.grad_sustain} points) at step {int(g.index[peak_i])}",
+        title=(
+            f"Gradient norm grew {growth:.3g}x, to {peak:.3g}"
+            if growth
+            else f"Gradient norm at {peak:.3g} from its first points"
+        )
+        + f" (held for {t.grad_sustain} points) at step {int(g.index[peak_i])}",
         steps=(onset, int(g.index[peak_i])),
         series=tag,
         chart=(tag,),
@@ -109,7 +121,7 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
             sustained_grad_norm=peak,
             early_median_grad_norm=early,
             late_median_grad_norm=late,
-            growth=growth,
+            growth=growth or None,  # None: no point before the peak to grow from
             points=len(values),
             margin=max(growth / t.grad_growth, peak / t.grad_norm_abs_warning),
             threshold_growth=t.grad_growth,
