@@ -75,6 +75,18 @@ def labels(cfgs: list[dict]) -> dict[str, dict]:
     }
 
 
+def write_labels(new: dict[str, dict], path: Path) -> None:
+    """Write the labels, refusing any change to a committed one: labels.json only grows."""
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    changed = sorted(n for n in old if new.get(n) != old[n])
+    if changed:
+        raise SystemExit(
+            f"{path}: {len(changed)} frozen labels would change or vanish "
+            f"(first: {changed[0]}); the tables must only add runs"
+        )
+    path.write_text(json.dumps(new, indent=1, sort_keys=True) + "\n")
+
+
 def summary(cfgs: list[dict]) -> str:
     """Markdown tables: runs per writer, family and condition, healthy and sick, by split."""
     splits = [s for s in SPLITS if any(c["split"] == s for c in cfgs)]
@@ -140,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", type=Path, default=HERE / "runs" / "build.log")
     args = ap.parse_args(argv)
     cfgs = all_configs()
-    (HERE / "labels.json").write_text(json.dumps(labels(cfgs), indent=1, sort_keys=True) + "\n")
+    write_labels(labels(cfgs), HERE / "labels.json")
     if args.list:
         for c in cfgs:
             print(c["name"], c["expected"])

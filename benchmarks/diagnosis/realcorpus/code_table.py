@@ -1,7 +1,7 @@
 """The README's per-code table (issue #11, item 6), written from ``score.py --json`` files.
 
-    python3 code_table.py dev=/tmp/dev.json test3=/tmp/test3.json          # print it
-    python3 code_table.py dev=/tmp/dev.json test3=/tmp/test3.json --write  # into the README
+    python3 code_table.py dev=/tmp/dev.json test4=/tmp/test4.json          # print it
+    python3 code_table.py dev=/tmp/dev.json test4=/tmp/test4.json --write  # into the README
 
 Each ``SPLIT=FILE`` is one ``score.py --split SPLIT --json FILE`` output; the splits' columns
 come in the order given. Per code: false alarms on the split's healthy runs (healthy runs with
