@@ -173,10 +173,14 @@ def test_unshuffled_classes_oscillate_in_the_validation_loss() -> None:
 
 def test_a_noisy_tiny_validation_set_swings_the_accuracy() -> None:
     # 16 validation samples, 25% noisy labels, SGD-momentum at 0.1: eval/accuracy moves by
-    # 0.065 on average between evaluations (one sample in 16 flips), healthy runs by <= 0.035.
+    # 0.0625 (median) between evaluations, one sample in 16 flipping; healthy runs by <= 0.044.
     alarms, _, evidence = _report("hf-mlp-unstable_val-0-178d5738")
     assert {"unstable_metric", "loss_oscillation"} <= alarms
-    assert 0.05 <= float(evidence["unstable_metric"]["mean_swing"]) < 0.08  # type: ignore[arg-type]
+    assert float(evidence["unstable_metric"]["median_swing"]) == 0.0625
+    assert float(evidence["unstable_metric"]["mean_swing"]) < 0.08  # type: ignore[arg-type]
+    assert (
+        "unstable_metric" not in _report("hf-mlp-unstable_val-0-178d5738", unstable_swing=0.08)[0]
+    )
 
 
 def test_a_gradient_of_a_loss_fitted_to_zero_is_not_vanishing() -> None:
@@ -213,3 +217,15 @@ def test_a_norm_that_only_falls_from_its_first_points_did_not_grow() -> None:
     values = frame["value"].to_numpy()
     assert values[1] / float(np.median(values[: len(values) // 10])) > 100
     assert _report(name)[0] == {"overfitting"}
+
+
+def test_a_delayed_run_learning_late_is_not_an_unstable_metric() -> None:
+    # A deep tanh MLP that leaves chance late (realcorpus test4, spent): the second half of
+    # its validation accuracy holds the late learning's few large steps, a mean change of
+    # 0.051 (over the 0.05 that raised it when test4 was scored) but a median of 0.036.
+    name = "test4-tbx-mlp-delayed-7-b05cf425"
+    frame = read_scalars(str(ROOT / name), tags="val/accuracy")
+    half = frame["value"].to_numpy()[len(frame) // 2 :]
+    changes = np.abs(np.diff(half))
+    assert changes.mean() >= 0.05 > float(np.median(changes))
+    assert _report(name)[0] == set()
