@@ -67,8 +67,35 @@ def test_a_tiny_learning_rate_is_slow_convergence_beyond_the_noise() -> None:
 
 def test_oscillation_confirmed_by_the_validation_loss() -> None:
     alarms, _, evidence = _report("torch-mlp-unstable_val-0-9f3c9851")
-    assert {"loss_oscillation", "unstable_metric"} <= alarms
+    assert alarms == {"loss_oscillation", "unstable_metric"}
     assert evidence["loss_oscillation"]["judged_against"] == "validation loss"
+
+
+def test_units_that_die_under_a_step_too_large_are_its_symptom() -> None:
+    # SGD-momentum 0.1 on batch 8 with noisy labels: the last hidden layer's zero share goes
+    # 0.51 -> 0.92 as the loss swings. The swings are the finding (lower the rate); the dead
+    # units stay in the report as info, not a second alarm with init or activation advice.
+    run = build_report(str(ROOT / "torch-mlp-unstable_val-0-9f3c9851"), strict=True).runs[0]
+    (dead,) = [f for f in run.findings if f.code == "dead_units"]
+    assert dead.severity == "info"
+    assert float(dead.evidence["worst_zero_share"]) >= 0.9  # type: ignore[arg-type]
+    assert float(dead.evidence["worst_first_zero_share"]) < 0.6  # type: ignore[arg-type]
+
+
+def test_a_loss_that_swings_is_not_slow_for_want_of_steps() -> None:
+    # 25% noisy labels at a high rate on batch 8 (accelerate): the loss swings and lost 27%;
+    # slow convergence's advice (a larger rate) would make the swings worse.
+    name = "accelerate-mlp-unstable_val-10-01ea13e4"
+    alarms, _, _ = _report(name)
+    assert alarms == {"loss_oscillation", "unstable_metric"}
+    assert "slow_convergence" in _report(name, oscillation_swing=1e9)[0]
+
+
+def test_an_autoencoder_flat_at_its_reconstruction_floor_is_no_plateau() -> None:
+    # MSE 0.98 -> 0.43 (lost 56%), then flat from step 435 of 800 at Adam's constant rate.
+    name = "test2-torch-ae-base-4-334a4ed5"
+    assert _report(name)[0] == set()
+    assert _report(name, plateau_floor=0.1)[0] == {"plateau"}
 
 
 def test_a_three_epoch_keras_fit_is_ok_with_a_note() -> None:
@@ -105,7 +132,7 @@ def test_a_training_loss_at_label_smoothings_floor_is_no_plateau() -> None:
     # and the validation accuracy 1.0.
     name = "test2-tbx-mlp-label_smoothing-4-ac13b305"
     assert _report(name)[0] == set()
-    assert _report(name, plateau_objective_gap=1e9)[0] == {"plateau"}
+    assert _report(name, plateau_objective_gap=1e9, plateau_floor=0.1)[0] == {"plateau"}
 
 
 def test_a_keras_run_whose_first_epoch_holds_the_learning_is_not_slow() -> None:
