@@ -256,3 +256,27 @@ def test_a_delayed_run_learning_late_is_not_an_unstable_metric() -> None:
     changes = np.abs(np.diff(half))
     assert changes.mean() >= 0.05 > float(np.median(changes))
     assert _report(name)[0] == set()
+
+
+def test_a_model_whose_validation_accuracy_learns_is_not_stuck() -> None:
+    # Keras CNN with label smoothing: the epoch loss sits at 0.50-0.59 (it lost 15%), while
+    # validation accuracy goes 0.968 -> 0.996: 88% of the error removed.
+    name = "test4-keras-cnn-label_smoothing-6-f1b7f853"
+    assert _report(name)[0] == set()
+    assert _report(name, plateau_learned_accuracy=1.0)[0] == {"plateau"}
+
+
+def test_a_loss_that_sat_still_and_broke_out_late_is_not_slow() -> None:
+    # A deep tanh MLP (Hugging Face Trainer) flat for most of the run, then falling fast: 40%
+    # lost, 90% of it in the second half. A delayed start, not a slow rate.
+    name = "test4-hf-mlp-delayed-6-485ae1a7"
+    alarms, _, _ = _report(name)
+    assert "slow_convergence" not in alarms
+    assert "slow_convergence" in _report(name, slow_late_break=1.0)[0]
+
+
+def test_a_rate_thirty_times_too_small_is_slow() -> None:
+    # Hugging Face MLP at rate /30: lost 4% in 1,500 steps, the fit projects 4% more.
+    alarms, _, evidence = _report("test4-hf-mlp-lr_tiny-6-b1cd8d09")
+    assert alarms == {"slow_convergence"}
+    assert float(evidence["slow_convergence"]["relative_drop"]) < 0.1  # type: ignore[arg-type]
