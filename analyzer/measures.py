@@ -88,15 +88,31 @@ def trend_z(values: np.ndarray) -> float:
     not matter, only how consistently the series moves one way. O(n^2); at most 400 points
     are used (evenly spaced) for long series.
     """
+    s, n = _kendall_s(values)
+    if n < 3:
+        return 0.0
+    sd = float(np.sqrt(n * (n - 1) * (2 * n + 5) / 18.0))
+    return (s - np.sign(s)) / sd
+
+
+def kendall_tau(values: np.ndarray) -> float:
+    """Kendall's tau of a series against time: S / (n(n-1)/2), from -1 (falls at every pair of
+    points) to +1 (rises at every pair). Unlike :func:`trend_z` it does not grow with the
+    number of points: it says how unbroken a trend is, not how sure it is."""
+    s, n = _kendall_s(values)
+    return s / (n * (n - 1) / 2) if n >= 2 else 0.0
+
+
+def _kendall_s(values: np.ndarray) -> tuple[float, int]:
+    """Mann-Kendall S (rising pairs minus falling pairs) and the points it used: at most 400,
+    evenly spaced, for long series (S is O(n^2))."""
     v = np.asarray(values, dtype=float)
     if v.size > 400:
         v = v[np.linspace(0, v.size - 1, 400).astype(int)]
     n = v.size
-    if n < 3:
-        return 0.0
-    s = float(np.sign(v[None, :] - v[:, None])[np.triu_indices(n, 1)].sum())
-    sd = float(np.sqrt(n * (n - 1) * (2 * n + 5) / 18.0))
-    return (s - np.sign(s)) / sd
+    if n < 2:
+        return 0.0, n
+    return float(np.sign(v[None, :] - v[:, None])[np.triu_indices(n, 1)].sum()), n
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,9 +153,9 @@ def test_plateau_fires_with_a_constant_learning_rate() -> None:
 
 
 def test_a_loss_flat_after_losing_most_of_its_start_is_near_its_floor() -> None:
-    # The same shape and noise, but the loss lost 60% of its start before going flat (an
-    # autoencoder's reconstruction floor): not stalled high, so not a plateau.
-    loss = np.concatenate([decay(100, start=2.0, floor=0.8, rate=8), np.full(200, 0.8)])
+    # The same shape and noise, but the loss lost 75% of its start before going flat (a
+    # model at its floor): not stalled high, so not a plateau.
+    loss = np.concatenate([decay(100, start=2.0, floor=0.5, rate=8), np.full(200, 0.5)])
     run = make_run(train_loss=noisy(loss, 0.02, seed=8), learning_rate=np.full(300, 0.1))
     assert codes(plateau(run, T)) == []
 

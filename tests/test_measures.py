@@ -12,8 +12,10 @@ from analyzer.measures import (
     fit_curve,
     histogram_bands,
     histogram_tags,
+    kendall_tau,
     robust_spikes,
     spectrum,
+    trend_z,
 )
 from analyzer.settings import Thresholds
 
@@ -254,3 +256,15 @@ def test_histogram_bands_are_the_percentiles_of_each_step_in_step_order() -> Non
     assert bands.quantiles[1] == pytest.approx(expected)
     assert histogram_bands(run, "w/fc") is bands  # measured once per run
     assert histogram_bands(run, "absent").steps.size == 0
+
+
+def test_kendall_tau_says_how_unbroken_a_trend_is_whatever_its_length() -> None:
+    rising = np.arange(10.0)
+    assert kendall_tau(rising) == 1.0
+    assert kendall_tau(-rising) == -1.0
+    assert kendall_tau(np.arange(400.0)) == 1.0  # z grows with n; tau does not
+    assert trend_z(np.arange(400.0)) > trend_z(rising)
+    # One step back among 10 rising points breaks 1 of 45 pairs.
+    assert kendall_tau(np.array([0, 1, 2, 3, 5, 4, 6, 7, 8, 9.0])) == pytest.approx(43 / 45)
+    rng = np.random.default_rng(0)
+    assert abs(kendall_tau(rng.normal(size=300))) < 0.1

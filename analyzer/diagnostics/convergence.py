@@ -143,16 +143,15 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     Plateau: the loss fell by >= 30% of its start overall, but over the last 40% of the points
     improved by < 2% of the start (median of that window's first quarter minus median of its
-    last quarter; getting worse by up to 10% also counts as flat), while still at >= half its
-    start (stalled high: one that lost most of its start is near its floor). With the learning
-    rate logged, it must end at >= 0.5x its maximum (decay had not started): that is where a
-    schedule helps. Without a logged learning rate nothing is said: a loss gone flat after
-    learning is usually converged. Nor
-    while the validation loss falls over the window (Mann-Kendall z <= -2; over the whole run
-    for a run that never learned), or, after learning, sits at most 2/3 of the training loss
-    there (the training objective's own floor: label smoothing, dropout, augmentation). The
-    plateau began where the smoothed loss first came within 2% (of the start) of its final
-    level.
+    last quarter; getting worse by up to 10% also counts as flat), while still at >= 35% of
+    its start (stalled high: one that lost two thirds of its start is near its floor). With
+    the learning rate logged, it must end at >= 0.5x its maximum (decay had not started):
+    that is where a schedule helps. Without a logged learning rate nothing is said: a loss
+    gone flat after learning is usually converged. Nor while the validation loss falls over
+    the window (Mann-Kendall z <= -2; over the whole run for a run that never learned), or,
+    after learning, sits at most 2/3 of the training loss there (the training objective's own
+    floor: label smoothing, dropout, augmentation). The plateau began where the smoothed loss
+    first came within 2% (of the start) of its final level.
     """
     if is_rl(run):
         yield from _reward_never_improved(run, t)

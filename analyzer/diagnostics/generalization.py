@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..measures import end_level, noise_floor, role_series, trend_z
+from ..measures import end_level, kendall_tau, noise_floor, role_series, trend_z
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
@@ -34,8 +34,9 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
     there are >= 10 evaluations to measure it). Either rule needs the rise to be >= 5% of what
     the validation value had gained from its first evaluation to the best (a smaller rise is
     not worth an early stop), or >= 2% when it is a steady trend (Mann-Kendall z >= 3 over the
-    evaluations from the best on: it will go on). Reported: the best step and the share of the
-    run's steps (and wall time) after it.
+    evaluations from the best on: it will go on), or of any size when the rise never broke
+    (Kendall's tau >= 0.97 over >= 20 evaluations from the best on). Reported: the best step
+    and the share of the run's steps (and wall time) after it.
     """
     train = role_series(run, "train_loss")
     if train is None or len(train) < t.min_points:
@@ -102,7 +103,12 @@ def _overfitting(
     learned = abs(float(v[0]) - best)
     after_z = trend_z(sign * v[best_i:]) if len(v) - best_i >= 4 else 0.0
     material = t.overfit_material if after_z < t.overfit_trend_z else t.overfit_trend_material
-    if learned > 0 and rise < material * learned:
+    # Unless it never broke: worse at nearly every later evaluation than at every earlier one,
+    # over many evaluations (a tiny training set memorised), it will not turn back.
+    unbroken = len(after) >= t.overfit_unbroken_points and (
+        kendall_tau(after) >= t.overfit_unbroken_tau
+    )
+    if learned > 0 and rise < material * learned and not unbroken:
         return
     if few:
         final = float(v[-1])

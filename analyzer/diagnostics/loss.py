@@ -154,8 +154,7 @@ def _component_evidence(part: Component, total: str | None) -> dict[str, object]
 
 
 def _climb(
-    run: Run,
-    raw: pd.Series, values: np.ndarray, part: Component, total: str | None, t: Thresholds
+    run: Run, raw: pd.Series, values: np.ndarray, part: Component, total: str | None, t: Thresholds
 ) -> Iterator[Finding]:
     tag = part.tag
     start, end = start_level(values), end_level(values)
