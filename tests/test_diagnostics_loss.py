@@ -143,13 +143,21 @@ def test_fast_convergence_is_not_slow() -> None:
 
 
 def test_plateau_fires_with_a_constant_learning_rate() -> None:
-    loss = np.concatenate([decay(100, start=2.0, floor=0.8, rate=8), np.full(200, 0.8)])
+    loss = np.concatenate([decay(100, start=2.0, floor=1.2, rate=8), np.full(200, 1.2)])
     # SGD noise of 2.5% of the level: the optimizer bounces around its plateau.
     run = make_run(train_loss=noisy(loss, 0.02, seed=8), learning_rate=np.full(300, 0.1))
     (f,) = plateau(run, T)
     assert f.severity == "warning"
     assert f.evidence["final_lr_share_of_max"] == pytest.approx(1.0)
     assert 40 <= f.evidence["plateau_start_step"] <= 120
+
+
+def test_a_loss_flat_after_losing_most_of_its_start_is_near_its_floor() -> None:
+    # The same shape and noise, but the loss lost 60% of its start before going flat (an
+    # autoencoder's reconstruction floor): not stalled high, so not a plateau.
+    loss = np.concatenate([decay(100, start=2.0, floor=0.8, rate=8), np.full(200, 0.8)])
+    run = make_run(train_loss=noisy(loss, 0.02, seed=8), learning_rate=np.full(300, 0.1))
+    assert codes(plateau(run, T)) == []
 
 
 def test_flat_loss_that_does_not_bounce_sits_at_its_floor() -> None:
@@ -162,13 +170,13 @@ def test_flat_loss_that_does_not_bounce_sits_at_its_floor() -> None:
 
 def test_no_plateau_while_the_validation_loss_still_falls() -> None:
     # Label smoothing keeps the training loss at its floor; the validation loss still falls.
-    loss = np.concatenate([decay(100, start=2.3, floor=0.9, rate=8), np.full(200, 0.9)])
+    loss = np.concatenate([decay(100, start=2.3, floor=1.3, rate=8), np.full(200, 1.3)])
     lr = np.full(300, 1e-3)
     val = np.linspace(0.40, 0.33, 300)
     still = make_run(train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=val)
     assert codes(plateau(still, T)) == []
     # A validation loss that is flat too, at the training loss's level, leaves the plateau.
-    flat_val = noisy(np.full(300, 0.85), 0.01)
+    flat_val = noisy(np.full(300, 1.25), 0.01)
     flat = make_run(train_loss=noisy(loss, 0.02, seed=3), learning_rate=lr, val_loss=flat_val)
     assert codes(plateau(flat, T)) == ["plateau"]
     # Flat as well, but at 0.4, far below the training loss: the training objective's floor.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -194,12 +194,17 @@ def _few_points_note(run: Run, t: Thresholds, findings: list[Finding]) -> tuple[
 # A loss that never learned is the symptom of these causes: when one is found, the cause is
 # what the reader should act on, and the symptom is not reported again.
 _CAUSES_OF_NOT_LEARNING = ("vanishing_gradients", "dead_units")
+# A step too large shows as these: a loss that diverges or swings, gradients that explode.
+_STEP_TOO_LARGE = ("loss_divergence", "loss_oscillation", "exploding_gradients")
 
 
 def _explained(f: Finding, findings: list[Finding]) -> bool:
     """Whether ``f`` is a symptom of another finding of the same run, reported instead.
 
     - A loss that never learned, when gradients vanish or units are dead (the cause).
+    - A loss that converges slowly while it diverges or swings: its swings, not the number of
+      steps or a small rate, hold it up (slow convergence's advice, a larger rate, would make
+      them worse).
     - Swings of a loss that diverges: the divergence is the problem, the swings its path.
     - Jumps of a loss that oscillates together with its validation loss: they are the peaks
       of a swing the whole model makes (unshuffled data), not isolated bad batches.
@@ -207,6 +212,11 @@ def _explained(f: Finding, findings: list[Finding]) -> bool:
     alarms = [g for g in findings if g is not f and g.severity != "info"]
     if f.code == "plateau" and f.evidence.get("never_learned"):
         return any(g.code in _CAUSES_OF_NOT_LEARNING for g in alarms)
+    if f.code == "slow_convergence":
+        return any(
+            g.code in ("loss_divergence", "loss_oscillation") and g.series == f.series
+            for g in alarms
+        )
     if f.code == "loss_oscillation":
         return any(g.code == "loss_divergence" and g.series == f.series for g in alarms)
     if f.code == "loss_spikes":
@@ -219,7 +229,35 @@ def _explained(f: Finding, findings: list[Finding]) -> bool:
     return False
 
 
+def _died_of_the_step(f: Finding, findings: list[Finding]) -> bool:
+    """Dead units that were alive at the first histogram, in a run whose step is too large
+    (the loss diverges or swings, or its gradients explode): the classic dying ReLU of a high
+    learning rate. The step size is what to act on; the dead units stay in the report as
+    ``info`` (a change of init or activation would not help while the step is too large)."""
+    if f.code != "dead_units" or f.severity == "info":
+        return False
+    at_first = f.evidence.get("worst_first_zero_share")
+    threshold = f.evidence.get("threshold_share", 1.0)
+    dead_from_start = not isinstance(at_first, float) or at_first >= float(threshold or 1.0)
+    return not dead_from_start and any(
+        g.code in _STEP_TOO_LARGE and g.severity != "info" for g in findings if g is not f
+    )
+
+
 def _without_explained(findings: list[Finding]) -> list[Finding]:
+    """The findings without the symptoms of others (:func:`_explained`), dead units that died
+    of the step size lowered to info first (:func:`_died_of_the_step`)."""
+    findings = [
+        replace(
+            f,
+            severity="info",
+            title=f"{f.title}, dying as training went while the step was too large "
+            "(see the loss and gradient findings)",
+        )
+        if _died_of_the_step(f, findings)
+        else f
+        for f in findings
+    ]
     return [f for f in findings if not _explained(f, findings)]
 
 

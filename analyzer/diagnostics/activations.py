@@ -31,7 +31,10 @@ def dead_units(run: Run, t: Thresholds) -> Iterator[Finding]:
     """A large share of activations stuck at zero (dead ReLUs), from activation histograms.
 
     For each activation histogram tag, the share of values in the zero bucket of its last
-    histogram; a layer is dead when that share is >= 90%.
+    histogram; a layer is dead when that share is >= 90%. The evidence keeps the worst layer's
+    share at its first histogram: units dead from the start point at the initialisation. Units
+    that died as training went, in a run whose loss diverges or oscillates or whose gradients
+    explode, are a symptom of the step size: they are reported as info, the step as the alarm.
     """
     tags = run.layer_tags.get("activations", ())
     h = run.histograms
@@ -40,10 +43,11 @@ def dead_units(run: Run, t: Thresholds) -> Iterator[Finding]:
         rows = h[h["tag"] == tag]
         if rows.empty:
             continue
-        last = rows.iloc[-1]
+        first, last = rows.iloc[0], rows.iloc[-1]
         share = zero_share(np.asarray(last["edges"]), np.asarray(last["counts"]))
         if share >= t.dead_share:
-            dead.append((tag, share, int(last["step"]), int(rows["step"].iloc[0])))
+            at_first = zero_share(np.asarray(first["edges"]), np.asarray(first["counts"]))
+            dead.append((tag, share, int(last["step"]), int(first["step"]), at_first))
     if not dead:
         return
     worst = max(dead, key=lambda d: d[1])
@@ -59,6 +63,7 @@ def dead_units(run: Run, t: Thresholds) -> Iterator[Finding]:
             dead_layers=", ".join(d[0] for d in dead),
             worst_layer=worst[0],
             worst_zero_share=worst[1],
+            worst_first_zero_share=worst[4],
             layers_checked=len(tags),
             threshold_share=t.dead_share,
         ),

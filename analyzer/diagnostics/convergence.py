@@ -33,10 +33,10 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     A power law L(t) = a + b t^-c and an exponential a + b exp(-c t) are fitted to the loss
     (block medians); the better fit's c is the convergence rate. The run converges slowly if
     the loss lost less than 40% (and more than 1%) of its starting level and is still falling
-    (the second half brought >= 20% of the whole drop), and the fit projects for twice the
-    steps a further gain >= 0.5x the loss's point-to-point noise and >= 4% of the fitted loss
-    now (judged against the run's own floor and noise): more steps or a larger learning rate
-    would pay.
+    (the second half brought >= 20% of the whole drop, but < 80%: a loss that sat still and
+    broke out late had a delayed start), and the fit projects for twice the steps a further
+    gain >= 0.5x the loss's point-to-point noise and >= 3% of the fitted loss now (judged
+    against the run's own floor and noise): more steps or a larger learning rate would pay.
     """
     loss = _loss(run, t)
     if loss is None or len(loss) < 2 * t.min_points:
@@ -55,6 +55,8 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     second_half_share = second_half_drop / (start - end) if start > end else 0.0
     if not (t.slow_min_drop < drop < t.slow_max_drop and second_half_share >= t.slow_still_falling):
         return
+    if second_half_share >= t.slow_late_break:
+        return  # sat still, then broke out late: a delayed start, falling fastest at the end
     fit = loss_fit(run)
     span = steps[-1] - steps[0] + 1
     # Judged against the run's own fitted curve and noise, not its start: more steps pay only
@@ -126,9 +128,11 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     Stuck (the run never learned): the loss lost < 30% of its start and over the last 40% of
     the points improved by < 2% of the start: a warning, naming the chance level when the
-    loss sits at ln C (C classes). With only 3 or 4 points this is said only when every point
-    is at ln C (within 0.5%) and the loss moved < 1%: the commonest failed trial. A loss that
-    ends NaN/Inf is not judged here (loss_divergence says what happened to it).
+    loss sits at ln C (C classes); not while the validation accuracy removed >= half of its
+    first error rate (the model learns: label smoothing's floor holds the loss up). With only
+    3 or 4 points this is said only when every point is at ln C (within 0.5%) and the loss
+    moved < 1%: the commonest failed trial. A loss that ends NaN/Inf is not judged here
+    (loss_divergence says what happened to it).
 
     A term of the objective (a multi-task head, detectron2's ``loss_cls``) that starts and
     ends at the same chance level ln C, having lost < 30% of its start, has not learned
@@ -139,10 +143,11 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     Plateau: the loss fell by >= 30% of its start overall, but over the last 40% of the points
     improved by < 2% of the start (median of that window's first quarter minus median of its
-    last quarter; getting worse by up to 10% also counts as flat), while still at >= 10% of
-    its start (not converged to ~0). With the learning rate logged, it must end at >= 0.5x its
-    maximum (decay had not started): that is where a schedule helps. Without a logged
-    learning rate nothing is said: a loss gone flat after learning is usually converged. Nor
+    last quarter; getting worse by up to 10% also counts as flat), while still at >= half its
+    start (stalled high: one that lost most of its start is near its floor). With the learning
+    rate logged, it must end at >= 0.5x its maximum (decay had not started): that is where a
+    schedule helps. Without a logged learning rate nothing is said: a loss gone flat after
+    learning is usually converged. Nor
     while the validation loss falls over the window (Mann-Kendall z <= -2; over the whole run
     for a run that never learned), or, after learning, sits at most 2/3 of the training loss
     there (the training objective's own floor: label smoothing, dropout, augmentation). The
@@ -221,6 +226,9 @@ def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
         threshold_stall=t.plateau_stall,
     )
     if not progressed:
+        error_removed = _accuracy_error_removed(run)
+        if error_removed is not None and error_removed >= t.plateau_learned_accuracy:
+            return  # the validation accuracy says it learns; the loss sits at its own floor
         at = f" = ln {chance}, chance for {chance} classes" if chance else ""
         yield Finding(
             code="plateau",
@@ -277,6 +285,19 @@ def _val_trend(run: Run, t: Thresholds, from_share: float) -> float | None:
     if len(window) < t.min_points:
         return None
     return trend_z(window.to_numpy(dtype=float))
+
+
+def _accuracy_error_removed(run: Run) -> float | None:
+    """The share of the validation error rate (1 - accuracy) removed from the first evaluation
+    to the best one, or None without a validation accuracy of at least 2 evaluations."""
+    acc = role_series(run, "val_accuracy")
+    if acc is None or len(acc) < 2:
+        return None
+    values = acc.to_numpy(dtype=float)
+    first_error = 1.0 - float(values[0])
+    if not 0.0 < first_error <= 1.0:
+        return None
+    return (float(values.max()) - float(values[0])) / first_error
 
 
 def _objective_floor(run: Run, t: Thresholds, since: int, train_level: float) -> bool:
