@@ -613,56 +613,40 @@ def all_configs() -> list[dict[str, Any]]:
                 if "test3" in splits:
                     family = fams[(h + rep + 3) % len(fams)]
                     out.append(make_config(wname, family, cname, "test3", rep + 5))
-            if "test4" in splits:
-                out.extend(_test4(wname, cname, fams, h, TEST4_REPS.get(cname, reps)))
-            if "test5" in splits:
-                out.extend(_test5(wname, cname, fams, h, TEST5_REPS.get(cname, reps)))
-            if "test6" in splits:
-                out.extend(_test6(wname, cname, fams, h, TEST6_REPS.get(cname, reps)))
+            for split, (_, _, more) in LATER_SPLITS.items():
+                if split in splits:
+                    out.extend(_later_split(split, wname, cname, fams, h, more.get(cname, reps)))
     out.extend(dev_additions())
     names = [c["name"] for c in out]
     assert len(names) == len(set(names)), "duplicate run names"
     return out
 
 
-def _test4(wname: str, cname: str, fams: list[str], h: int, reps: int) -> list[dict[str, Any]]:
-    """test4's runs of one (writer, condition): the family after test3's, the rep past test3's.
-
-    Rep k (from 0) is config rep k + 6, so the first ``reps`` of the other splits line up with
-    theirs (test3 used k + 5) and the extra ones go on past them.
-    """
-    out = []
-    for rep in range(reps if fams else 0):
-        family = fams[(h + rep + 4) % len(fams)]
-        out.append(make_config(wname, family, cname, "test4", rep + 6))
-    return out
-
-
-def _test5(wname: str, cname: str, fams: list[str], h: int, reps: int) -> list[dict[str, Any]]:
-    """test5's runs of one (writer, condition): the family after test4's, the rep past test4's.
-
-    Rep k (from 0) is config rep k + 8: test4 used k + 6 and, with its two runs of some
-    conditions, up to k + 7, so no test5 run shares a config rep with a test4 run.
-    """
-    out = []
-    for rep in range(reps if fams else 0):
-        family = fams[(h + rep + 5) % len(fams)]
-        out.append(make_config(wname, family, cname, "test5", rep + 8))
-    return out
+# The later held-out splits: (family offset in the rotation, config rep of their first run,
+# extra runs per condition). Each takes the family after the previous split's and config reps
+# past the previous split's, so that for the same (writer, condition) seed and, where the
+# family has several, data variant differ:
+# - test4: reps from 6 (test3 used k + 5);
+# - test5: reps from 8 (test4 used k + 6 up to k + 7 with its two runs of some conditions);
+# - test6: reps from 13 (test5 used k + 8 up to k + 11, its four lr_tiny runs; 13 is odd where
+#   test5's first rep 8 is even, so for the conditions whose data variant follows the rep's
+#   parity the data differs from test5's first run).
+LATER_SPLITS = {
+    "test4": (4, 6, TEST4_REPS),
+    "test5": (5, 8, TEST5_REPS),
+    "test6": (6, 13, TEST6_REPS),
+}
 
 
-def _test6(wname: str, cname: str, fams: list[str], h: int, reps: int) -> list[dict[str, Any]]:
-    """test6's runs of one (writer, condition): the family after test5's, the rep past test5's.
-
-    Rep k (from 0) is config rep k + 13: test5 used k + 8 up to k + 11 (its four lr_tiny runs),
-    and 13 is odd where test5's first rep 8 is even, so for the conditions whose data variant
-    follows the rep's parity the data differs from test5's first run.
-    """
-    out = []
-    for rep in range(reps if fams else 0):
-        family = fams[(h + rep + 6) % len(fams)]
-        out.append(make_config(wname, family, cname, "test6", rep + 13))
-    return out
+def _later_split(
+    split: str, wname: str, cname: str, fams: list[str], h: int, reps: int
+) -> list[dict[str, Any]]:
+    """A later held-out split's runs of one (writer, condition) (see ``LATER_SPLITS``)."""
+    offset, first_rep, _ = LATER_SPLITS[split]
+    return [
+        make_config(wname, fams[(h + rep + offset) % len(fams)], cname, split, rep + first_rep)
+        for rep in range(reps if fams else 0)
+    ]
 
 
 # ------------------------------------------------------------------------- dev additions
