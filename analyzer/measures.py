@@ -95,6 +95,17 @@ def trend_z(values: np.ndarray) -> float:
     return (s - np.sign(s)) / sd
 
 
+def as_fraction(values: np.ndarray) -> np.ndarray | None:
+    """A quality metric (accuracy, F1, ...) on [0, 1]: percentages (max in (1, 100]) scaled
+    down; None when the values fit neither scale."""
+    v = np.asarray(values, dtype=float)
+    if v.size and 1.0 < v.max() <= 100.0:
+        v = v / 100.0
+    if not v.size or v.min() < 0 or v.max() > 1.0:
+        return None
+    return v
+
+
 def kendall_tau(values: np.ndarray) -> float:
     """Kendall's tau of a series against time: S / (n(n-1)/2), from -1 (falls at every pair of
     points) to +1 (rises at every pair). Unlike :func:`trend_z` it does not grow with the

@@ -9,6 +9,7 @@ from run_builders import make_run
 
 from analyzer.measures import (
     DISTRIBUTION_BPS,
+    as_fraction,
     fit_curve,
     histogram_bands,
     histogram_tags,
@@ -268,3 +269,11 @@ def test_kendall_tau_says_how_unbroken_a_trend_is_whatever_its_length() -> None:
     assert kendall_tau(np.array([0, 1, 2, 3, 5, 4, 6, 7, 8, 9.0])) == pytest.approx(43 / 45)
     rng = np.random.default_rng(0)
     assert abs(kendall_tau(rng.normal(size=300))) < 0.1
+
+
+def test_as_fraction_scales_percentages_and_refuses_other_scales() -> None:
+    assert as_fraction(np.array([0.5, 0.9])) == pytest.approx([0.5, 0.9])
+    assert as_fraction(np.array([50.0, 90.0])) == pytest.approx([0.5, 0.9])
+    assert as_fraction(np.array([-0.1, 0.5])) is None
+    assert as_fraction(np.array([120.0, 3.0])) is None
+    assert as_fraction(np.array([])) is None

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..measures import (
+    as_fraction,
     end_level,
     head_median,
     loss_fit,
@@ -290,9 +291,9 @@ def _accuracy_error_removed(run: Run) -> float | None:
     """The share of the validation error rate (1 - accuracy) removed from the first evaluation
     to the best one, or None without a validation accuracy of at least 2 evaluations."""
     acc = role_series(run, "val_accuracy")
-    if acc is None or len(acc) < 2:
+    values = as_fraction(acc.to_numpy(dtype=float)) if acc is not None else None
+    if values is None or len(values) < 2:
         return None
-    values = acc.to_numpy(dtype=float)
     first_error = 1.0 - float(values[0])
     if not 0.0 < first_error <= 1.0:
         return None

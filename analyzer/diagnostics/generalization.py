@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..measures import end_level, kendall_tau, noise_floor, role_series, trend_z
+from ..measures import as_fraction, end_level, kendall_tau, noise_floor, role_series, trend_z
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
@@ -168,10 +168,8 @@ def unstable_metric(run: Run, t: Thresholds) -> Iterator[Finding]:
         s = role_series(run, role)
         if s is None or len(s) < 2 * t.min_points:
             continue
-        v = s.to_numpy(dtype=float)
-        if v.max() > 1.0 and v.max() <= 100.0:
-            v = v / 100.0
-        if v.min() < 0 or v.max() > 1.0:
+        v = as_fraction(s.to_numpy(dtype=float))
+        if v is None:
             continue
         half = v[len(v) // 2 :]
         diffs = np.abs(np.diff(half))
