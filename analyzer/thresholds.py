@@ -247,6 +247,21 @@ class Thresholds:
         "deep-tanh MLPs of test4 that lost about 40% brought 77-96% (one was flagged slow).",
         maximum=1.0,
     )
+    slow_val_tau: float = _t(
+        -0.8,
+        "... and where the validation loss has >= 5 evaluations over the training loss's second "
+        "half, it falls there unbroken: Kendall's tau <= -0.8 (lower at 90% of the pairs). A "
+        "model that converges slowly shows it on fixed data, evaluation after evaluation; a "
+        "noisy training loss can fit a falling curve that the validation loss does not follow. "
+        "On the realcorpus splits dev to test6 (spent), all 36 runs labelled slow (rate /30) "
+        "with such a validation loss have tau -1.00; test6's delayed deep-tanh MLP flagged slow "
+        "(healthy; scored once) -0.60, test5's sigmoid regression (vanishing) +0.12. On "
+        "../shared/realworld it clears two slow verdicts: mushrooms-yolov5 (judged healthy; "
+        "val/obj_loss tau -0.56) and tensorboard-review's image run (val loss rising: "
+        "overfitting, as its judgement says).",
+        minimum=-1.0,
+        maximum=1.0,
+    )
     plateau_progress: float = _t(0.3, _PLATEAU)
     chance_tolerance: float = _t(
         0.005,

@@ -12,6 +12,7 @@ from ..measures import (
     as_fraction,
     end_level,
     head_median,
+    kendall_tau,
     loss_fit,
     noise_floor,
     role_series,
@@ -38,6 +39,9 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     broke out late had a delayed start), and the fit projects for twice the steps a further
     gain >= 0.5x the loss's point-to-point noise and >= 3% of the fitted loss now (judged
     against the run's own floor and noise): more steps or a larger learning rate would pay.
+    Where the validation loss has >= 5 evaluations over the training loss's second half, it
+    must fall there unbroken (Kendall's tau <= -0.8: lower at 90% of the pairs of evaluations):
+    evaluated on fixed data, it is the better judge of whether the model still learns.
     """
     loss = _loss(run, t)
     if loss is None or len(loss) < 2 * t.min_points:
@@ -58,6 +62,9 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
         return
     if second_half_share >= t.slow_late_break:
         return  # sat still, then broke out late: a delayed start, falling fastest at the end
+    val_tau = _val_tau_since(run, t, float(steps[len(steps) // 2]))
+    if val_tau is not None and val_tau > t.slow_val_tau:
+        return  # the validation loss no longer falls steadily: more steps would not pay
     fit = loss_fit(run)
     span = steps[-1] - steps[0] + 1
     # Judged against the run's own fitted curve and noise, not its start: more steps pay only
@@ -95,9 +102,21 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
             projected_gain_over_noise=projected_gain / noise
             if projected_gain is not None and noise > 0
             else None,
+            val_tau_second_half=val_tau,
             threshold_max_drop=t.slow_max_drop,
         ),
     )
+
+
+def _val_tau_since(run: Run, t: Thresholds, since: float) -> float | None:
+    """Kendall's tau of the validation loss from step ``since`` on (-1: it fell at every
+    evaluation), or None with fewer than ``min_points`` evaluations there."""
+    val = role_series(run, "val_loss")
+    if val is None:
+        return None
+    window = val[val.index >= since].to_numpy(dtype=float)
+    window = window[np.isfinite(window)]
+    return kendall_tau(window) if len(window) >= t.min_points else None
 
 
 def _projected_gain(run: Run, loss: pd.Series) -> tuple[float | None, float]:
