@@ -328,6 +328,15 @@ class Thresholds:
         "0.007 is their geometric middle. Dev sweep: 1/59 FA at 0.001, 0/59 from 0.003 to "
         "0.05; recall 2/2.",
     )
+    plateau_val_noise: float = _t(
+        0.01,
+        "... and, where the validation loss has >= 5 evaluations over the window, its point-to-"
+        "point noise is at least 1% of its level: evaluated on fixed data, it moves only as the "
+        "weights do, without the batches' sampling noise that a training loss at its floor "
+        "keeps. On the realcorpus splits dev to test6 (spent), the 31 labelled plateaus found "
+        "(SGD at a constant high rate) have 0.0135-0.050; the healthy runs flagged flat "
+        "0.0013 (a byte LM at batch 4) and 0.0066 (two autoencoders at their floor, Adam).",
+    )
 
     # --- overfitting
     overfit_best_at: float = _t(0.7, _OVERFIT, maximum=1.0)

@@ -57,6 +57,26 @@ def test_sgd_at_a_constant_high_rate_is_a_plateau() -> None:
     # The optimizer bounces around the plateau, and the validation loss does not fall there.
     assert float(evidence["plateau"]["noise_share_of_level"]) > 0.1  # type: ignore[arg-type]
     assert float(evidence["plateau"]["val_trend_z"]) > -2.0  # type: ignore[arg-type]
+    # The weights bounce: the validation loss, on fixed data, jumps from one evaluation to the next.
+    assert float(evidence["plateau"]["val_noise_share_of_level"]) > 0.01  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # test2 (spent): an autoencoder (torch, Adam at a constant rate) flat at its bottleneck's
+        # floor from step 435 of 800; its validation loss moves 0.66% of its level per evaluation
+        "test2-torch-ae-base-4-334a4ed5",
+        # test3 (spent): a byte LM at batch 4 (accelerate) flat at the entropy of its text;
+        # its validation loss moves 0.13% of its level per evaluation
+        "test3-accelerate-tlm-tiny_batch-5-8fe30146",
+    ],
+)
+def test_a_flat_loss_whose_validation_loss_holds_still_is_at_its_floor_not_a_plateau(
+    name: str,
+) -> None:
+    assert "plateau" not in _report(name)[0]
+    assert "plateau" in _report(name, plateau_val_noise=0.0)[0]
 
 
 def test_a_tiny_learning_rate_is_slow_convergence_beyond_the_noise() -> None:

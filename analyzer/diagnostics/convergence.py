@@ -166,7 +166,10 @@ def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     last quarter; getting worse by up to 10% also counts as flat), while still at >= 35% of
     its start (stalled high: one that lost two thirds of its start is near its floor). With
     the learning rate logged, it must end at >= 0.5x its maximum (decay had not started):
-    that is where a schedule helps. Without a logged learning rate nothing is said: a loss
+    that is where a schedule helps. The loss must bounce around its level (point-to-point
+    noise >= 0.7% of it) and, where the validation loss has >= 5 evaluations over the window,
+    so must that (>= 1%): held up by the optimizer's noise, not at a floor of its objective.
+    Without a logged learning rate nothing is said: a loss
     gone flat after learning is usually converged. Nor while the validation loss falls over
     the window (Mann-Kendall z <= -2; over the whole run for a run that never learned), or,
     after learning, sits at most 2/3 of the training loss there (the training objective's own
@@ -270,6 +273,12 @@ def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
     bounce = noise_floor(late) / end if end > 0 else 0.0
     if bounce < t.plateau_noise:
         return
+    # The training loss's noise is partly the batches' sampling noise, which a loss at its
+    # floor keeps. The validation loss, evaluated on fixed data, moves only as the weights do:
+    # where it has enough evaluations over the window, the weights must bounce there too.
+    val_bounce = _val_bounce(run, t, steps[cut])
+    if val_bounce is not None and val_bounce < t.plateau_val_noise:
+        return
     if lr_kept is None:
         # Whether decay would help cannot be judged without the learning rate, and a loss
         # that went flat after learning is usually just converged (this was an info finding,
@@ -286,6 +295,7 @@ def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
             margin=t.plateau_stall * start / max(abs(gain), 1e-12),
             threshold_lr_kept=t.plateau_lr_kept,
             noise_share_of_level=bounce,
+            val_noise_share_of_level=val_bounce,
             val_trend_z=val_z,
             **common,
         ),
@@ -304,6 +314,20 @@ def _val_trend(run: Run, t: Thresholds, from_share: float) -> float | None:
     if len(window) < t.min_points:
         return None
     return trend_z(window.to_numpy(dtype=float))
+
+
+def _val_bounce(run: Run, t: Thresholds, since: float) -> float | None:
+    """The validation loss's point-to-point noise from step ``since`` on, as a share of its
+    median there, or None with fewer than ``min_points`` evaluations."""
+    val = role_series(run, "val_loss")
+    if val is None:
+        return None
+    window = val[val.index >= since].to_numpy(dtype=float)
+    window = window[np.isfinite(window)]
+    level = float(np.median(window)) if len(window) else 0.0
+    if len(window) < t.min_points or level <= 0:
+        return None
+    return noise_floor(window) / level
 
 
 def _accuracy_error_removed(run: Run) -> float | None:
