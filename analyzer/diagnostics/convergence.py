@@ -62,7 +62,8 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
         return
     if second_half_share >= t.slow_late_break:
         return  # sat still, then broke out late: a delayed start, falling fastest at the end
-    val_tau = _val_tau_since(run, t, float(steps[len(steps) // 2]))
+    late_val = val_since(run, t, float(steps[len(steps) // 2]))
+    val_tau = kendall_tau(late_val) if late_val is not None else None  # -1: fell at each one
     if val_tau is not None and val_tau > t.slow_val_tau:
         return  # the validation loss no longer falls steadily: more steps would not pay
     fit = loss_fit(run)
@@ -108,15 +109,15 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     )
 
 
-def _val_tau_since(run: Run, t: Thresholds, since: float) -> float | None:
-    """Kendall's tau of the validation loss from step ``since`` on (-1: it fell at every
-    evaluation), or None with fewer than ``min_points`` evaluations there."""
+def val_since(run: Run, t: Thresholds, since: float) -> np.ndarray | None:
+    """The finite validation losses from step ``since`` on, or None with fewer than
+    ``min_points`` of them (too few to say how they move)."""
     val = role_series(run, "val_loss")
     if val is None:
         return None
     window = val[val.index >= since].to_numpy(dtype=float)
     window = window[np.isfinite(window)]
-    return kendall_tau(window) if len(window) >= t.min_points else None
+    return window if len(window) >= t.min_points else None
 
 
 def _projected_gain(run: Run, loss: pd.Series) -> tuple[float | None, float]:
@@ -276,7 +277,11 @@ def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
     # The training loss's noise is partly the batches' sampling noise, which a loss at its
     # floor keeps. The validation loss, evaluated on fixed data, moves only as the weights do:
     # where it has enough evaluations over the window, the weights must bounce there too.
-    val_bounce = _val_bounce(run, t, steps[cut])
+    window_val = val_since(run, t, float(steps[cut]))
+    val_level = float(np.median(window_val)) if window_val is not None else 0.0
+    val_bounce = (
+        noise_floor(window_val) / val_level if window_val is not None and val_level > 0 else None
+    )
     if val_bounce is not None and val_bounce < t.plateau_val_noise:
         return
     if lr_kept is None:
@@ -305,29 +310,12 @@ def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
 def _val_trend(run: Run, t: Thresholds, from_share: float) -> float | None:
     """The Mann-Kendall z of the validation loss over the run's last ``1 - from_share`` of
     steps (negative: falling), or None when it has too few evaluations there to say."""
-    val = role_series(run, "val_loss")
     train = role_series(run, "train_loss")
-    if val is None or train is None or not len(train):
+    if train is None or not len(train):
         return None
     first, last = int(train.index[0]), int(train.index[-1])
-    window = val[val.index >= first + from_share * (last - first)]
-    if len(window) < t.min_points:
-        return None
-    return trend_z(window.to_numpy(dtype=float))
-
-
-def _val_bounce(run: Run, t: Thresholds, since: float) -> float | None:
-    """The validation loss's point-to-point noise from step ``since`` on, as a share of its
-    median there, or None with fewer than ``min_points`` evaluations."""
-    val = role_series(run, "val_loss")
-    if val is None:
-        return None
-    window = val[val.index >= since].to_numpy(dtype=float)
-    window = window[np.isfinite(window)]
-    level = float(np.median(window)) if len(window) else 0.0
-    if len(window) < t.min_points or level <= 0:
-        return None
-    return noise_floor(window) / level
+    window = val_since(run, t, first + from_share * (last - first))
+    return trend_z(window) if window is not None else None
 
 
 def _accuracy_error_removed(run: Run) -> float | None:
