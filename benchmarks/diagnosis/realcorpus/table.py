@@ -18,7 +18,7 @@ from typing import Any
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
 # families: what it trains. split: "both" (every split), "test" for a writer kept out of dev
-# (in test and test2 to test6), "test2" for one added with test2 (in test2 to test6 and,
+# (in test and test2 to test7), "test2" for one added with test2 (in test2 to test7 and,
 # since test2 was scored, in ``dev_additions()``; never in test).
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
@@ -228,9 +228,9 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test6, never in dev
-TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test6, dev_additions()
-SPLITS = ("dev", "test", "test2", "test3", "test4", "test5", "test6")
+TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test7, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test7, dev_additions()
+SPLITS = ("dev", "test", "test2", "test3", "test4", "test5", "test6", "test7")
 SEED_BASE = {
     "dev": 0,
     "test": 1000,
@@ -239,6 +239,7 @@ SEED_BASE = {
     "test4": 4000,
     "test5": 5000,
     "test6": 6000,
+    "test7": 7000,
 }
 # test4's runs per (writer, condition) where they differ from the other splits' "reps":
 # decided before test4 was built or checked (test3 scored one plateau run and no delayed run,
@@ -257,6 +258,26 @@ TEST5_REPS = {"plateau_const": 2, "delayed": 2, "lr_tiny": 4}
 # of the constant-rate plateau, the delayed deep-tanh net and rate /30), never from what a
 # check or dlreport found.
 TEST6_REPS = {"plateau_const": 2, "delayed": 2, "lr_tiny": 2}
+# test7's, decided before anything of test7 was built or checked: test6's plan (2 runs per
+# writer of the constant-rate plateau, the delayed deep-tanh net and rate /30) plus more
+# healthy runs, so that the false-alarm rate rests on more healthy runs than test6's 81 (its
+# 2/81 moved 1.2 points per run): 3 baseline runs and 2 of each other supervised healthy shape
+# (batch 4, dropout, input noise, warm-up, cosine restarts, step decay, label smoothing, the
+# 3-epoch fine-tune). Never chosen from what a check or dlreport found.
+TEST7_REPS = {
+    "plateau_const": 2,
+    "delayed": 2,
+    "lr_tiny": 2,
+    "base": 3,
+    "tiny_batch": 2,
+    "dropout": 2,
+    "augment": 2,
+    "warmup": 2,
+    "cosine_restarts": 2,
+    "step_decay": 2,
+    "label_smoothing": 2,
+    "finetune_3ep": 2,
+}
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
@@ -264,7 +285,7 @@ TEST6_REPS = {"plateau_const": 2, "delayed": 2, "lr_tiny": 2}
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
 # NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
 # splits that have it, default all; a condition added after dev was frozen is in test2 to
-# test6, and in dev only through ``dev_additions()``),
+# test7, and in dev only through ``dev_additions()``),
 # "reps" (runs per split), "cause".
 SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -458,7 +479,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
         "codes": ["vanishing_gradients"],
         "needs": ["layer_grads"],
         "families": ["tlm"],
-        "splits": ["test2", "test3", "test4", "test5", "test6"],
+        "splits": ["test2", "test3", "test4", "test5", "test6", "test7"],
         "reps": 4,
         "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
         "lower layers' gradients vanish and the loss stays at the unigram entropy",
@@ -592,7 +613,9 @@ def all_configs() -> list[dict[str, Any]]:
     fifth, takes what test4 takes with the family after test4's, seeds from 5000 and the rep
     past test4's; ``TEST5_REPS`` gives it more runs of three conditions. test6, the sixth,
     takes what test5 takes with the family after test5's, seeds from 6000 and the rep past
-    test5's; ``TEST6_REPS`` gives it more runs of three conditions.
+    test5's; ``TEST6_REPS`` gives it more runs of three conditions. test7, the seventh, takes
+    what test6 takes with the family after test6's, seeds from 7000 and config reps from 16;
+    ``TEST7_REPS`` gives it test6's extra runs and more runs of the healthy shapes.
     """
     out = []
     for wname, w in WRITERS.items():
@@ -630,11 +653,16 @@ def all_configs() -> list[dict[str, Any]]:
 # - test5: reps from 8 (test4 used k + 6 up to k + 7 with its two runs of some conditions);
 # - test6: reps from 13 (test5 used k + 8 up to k + 11, its four lr_tiny runs; 13 is odd where
 #   test5's first rep 8 is even, so for the conditions whose data variant follows the rep's
-#   parity the data differs from test5's first run).
+#   parity the data differs from test5's first run);
+# - test7: reps from 16 (test6 used k + 13 and k + 14; 16 is even where test6's first rep 13 is
+#   odd, so where the data variant follows the rep's parity it differs from test6's first run).
+#   Decided before anything of test7 was built or checked: seed base 7000, family offset 7,
+#   first rep 16 and TEST7_REPS.
 LATER_SPLITS = {
     "test4": (4, 6, TEST4_REPS),
     "test5": (5, 8, TEST5_REPS),
     "test6": (6, 13, TEST6_REPS),
+    "test7": (7, 16, TEST7_REPS),
 }
 
 
