@@ -332,3 +332,22 @@ def test_a_noisy_loss_whose_validation_stopped_falling_steadily_is_not_slow() ->
     name = "test6-lightning-mlp-delayed-14-e7c34860"
     assert "slow_convergence" not in _report(name)[0]
     assert "slow_convergence" in _report(name, slow_val_tau=1.0)[0]
+
+
+def test_an_explosion_in_the_first_steps_is_measured_from_before_its_climb() -> None:
+    # test7 (scored once, spent): an MLP at rate x30 (accelerate) whose gradient norm went 0.64,
+    # 3.8, 76, then 582 and 253 (held) by step 20; the loss blew up to 133 and the network
+    # collapsed to chance. Measured from the first point, not from its own climb (3.8), the
+    # norm grew about 400x.
+    alarms, _, evidence = _report("test7-accelerate-mlp-lr_x30-16-010431bc")
+    assert "exploding_gradients" in alarms
+    assert float(evidence["exploding_gradients"]["growth"]) > 100  # type: ignore[arg-type]
+
+
+def test_a_run_whose_training_loss_ends_where_it_began_is_not_overfitting() -> None:
+    # The same run: its best validation loss is the first evaluation (before the blow-up) and
+    # the training loss ends at 1.7 from 1.65: it fitted nothing, so the validation loss's rise
+    # is no overfitting (the training loss "at the best" was the blow-up's, 54).
+    name = "test7-accelerate-mlp-lr_x30-16-010431bc"
+    assert "overfitting" not in _report(name)[0]
+    assert "overfitting" in _report(name, overfit_train_fall=1e9)[0]

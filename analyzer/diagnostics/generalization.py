@@ -7,7 +7,15 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..measures import as_fraction, end_level, kendall_tau, noise_floor, role_series, trend_z
+from ..measures import (
+    as_fraction,
+    end_level,
+    kendall_tau,
+    noise_floor,
+    role_series,
+    start_level,
+    trend_z,
+)
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
@@ -25,7 +33,7 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
     The best validation value comes within the first 70% of the run, the final one (median of
     the last max(2, n/10) evaluations) is >= 10% worse than the best, and the training loss
     kept falling after it (its final level <= 0.9x its median within 5% of the run around the
-    best step). With few evaluations (Keras epochs, a three-epoch fine-tune), a monotone
+    best step), and over the run (its final level <= 0.9x its start). With few evaluations (Keras epochs, a three-epoch fine-tune), a monotone
     pattern also counts wherever the best lies: the validation value got worse at each of the
     (at least 2) evaluations after the best, the last one >= 10% worse, while the training
     loss ended below its level at the best step; the evidence says how many points it rests
@@ -94,6 +102,11 @@ def _overfitting(
     # The monotone few-evaluation pattern is its own evidence, and is for few evaluations: with
     # as many as a noise measure needs, the general rule judges.
     few = few and len(v) <= t.overfit_few_evaluations
+    # Overfitting is a model fitting its training data ever better: a training loss that ends
+    # where it began (a run that blew up in its first steps and collapsed to chance, whose
+    # "level at the best" is the blow-up's) has fitted nothing.
+    fitted = train_final <= t.overfit_train_fall * start_level(tv)
+    general, few = general and fitted, few and fitted
     noise = noise_floor(v) if general and len(v) >= 2 * t.min_points else 0.0
     rise = abs((float(v[-1]) if few else final) - best)
     if not (general or few) or rise < t.overfit_noise * noise:

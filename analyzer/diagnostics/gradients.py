@@ -21,7 +21,7 @@ def exploding_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
     both max(g) and the median of the last 20% >= 100x the median of the first 10% (error);
     max(g) >= 1e3 or >= 100x that early median (warning). The peak is the highest level held
     for 2 points, and its growth is measured from the median of the first 10% of points before
-    that stretch (none before: no growth). The growth test is scale-free: it holds for any
+    that stretch and before the uninterrupted climb into it (none before: no growth). The growth test is scale-free: it holds for any
     loss scale. With per-layer norms: the median ratio of the
     first layer's norm to the last layer's >= 70 (AutoTrainer), i.e. gradients grow toward the
     input.
@@ -90,8 +90,14 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
     # the norm settled (a tiny data set memorised in a few steps: early median 0.008, the
     # second point 0.97), has nothing to have grown from. A norm that starts at exactly 0 has
     # no scale to grow from either: only the ceilings apply then.
+    # Nor does the climb into the stretch count as where it grew from: an explosion in the
+    # first steps (0.64, 3.8, 76, then 582 and 253 held) would otherwise be measured from its
+    # own ramp. The base ends at the foot of the uninterrupted rise that leads to the stretch.
     stretch = peak_i - t.grad_sustain + 1
-    before = values[: min(stretch, max(1, int(len(values) * 0.1)))]
+    foot = stretch
+    while foot > 0 and values[foot - 1] < values[foot]:
+        foot -= 1
+    before = values[: min(max(foot, 1 if stretch > 0 else 0), max(1, int(len(values) * 0.1)))]
     base = float(np.median(before)) if before.size else 0.0
     growth = peak / base if base > 0 else 0.0
     late_growth = late / early if early > 0 else 0.0
