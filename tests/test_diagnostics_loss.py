@@ -7,12 +7,13 @@ import pytest
 from run_builders import decay, make_run, noisy
 
 from analyzer.diagnostics import run_diagnostics
-from analyzer.diagnostics.convergence import plateau, slow_convergence
+from analyzer.diagnostics.convergence import slow_convergence
 from analyzer.diagnostics.loss import (
     loss_divergence,
     loss_oscillation,
     loss_spikes,
 )
+from analyzer.diagnostics.plateau import plateau
 from analyzer.settings import Thresholds
 
 T = Thresholds()

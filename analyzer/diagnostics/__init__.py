@@ -269,4 +269,4 @@ _LOSS_CODES = ("loss_divergence", "plateau", "slow_convergence")
 from . import activations, generalization, gradients, loss  # noqa: E402, F401
 
 # isort: split
-from . import convergence, throughput  # noqa: E402, F401
+from . import convergence, plateau, throughput  # noqa: E402, F401

@@ -31,20 +31,21 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     The validation loss is judged, else the accuracy, else another quality metric (mIoU, mAP).
     The best validation value comes within the first 70% of the run, the final one (median of
-    the last max(2, n/10) evaluations) is >= 10% worse than the best, and the training loss
-    kept falling after it (its final level <= 0.9x its median within 5% of the run around the
-    best step), and over the run (its final level <= 0.9x its start). With few evaluations (Keras epochs, a three-epoch fine-tune), a monotone
-    pattern also counts wherever the best lies: the validation value got worse at each of the
-    (at least 2) evaluations after the best, the last one >= 10% worse, while the training
-    loss ended below its level at the best step; the evidence says how many points it rests
-    on; with more than 20 evaluations the general rule judges alone. The general rule needs the
-    rise from the best to stand >= 3x above the validation loss's point-to-point noise (where
-    there are >= 10 evaluations to measure it). Either rule needs the rise to be >= 5% of what
-    the validation value had gained from its first evaluation to the best (a smaller rise is
-    not worth an early stop), or >= 2% when it is a steady trend (Mann-Kendall z >= 3 over the
-    evaluations from the best on: it will go on), or of any size when the rise never broke
-    (Kendall's tau >= 0.97 over >= 20 evaluations from the best on). Reported: the best step
-    and the share of the run's steps (and wall time) after it.
+    the last max(2, n/10) evaluations) is >= 10% worse than the best, and the training loss kept
+    falling after it (its final level <= 0.9x its median within 5% of the run around the best
+    step), and over the run (its final level <= 0.9x its start). With few evaluations (Keras
+    epochs, a three-epoch fine-tune), a monotone pattern also counts wherever the best lies: the
+    validation value got worse at each of the (at least 2) evaluations after the best, the last
+    one >= 10% worse, while the training loss ended below its level at the best step; the
+    evidence says how many points it rests on; with more than 20 evaluations the general rule
+    judges alone. The general rule needs the rise from the best to stand >= 3x above the
+    validation loss's point-to-point noise (where there are >= 10 evaluations to measure it).
+    Either rule needs the rise to be >= 5% of what the validation value had gained from its
+    first evaluation to the best (a smaller rise is not worth an early stop), or >= 2% when it
+    is a steady trend (Mann-Kendall z >= 3 over the evaluations from the best on: it will go
+    on), or of any size when the rise never broke (Kendall's tau >= 0.97 over >= 20 evaluations
+    from the best on). Reported: the best step and the share of the run's steps (and wall time)
+    after it.
     """
     train = role_series(run, "train_loss")
     if train is None or len(train) < t.min_points:

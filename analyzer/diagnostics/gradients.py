@@ -21,10 +21,10 @@ def exploding_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
     both max(g) and the median of the last 20% >= 100x the median of the first 10% (error);
     max(g) >= 1e3 or >= 100x that early median (warning). The peak is the highest level held
     for 2 points, and its growth is measured from the median of the first 10% of points before
-    that stretch and before the uninterrupted climb into it (none before: no growth). The growth test is scale-free: it holds for any
-    loss scale. With per-layer norms: the median ratio of the
-    first layer's norm to the last layer's >= 70 (AutoTrainer), i.e. gradients grow toward the
-    input.
+    that stretch and before the uninterrupted climb into it (none before: no growth). The
+    growth test is scale-free: it holds for any loss scale. With per-layer norms: the median
+    ratio of the first layer's norm to the last layer's >= 70 (AutoTrainer), i.e. gradients
+    grow toward the input.
     """
     tag = run.roles.get("grad_norm")
     if tag is not None and len(run.tag_series(tag)) >= t.min_points:
