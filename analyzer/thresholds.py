@@ -262,6 +262,18 @@ class Thresholds:
         minimum=-1.0,
         maximum=1.0,
     )
+    slow_val_share: float = _t(
+        0.45,
+        "A run the training loss's rule declines is slow too when its validation loss (on fixed "
+        "data, free of the batches' noise) lost 1-40% and still falls as fast as ever: its "
+        "second half brought >= 45% of its drop (a straight fall brings about 40% by the "
+        "measure, median of that half's first quarter minus its last; a curve nearing its floor "
+        "less). On the realcorpus splits dev to test7 (spent), the 7 rate /30 runs (6 "
+        "autoencoders) the training loss's rule missed have 0.50-0.60 with tau -1.00; the "
+        "healthy runs that pass the other conditions 0.39 (a batch-4 MLP) and 0.48 (a Keras "
+        "label-smoothing GRU, tau -0.77, whose validation loss does not fall unbroken).",
+        maximum=1.0,
+    )
     plateau_progress: float = _t(0.3, _PLATEAU)
     chance_tolerance: float = _t(
         0.005,

@@ -351,3 +351,22 @@ def test_a_run_whose_training_loss_ends_where_it_began_is_not_overfitting() -> N
     name = "test7-accelerate-mlp-lr_x30-16-010431bc"
     assert "overfitting" not in _report(name)[0]
     assert "overfitting" in _report(name, overfit_train_fall=1e9)[0]
+
+
+def test_a_tiny_rate_hidden_by_batch_noise_shows_in_the_validation_loss() -> None:
+    # test7 (scored once, spent): an autoencoder (torch) at rate /30 whose noisy per-batch
+    # training loss lost under 10%; its validation loss lost 6.5%, falling at every evaluation
+    # of the second half, which brought half of that: nowhere near slowing down.
+    name = "test7-torch-ae-lr_tiny-16-06dd5bb0"
+    alarms, _, evidence = _report(name)
+    assert alarms == {"slow_convergence"}
+    assert evidence["slow_convergence"]["judged_on"] == "validation loss"
+    assert "slow_convergence" not in _report(name, slow_val_share=1.0)[0]
+
+
+def test_a_validation_loss_that_is_slowing_toward_its_floor_is_not_slow() -> None:
+    # test4 (spent): an MLP at batch 4 (Lightning), healthy; its validation loss lost 22%,
+    # falling at every evaluation, but its second half brought 39% of that: slowing down.
+    name = "test4-lightning-mlp-tiny_batch-6-a563ae19"
+    assert "slow_convergence" not in _report(name)[0]
+    assert "slow_convergence" in _report(name, slow_val_share=0.3)[0]

@@ -36,30 +36,50 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     Where the validation loss has >= 5 evaluations over the training loss's second half, it
     must fall there unbroken (Kendall's tau <= -0.8: lower at 90% of the pairs of evaluations):
     evaluated on fixed data, it is the better judge of whether the model still learns.
+
+    The validation loss, on fixed data, shows what per-batch noise can hide in the training
+    loss: a run this declines is slow too if, over >= 10 evaluations, its validation loss lost
+    1-40% of its start while the training loss lost < 40%, fell unbroken over the second half
+    (tau <= -0.8), and is not slowing down: its second half brought >= 45% of its drop (a
+    straight fall brings about 40% by this measure, a curve nearing its floor less), but < 80%
+    (a delayed start).
     """
     loss = _loss(run, t)
     if loss is None or len(loss) < 2 * t.min_points:
         return
+    found = _slow_training_loss(run, t, loss)
+    if found is None:
+        found = _slow_validation_loss(run, t, loss)
+    if found is not None:
+        yield found
+
+
+def _second_half_share(values: np.ndarray, start: float, end: float) -> float:
+    """How much of a curve's drop (``start - end``) its second half brought: the median of
+    that half's first quarter minus the median of its last quarter, as a share."""
+    half = values[len(values) // 2 :]
+    k = max(2, len(half) // 4)
+    second_half_drop = float(np.median(half[:k]) - np.median(half[-k:]))
+    return second_half_drop / (start - end) if start > end else 0.0
+
+
+def _slow_training_loss(run: Run, t: Thresholds, loss: pd.Series) -> Finding | None:
+    """:func:`slow_convergence` judged on the training loss."""
     values = loss.to_numpy(dtype=float)
     steps = loss.index.to_numpy(dtype=float)
     start, end = start_level(values), end_level(values)
     if start <= 0:
-        return
+        return None
     drop = (start - end) / start
-    # How much of the drop the second half brought: median of its first quarter minus median
-    # of its last quarter.
-    half = values[len(values) // 2 :]
-    k = max(2, len(half) // 4)
-    second_half_drop = float(np.median(half[:k]) - np.median(half[-k:]))
-    second_half_share = second_half_drop / (start - end) if start > end else 0.0
+    second_half_share = _second_half_share(values, start, end)
     if not (t.slow_min_drop < drop < t.slow_max_drop and second_half_share >= t.slow_still_falling):
-        return
+        return None
     if second_half_share >= t.slow_late_break:
-        return  # sat still, then broke out late: a delayed start, falling fastest at the end
+        return None  # sat still, then broke out late: a delayed start, falling fastest at the end
     late_val = val_since(run, t, float(steps[len(steps) // 2]))
     val_tau = kendall_tau(late_val) if late_val is not None else None  # -1: fell at each one
     if val_tau is not None and val_tau > t.slow_val_tau:
-        return  # the validation loss no longer falls steadily: more steps would not pay
+        return None  # the validation loss no longer falls steadily: more steps would not pay
     fit = loss_fit(run)
     span = steps[-1] - steps[0] + 1
     # Judged against the run's own fitted curve and noise, not its start: more steps pay only
@@ -67,15 +87,15 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     # loss near its floor, as with augmentation, has nothing left to gain from them).
     projected_gain, noise = projected_gain_and_noise(run, loss)
     if projected_gain is not None and projected_gain < t.slow_projected_noise * noise:
-        return
+        return None
     # ... and it must be worth the steps: a few percent of the level is a loss at its floor (a
     # Keras run whose first epoch mean already holds the learning, label smoothing's floor).
     if fit is not None and projected_gain is not None:
         level = abs(fit.at(span))
         if level > 0 and projected_gain < t.slow_projected_share * level:
-            return
+            return None
     tag = run.roles["train_loss"]
-    yield Finding(
+    return Finding(
         code="slow_convergence",
         severity="warning",
         title=f"Loss fell only {drop:.0%} in {int(span)} steps and is still falling",
@@ -99,6 +119,60 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
             else None,
             val_tau_second_half=val_tau,
             threshold_max_drop=t.slow_max_drop,
+        ),
+    )
+
+
+def _slow_validation_loss(run: Run, t: Thresholds, loss: pd.Series) -> Finding | None:
+    """:func:`slow_convergence` judged on the validation loss, where the training loss's
+    per-batch noise hides the trend (an autoencoder at a tiny rate: its noisy training loss
+    ended near where it began while its validation loss fell at every evaluation)."""
+    train = loss.to_numpy(dtype=float)
+    train_start, train_end = start_level(train), end_level(train)
+    if train_start <= 0 or (train_start - train_end) / train_start >= t.slow_max_drop:
+        return None  # the training loss lost much: what it says stands
+    val = role_series(run, "val_loss")
+    values = val.to_numpy(dtype=float) if val is not None else np.array([])
+    values = values[np.isfinite(values)]
+    if val is None or len(values) < 2 * t.min_points:
+        return None
+    start, end = start_level(values), end_level(values)
+    if start <= 0:
+        return None
+    drop = (start - end) / start
+    share = _second_half_share(values, start, end)
+    if not (t.slow_min_drop < drop < t.slow_max_drop and t.slow_val_share <= share):
+        return None
+    if share >= t.slow_late_break:
+        return None  # sat still, then broke out late: a delayed start
+    steps = loss.index.to_numpy(dtype=float)
+    late_val = val_since(run, t, float(steps[len(steps) // 2]))
+    val_tau = kendall_tau(late_val) if late_val is not None else None
+    if val_tau is None or val_tau > t.slow_val_tau:
+        return None
+    tag = run.roles["val_loss"]
+    span = steps[-1] - steps[0] + 1
+    return Finding(
+        code="slow_convergence",
+        severity="warning",
+        title=f"Validation loss fell only {drop:.0%} in {int(span)} steps and is still falling "
+        "as fast as ever",
+        steps=(int(steps[0]), int(steps[-1])),
+        series=tag,
+        chart=(tag, run.roles["train_loss"]),
+        evidence=evidence(
+            judged_on="validation loss",
+            points=len(values),
+            margin=t.slow_max_drop / max(drop, 1e-12),
+            start_loss=start,
+            final_loss=end,
+            relative_drop=drop,
+            second_half_share_of_drop=share,
+            val_tau_second_half=val_tau,
+            training_loss_drop=(train_start - train_end) / train_start,
+            training_loss_noise=noise_floor(train),
+            threshold_max_drop=t.slow_max_drop,
+            threshold_val_share=t.slow_val_share,
         ),
     )
 
