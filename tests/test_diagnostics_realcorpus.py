@@ -340,8 +340,16 @@ def test_an_explosion_in_the_first_steps_is_measured_from_before_its_climb() -> 
     # collapsed to chance. Measured from the first point, not from its own climb (3.8), the
     # norm grew about 400x.
     alarms, _, evidence = _report("test7-accelerate-mlp-lr_x30-16-010431bc")
-    assert "exploding_gradients" in alarms
+    assert alarms == {"exploding_gradients"}
     assert float(evidence["exploding_gradients"]["growth"]) > 100  # type: ignore[arg-type]
+
+
+def test_a_loss_that_never_learned_because_its_gradients_exploded_is_said_once() -> None:
+    # The same run: after the blow-up it sat at chance (1.67 from 1.65). The explosion is the
+    # cause to act on; "not learning" is reported only when the explosion is not found.
+    name = "test7-accelerate-mlp-lr_x30-16-010431bc"
+    assert "plateau" not in _report(name)[0]
+    assert _report(name, grad_growth=1e9)[0] == {"plateau"}
 
 
 def test_a_run_whose_training_loss_ends_where_it_began_is_not_overfitting() -> None:

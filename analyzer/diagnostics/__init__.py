@@ -192,8 +192,15 @@ def _few_points_note(run: Run, t: Thresholds, findings: list[Finding]) -> tuple[
 
 
 # A loss that never learned is the symptom of these causes: when one is found, the cause is
-# what the reader should act on, and the symptom is not reported again.
-_CAUSES_OF_NOT_LEARNING = ("vanishing_gradients", "dead_units")
+# what the reader should act on, and the symptom is not reported again. Gradients that
+# exploded, or a loss that diverged, threw the weights off (a blow-up in the first steps that
+# left the model at chance).
+_CAUSES_OF_NOT_LEARNING = (
+    "vanishing_gradients",
+    "dead_units",
+    "exploding_gradients",
+    "loss_divergence",
+)
 # A step too large shows as these: a loss that diverges or swings, gradients that explode.
 _STEP_TOO_LARGE = ("loss_divergence", "loss_oscillation", "exploding_gradients")
 
@@ -201,7 +208,8 @@ _STEP_TOO_LARGE = ("loss_divergence", "loss_oscillation", "exploding_gradients")
 def _explained(f: Finding, findings: list[Finding]) -> bool:
     """Whether ``f`` is a symptom of another finding of the same run, reported instead.
 
-    - A loss that never learned, when gradients vanish or units are dead (the cause).
+    - A loss that never learned, when gradients vanish or explode, units are dead or the loss
+      diverged (the cause).
     - A loss that converges slowly while it diverges or swings: its swings, not the number of
       steps or a small rate, hold it up (slow convergence's advice, a larger rate, would make
       them worse).
