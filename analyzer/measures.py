@@ -363,6 +363,27 @@ def loss_fit(run: Run, tag: str | None = None) -> CurveFit | None:
     return run.measure(("fit", tag), compute)
 
 
+def rate_of_the_moment(average: pd.Series) -> pd.Series | None:
+    """The rate between consecutive points of a rate logged as a running average since step 0
+    (steps per second so far): elapsed_i = step_i / average_i, rate = d step / d elapsed.
+
+    None when the elapsed times it implies do not grow (a run continued under a new start, the
+    average then counting from elsewhere), or with fewer than 3 rates.
+    """
+    steps = average.index.to_numpy().astype(float)
+    values = average.to_numpy(dtype=float)
+    ok = np.isfinite(values) & (values > 0) & (steps > 0)
+    steps, values = steps[ok], values[ok]
+    elapsed = steps / values
+    dt, ds = np.diff(elapsed), np.diff(steps)
+    if len(dt) < 3 or np.any(dt < 0):
+        return None
+    keep = (dt > 0) & (ds > 0)
+    if keep.sum() < 3:
+        return None
+    return pd.Series(ds[keep] / dt[keep], index=average.index.to_numpy()[ok][1:][keep])
+
+
 def step_rate(run: Run) -> pd.Series | None:
     """Steps per second between consecutive training-loss points, indexed by step (memoised)."""
     return run.measure("step_rate", lambda: _step_rate(run))

@@ -161,6 +161,10 @@ SIDE_FOLDERS = {
 # Held-out folders that are sides only beside a train/ folder (TF2 custom loops write train/
 # and test/); alone, such a folder is a run of its own.
 HELDOUT_FOLDERS = {"test": "test", "valid": "validation", "dev": "validation"}
+# Rates logged as a running average since training began, not as the rate of the moment:
+# Stable-Baselines3's time/fps is (timesteps so far) / (seconds since learn() began), so a
+# slowdown half-way through bends it slowly down instead of halving it.
+CUMULATIVE_RATES = re.compile(r"(?:^|.*/)time/fps$")
 
 ROLES = tuple(ROLE_PATTERNS)
 

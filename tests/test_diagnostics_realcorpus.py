@@ -378,3 +378,18 @@ def test_a_validation_loss_that_is_slowing_toward_its_floor_is_not_slow() -> Non
     name = "test4-lightning-mlp-tiny_batch-6-a563ae19"
     assert "slow_convergence" not in _report(name)[0]
     assert "slow_convergence" in _report(name, slow_val_share=0.3)[0]
+
+
+def test_a_slowdown_in_a_running_average_rate_is_found_at_the_rate_of_the_moment() -> None:
+    # test7 (spent): a DQN (Stable-Baselines3) slowed 7x from half-way on. Its time/fps, a
+    # running average since the start, only bends (1,845 -> 338); the rate between its points
+    # falls from about 1,770 to 190 steps/s.
+    alarms, _, evidence = _report("test7-sb3-dqn-slowdown-16-dc0a67d4")
+    assert "throughput_drop" in alarms
+    assert "rate of the moment" in str(evidence["throughput_drop"]["series"])
+    assert float(evidence["throughput_drop"]["ratio"]) < 0.2  # type: ignore[arg-type]
+
+
+def test_a_steady_running_average_rate_raises_no_throughput_alarm() -> None:
+    # test7 (spent): a healthy DQN on noisy rewards, the same writer and rate tag.
+    assert "throughput_drop" not in _report("test7-sb3-dqn-rl_noisy-17-b709bc86")[0]

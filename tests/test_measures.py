@@ -14,6 +14,7 @@ from analyzer.measures import (
     histogram_bands,
     histogram_tags,
     kendall_tau,
+    rate_of_the_moment,
     robust_spikes,
     spectrum,
     trend_z,
@@ -277,3 +278,26 @@ def test_as_fraction_scales_percentages_and_refuses_other_scales() -> None:
     assert as_fraction(np.array([-0.1, 0.5])) is None
     assert as_fraction(np.array([120.0, 3.0])) is None
     assert as_fraction(np.array([])) is None
+
+
+def test_rate_of_the_moment_undoes_a_running_average() -> None:
+    # 1,000 steps/s for 10 s, then 100 steps/s for 10 s, logged as Stable-Baselines3 logs fps:
+    # steps so far over seconds so far. The running average only bends (to 182 at the end);
+    # the rate between points is the true one on each side.
+    seconds = np.arange(1.0, 21.0)
+    steps = np.where(seconds <= 10, 1000 * seconds, 10_000 + 100 * (seconds - 10))
+    average = pd.Series(steps / seconds, index=steps.astype(int))
+    moment = rate_of_the_moment(average)
+    assert moment is not None
+    assert np.allclose(moment.to_numpy()[:9], 1000.0)
+    assert np.allclose(moment.to_numpy()[-9:], 100.0)
+    assert float(average.iloc[-1]) > 150  # what the average alone shows
+
+
+def test_rate_of_the_moment_refuses_an_average_restarted_elsewhere() -> None:
+    # A second learn() call: the average counts from its own start, so step / average no
+    # longer gives growing elapsed times.
+    average = pd.Series(
+        [1000.0, 1000.0, 1000.0, 50.0, 1000.0], index=[1000, 2000, 3000, 4000, 5000]
+    )
+    assert rate_of_the_moment(average) is None

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..measures import role_series, step_rate
+from ..measures import rate_of_the_moment, role_series, step_rate
 from ..model import Finding, Run, evidence
+from ..roles import CUMULATIVE_RATES
 from ..settings import Thresholds
 from . import diagnostic
 
@@ -24,13 +25,19 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
     against its noise. A rate derived from wall times is judged only on a run that trained for
     at least a minute: over a few seconds, another process on the machine halves it. The
     speed of evaluation passes (eval/samples_per_second) is not
-    training throughput and is never used.
+    training throughput and is never used. A rate logged as a running average since the start
+    (Stable-Baselines3's time/fps) is turned into the rate between its points first.
     """
     tag = run.roles.get("throughput")
     if not tag and _trained_for(run) < t.throughput_derived_min_s:
         return
     s = role_series(run, "throughput") if tag else step_rate(run)
     source = tag or "steps/s"
+    if tag and s is not None and CUMULATIVE_RATES.match(tag):
+        # A running average since the start bends slowly: judge the rate of the moment.
+        moment = rate_of_the_moment(s)
+        if moment is not None:
+            s, source = moment, f"{tag} (rate of the moment, from its running average)"
     if s is None or len(s) < 2 * t.min_points:
         return
     s = s.iloc[t.throughput_warmup_points :]
