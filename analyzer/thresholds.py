@@ -168,6 +168,15 @@ class Thresholds:
     divergence_min_rise: float = _t(0.25, _DIVERGENCE)
 
     # --- loss oscillation (second half of training, on block medians and residuals)
+    oscillation_lr_rise: float = _t(
+        2.0,
+        "No oscillation while the logged learning rate rose over the judged half to >= 2x a "
+        "value it had earlier there: warm restarts (SGDR, cosine with restarts) and cyclic "
+        "schedules raise the loss at each rise by design. A decaying or constant schedule "
+        "never rises; a restart of cosine annealing jumps from near 0 to its peak (realcorpus "
+        "test8, scored once: two LSTMs with warm restarts flagged on their validation loss's "
+        "swings).",
+    )
     oscillation_swing: float = _t(0.08, _OSCILLATION)
     oscillation_trend: float = _t(3.0, _OSCILLATION)
     periodic_power_share: float = _t(

@@ -393,3 +393,12 @@ def test_a_slowdown_in_a_running_average_rate_is_found_at_the_rate_of_the_moment
 def test_a_steady_running_average_rate_raises_no_throughput_alarm() -> None:
     # test7 (spent): a healthy DQN on noisy rewards, the same writer and rate tag.
     assert "throughput_drop" not in _report("test7-sb3-dqn-rl_noisy-17-b709bc86")[0]
+
+
+def test_swings_that_follow_warm_restarts_of_the_learning_rate_are_no_oscillation() -> None:
+    # test8 (scored once, spent): an LSTM (accelerate) under cosine annealing with warm
+    # restarts; its validation loss rises after each restart and falls again. The schedule
+    # makes the swings: the learning rate jumps back to its peak in the judged half.
+    name = "test8-accelerate-lstm-cosine_restarts-19-b8b71168"
+    assert "loss_oscillation" not in _report(name)[0]
+    assert "loss_oscillation" in _report(name, oscillation_lr_rise=1e9)[0]

@@ -234,6 +234,9 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     - else (one point per block, nothing to tell swings from noise): the typical late swing
       is at least half of all the loss descended: it fails to descend because of its swings.
 
+    Not while the learning rate, where logged, rose over that half to >= 2x a value it had
+    there: warm restarts (SGDR) and cyclic schedules raise the loss by design.
+
     A Welch periodogram of the loss minus its rolling-median trend tells a periodic pattern
     (one frequency holding >= 30% of the power: epoch boundaries, unshuffled data) from noise;
     the lag-1 autocorrelation of the differences (-0.5 for white noise) is reported with it.
@@ -254,6 +257,8 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     swung = judged_by_val or swing >= t.oscillation_swing * start
     if not (swung and tv >= t.oscillation_trend * max(net, 0.0)):
         return
+    if _schedule_restarts(run, t, float(loss.index[len(values) // 2])):
+        return  # warm restarts raise the loss by design: the schedule makes these swings
     size = max(1, len(half) // 40)
     noise_swing = 1.6 * within_block_noise(half, size) / np.sqrt(size) if size >= 2 else 0.0
     judged = _swings_confirmed(run, t, half, start, end_level(values), swing, noise_swing, size)
@@ -288,6 +293,19 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
             lag1_diff_autocorr=spec.lag1_diff_autocorr,
         ),
     )
+
+
+def _schedule_restarts(run: Run, t: Thresholds, since: float) -> bool:
+    """Whether the logged learning rate rose from step ``since`` on to >= ``oscillation_lr_rise``
+    x a value it had earlier in that stretch (a warm restart, a cyclic schedule)."""
+    lr = role_series(run, "learning_rate")
+    if lr is None:
+        return False
+    window = lr[lr.index >= since].to_numpy(dtype=float)
+    window = window[np.isfinite(window) & (window > 0)]
+    if len(window) < 2:
+        return False
+    return bool(np.max(window / np.minimum.accumulate(window)) >= t.oscillation_lr_rise)
 
 
 def _val_swings_judge(run: Run) -> bool:
