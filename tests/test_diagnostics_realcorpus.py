@@ -251,18 +251,16 @@ def test_a_gradient_of_a_loss_fitted_to_zero_is_not_vanishing() -> None:
     assert _report(name)[0] == set()
 
 
-def test_a_small_steady_rise_of_the_validation_loss_is_overfitting() -> None:
+def test_a_small_unbroken_rise_of_the_validation_loss_is_overfitting() -> None:
     # 40 training samples trained long: validation loss 1.06 -> best 0.084 -> 0.114, rising at
-    # every evaluation from the best on (Mann-Kendall z 14): 3% of what it had gained, under
-    # the 5% a noisy rise needs, over the 2% a steady trend needs.
+    # every evaluation from the best on: 3% of what it had gained, under the 10% a rise that
+    # breaks needs.
     name = "test3-tbx-mlp-tiny_data-5-84c41b4d"
     alarms, _, evidence = _report(name)
     assert "overfitting" in alarms
     assert float(evidence["overfitting"]["trend_z_after_best"]) > 10  # type: ignore[arg-type]
     assert 0.02 < float(evidence["overfitting"]["rise_share_of_learned"]) < 0.05  # type: ignore[arg-type]
-    assert (
-        "overfitting" not in _report(name, overfit_trend_z=100.0, overfit_unbroken_points=10_000)[0]
-    )
+    assert "overfitting" not in _report(name, overfit_unbroken_points=10_000)[0]
 
 
 def test_an_unbroken_rise_of_the_validation_loss_is_overfitting_however_small() -> None:
@@ -402,3 +400,20 @@ def test_swings_that_follow_warm_restarts_of_the_learning_rate_are_no_oscillatio
     name = "test8-accelerate-lstm-cosine_restarts-19-b8b71168"
     assert "loss_oscillation" not in _report(name)[0]
     assert "loss_oscillation" in _report(name, oscillation_lr_rise=1e9)[0]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # test6 (scored once, spent): a Keras regression under step decay, validation loss
+        # 0.0485 at epoch 5 -> 0.0535 (6% of what it had gained), rising with breaks (tau 0.5)
+        "test6-keras-mlp_reg-step_decay-13-4dee121d",
+        # test8 (spent): a delayed deep-tanh MLP (tf.summary), 0.249 -> 0.297 after a fall from
+        # 2.3: 2.4% of its gain, tau 0.87
+        "test8-tfsummary-mlp-delayed-19-52deedae",
+    ],
+)
+def test_a_small_rise_that_breaks_is_not_worth_an_early_stop(name: str) -> None:
+    alarms, _, _ = _report(name)
+    assert "overfitting" not in alarms
+    assert "overfitting" in _report(name, overfit_material=0.0)[0]

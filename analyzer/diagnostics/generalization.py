@@ -40,10 +40,9 @@ def overfitting(run: Run, t: Thresholds) -> Iterator[Finding]:
     evidence says how many points it rests on; with more than 20 evaluations the general rule
     judges alone. The general rule needs the rise from the best to stand >= 3x above the
     validation loss's point-to-point noise (where there are >= 10 evaluations to measure it).
-    Either rule needs the rise to be >= 5% of what the validation value had gained from its
-    first evaluation to the best (a smaller rise is not worth an early stop), or >= 2% when it
-    is a steady trend (Mann-Kendall z >= 3 over the evaluations from the best on: it will go
-    on), or of any size when the rise never broke (Kendall's tau >= 0.97 over >= 20 evaluations
+    Either rule needs the rise to be >= 10% of what the validation value had gained from its
+    first evaluation to the best (a smaller rise is not worth an early stop), or of any size
+    when the rise never broke (Kendall's tau >= 0.97 over >= 20 evaluations
     from the best on). Reported: the best step and the share of the run's steps (and wall time)
     after it.
     """
@@ -116,13 +115,12 @@ def _overfitting(
     # MSE 0.027 -> 0.030 after a learning-rate drop) costs nothing early stopping would win.
     learned = abs(float(v[0]) - best)
     after_z = trend_z(sign * v[best_i:]) if len(v) - best_i >= 4 else 0.0
-    material = t.overfit_material if after_z < t.overfit_trend_z else t.overfit_trend_material
     # Unless it never broke: worse at nearly every later evaluation than at every earlier one,
     # over many evaluations (a tiny training set memorised), it will not turn back.
     unbroken = len(after) >= t.overfit_unbroken_points and (
         kendall_tau(after) >= t.overfit_unbroken_tau
     )
-    if learned > 0 and rise < material * learned and not unbroken:
+    if learned > 0 and rise < t.overfit_material * learned and not unbroken:
         return
     if few:
         final = float(v[-1])
