@@ -223,6 +223,21 @@ class Thresholds:
         "drone-segmentation term spike, an info, 10.1), corrupted batches 66-2248. Dev sweep: "
         "the same scores from 12 to 30.",
     )
+    spike_heavy_tail_share: float = _t(
+        0.025,
+        "A loss whose own noise is heavy-tailed: >= 2.5% of its points lie 3 to 6 robust sigma "
+        "up (Gaussian noise puts 0.13% beyond 3). On the realcorpus splits dev to test8 (spent), "
+        "the healthy autoencoders on batch 4 and with warm-up flagged for spikes have 3.3-7.2%; "
+        "the runs with corrupted batches whose largest spike is under 100 sigma 0-1.7% (those "
+        "with heavier tails have spikes of 116-6140 sigma).",
+        maximum=1.0,
+    )
+    spike_heavy_tail_z: float = _t(
+        100.0,
+        "... and there the largest spike must stand >= 100 robust sigma to be a warning: the "
+        "heavy-tailed healthy autoencoders' largest reach 26-58, corrupted batches in heavy-"
+        "tailed losses 116-6140.",
+    )
     spike_baseline: int = _t(
         10, "Points in the local median a spike is measured against.", minimum=1
     )

@@ -17,6 +17,7 @@ from analyzer.measures import (
     rate_of_the_moment,
     robust_spikes,
     spectrum,
+    tail_share,
     trend_z,
 )
 from analyzer.settings import Thresholds
@@ -206,6 +207,17 @@ def test_robust_spikes_matches_the_point_by_point_definition(seed: int) -> None:
     assert [(s.onset, s.peak, s.end, int(s.recovered)) for s in got] == (
         _spikes_by_walking_every_point(values, **kw)
     )
+
+
+def test_tail_share_tells_gaussian_noise_from_a_right_skewed_loss() -> None:
+    rng = np.random.default_rng(3)
+    kw = {"window": T.spike_window, "baseline": T.spike_baseline, "low": 3.0, "high": 6.0}
+    gaussian = 1.0 + 0.01 * rng.standard_normal(4000)
+    # A per-batch cross-entropy on tiny batches: mostly near its level, now and then far above.
+    skewed = 0.2 * rng.lognormal(0.0, 0.8, 4000)
+    assert tail_share(gaussian, **kw) < 0.01
+    assert tail_share(skewed, **kw) > T.spike_heavy_tail_share
+    assert tail_share(np.ones(5), **kw) == 0.0
 
 
 def test_spectrum_finds_an_injected_period() -> None:

@@ -16,6 +16,7 @@ from ..measures import (
     spectrum,
     start_level,
     swing_and_trend,
+    tail_share,
     typical_swing,
     within_block_noise,
 )
@@ -462,13 +463,15 @@ def _grad_first(run: Run, t: Thresholds, source: pd.Series, spikes: list[Spike])
     return count
 
 
-def _spikes_warn(spikes: list[Spike], t: Thresholds) -> bool:
+def _spikes_warn(spikes: list[Spike], t: Thresholds, tail: float) -> bool:
     """Two or more spikes, the largest (by its ratio to the level) beyond what right-skewed
     per-batch noise makes. Its z, not the largest z: just after a long flat stretch (learning
     that starts late) the noise scale of the window before is tiny, and any bounce has a
-    huge z."""
+    huge z. Where the series' own noise is heavy-tailed (``tail``: the share of its points
+    3 to 6 sigma up), its jumps of tens of sigma are that tail, and the bar is higher."""
     largest = max(spikes, key=lambda s: s.ratio)
-    return len(spikes) >= t.spike_warning_count and largest.z >= t.spike_warning_z
+    bar = t.spike_heavy_tail_z if tail >= t.spike_heavy_tail_share else t.spike_warning_z
+    return len(spikes) >= t.spike_warning_count and largest.z >= bar
 
 
 def _spike_finding(
@@ -483,6 +486,13 @@ def _spike_finding(
 ) -> Finding:
     steps = source.index.to_numpy()
     biggest = max(spikes, key=lambda s: s.ratio)
+    heavy = tail_share(
+        source.to_numpy(dtype=float),
+        window=t.spike_window,
+        baseline=t.spike_baseline,
+        low=t.spike_recovery_z,
+        high=t.spike_z,
+    )
     catalogue = "; ".join(
         f"step {int(steps[s.onset])}: x{s.ratio:.2g}, "
         f"recovered in {int(steps[s.end] - steps[s.onset])} steps"
@@ -492,7 +502,7 @@ def _spike_finding(
     terms = f", also in {', '.join(map(repr, with_terms))}" if with_terms else ""
     return Finding(
         code="loss_spikes",
-        severity="warning" if _spikes_warn(spikes, t) else "info",
+        severity="warning" if _spikes_warn(spikes, t, heavy) else "info",
         title=f"{len(spikes)} {what} spike(s){name}, the largest x{biggest.ratio:.2g} at step "
         f"{int(steps[biggest.onset])}{terms}",
         steps=(int(steps[spikes[0].onset]), int(steps[spikes[-1].end])),
@@ -510,6 +520,7 @@ def _spike_finding(
             series=what,
             catalogue=catalogue,
             threshold_z=t.spike_z,
+            noise_tail_share=heavy,
             window=t.spike_window,
             **_component_evidence(part, total),
             also_in=", ".join(with_terms) if with_terms else None,
