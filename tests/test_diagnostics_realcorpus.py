@@ -384,6 +384,28 @@ def test_a_validation_loss_that_is_slowing_toward_its_floor_is_not_slow() -> Non
     assert "slow_convergence" in _report(name, slow_val_share=0.3)[0]
 
 
+def test_a_validation_loss_that_lost_one_percent_is_not_slow() -> None:
+    # test9 (scored once, spent): a healthy HF byte LM, first evaluated once it sat at its
+    # text's entropy; its validation loss then lost 1.0% over 20 evaluations, still falling.
+    name = "test9-hf-tlm-base-25-12b40f22"
+    assert _report(name)[0] == set()
+    alarms, _, evidence = _report(name, slow_val_min_drop=0.005)
+    assert alarms == {"slow_convergence"}
+    assert float(evidence["slow_convergence"]["relative_drop"]) < 0.03  # type: ignore[arg-type]
+
+
+def test_a_loss_that_swings_at_a_high_rate_is_oscillation_not_a_plateau() -> None:
+    # test9 (spent): SGD at 0.1 on 25% noisy labels; the loss went flat at 0.39 after step 110,
+    # swinging there with its validation loss. The swings are what holds it up: one finding.
+    name = "test9-torch-mlp-unstable_val-23-9b547464"
+    assert _report(name)[0] == {"loss_oscillation", "unstable_metric"}
+    # Without the oscillation (its swing bar out of reach), the plateau is reported (and the
+    # units that died of the step, no longer explained by it, are too).
+    alarms = _report(name, oscillation_swing=100.0)[0]
+    assert "plateau" in alarms
+    assert "loss_oscillation" not in alarms
+
+
 def test_a_slowdown_in_a_running_average_rate_is_found_at_the_rate_of_the_moment() -> None:
     # test7 (spent): a DQN (Stable-Baselines3) slowed 7x from half-way on. Its time/fps, a
     # running average since the start, only bends (1,845 -> 338); the rate between its points

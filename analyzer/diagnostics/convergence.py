@@ -39,7 +39,7 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     The validation loss, on fixed data, shows what per-batch noise can hide in the training
     loss: a run this declines is slow too if, over >= 10 evaluations, its validation loss lost
-    1-40% of its start while the training loss lost < 40%, fell unbroken over the second half
+    3-40% of its start while the training loss lost < 40%, fell unbroken over the second half
     (tau <= -0.8), and is not slowing down: its second half brought >= 45% of its drop (a
     straight fall brings about 40% by this measure, a curve nearing its floor less), but < 80%
     (a delayed start).
@@ -141,7 +141,7 @@ def _slow_validation_loss(run: Run, t: Thresholds, loss: pd.Series) -> Finding |
         return None
     drop = (start - end) / start
     share = _second_half_share(values, start, end)
-    if not (t.slow_min_drop < drop < t.slow_max_drop and t.slow_val_share <= share):
+    if not (t.slow_val_min_drop <= drop < t.slow_max_drop and t.slow_val_share <= share):
         return None
     if share >= t.slow_late_break:
         return None  # sat still, then broke out late: a delayed start
