@@ -210,8 +210,10 @@ def _explained(f: Finding, findings: list[Finding]) -> bool:
 
     - A loss that never learned, when gradients vanish or explode, units are dead or the loss
       diverged (the cause).
-    - A loss that went flat after learning while it swings: the swings of a step too large
-      are what holds it up (the oscillation's advice, a smaller rate, is the plateau's too).
+    - A loss that went flat after learning while it swings or spikes: the swings of a step
+      too large, or the kicks of bad batches the weights recover from, are what keep it from
+      settling (the oscillation's advice, a smaller rate, is the plateau's too; once the bad
+      batches are gone, what is left of the plateau shows).
     - A loss that converges slowly while it diverges or swings: its swings, not the number of
       steps or a small rate, hold it up (slow convergence's advice, a larger rate, would make
       them worse).
@@ -223,7 +225,9 @@ def _explained(f: Finding, findings: list[Finding]) -> bool:
     if f.code == "plateau" and f.evidence.get("never_learned"):
         return any(g.code in _CAUSES_OF_NOT_LEARNING for g in alarms)
     if f.code == "plateau":
-        return any(g.code == "loss_oscillation" and g.series == f.series for g in alarms)
+        return any(
+            g.code in ("loss_oscillation", "loss_spikes") and g.series == f.series for g in alarms
+        )
     if f.code == "slow_convergence":
         return any(
             g.code in ("loss_divergence", "loss_oscillation") and g.series == f.series

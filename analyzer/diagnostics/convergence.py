@@ -39,10 +39,11 @@ def slow_convergence(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     The validation loss, on fixed data, shows what per-batch noise can hide in the training
     loss: a run this declines is slow too if, over >= 10 evaluations, its validation loss lost
-    3-40% of its start while the training loss lost < 40%, fell unbroken over the second half
-    (tau <= -0.8), and is not slowing down: its second half brought >= 45% of its drop (a
-    straight fall brings about 40% by this measure, a curve nearing its floor less), but < 80%
-    (a delayed start).
+    1-40% of its start while the training loss lost < 40%, with a point-to-point noise (robust
+    sigma) >= 5% of what it lost (a trend the noise hides: where it shows, the training loss's
+    verdict stands), fell unbroken over the second half (tau <= -0.8), and is not slowing
+    down: its second half brought >= 45% of its drop (a straight fall brings about 40% by this
+    measure, a curve nearing its floor less), but < 80% (a delayed start).
     """
     loss = _loss(run, t)
     if loss is None or len(loss) < 2 * t.min_points:
@@ -131,6 +132,8 @@ def _slow_validation_loss(run: Run, t: Thresholds, loss: pd.Series) -> Finding |
     train_start, train_end = start_level(train), end_level(train)
     if train_start <= 0 or (train_start - train_end) / train_start >= t.slow_max_drop:
         return None  # the training loss lost much: what it says stands
+    if noise_floor(train) < t.slow_val_train_noise * (train_start - train_end):
+        return None  # its trend is plain to see through its noise: what it says stands
     val = role_series(run, "val_loss")
     values = val.to_numpy(dtype=float) if val is not None else np.array([])
     values = values[np.isfinite(values)]
@@ -141,7 +144,7 @@ def _slow_validation_loss(run: Run, t: Thresholds, loss: pd.Series) -> Finding |
         return None
     drop = (start - end) / start
     share = _second_half_share(values, start, end)
-    if not (t.slow_val_min_drop <= drop < t.slow_max_drop and t.slow_val_share <= share):
+    if not (t.slow_min_drop < drop < t.slow_max_drop and t.slow_val_share <= share):
         return None
     if share >= t.slow_late_break:
         return None  # sat still, then broke out late: a delayed start
