@@ -452,6 +452,20 @@ class Thresholds:
         "learning, 0.05-0.051) when test4 was scored once; the median was chosen after that.",
     )
     unstable_trend: float = _t(2.0, _UNSTABLE)
+    unstable_quarter_swing: float = _t(
+        0.1,
+        "Or: a quarter of the second half's changes >= 0.1 (75th percentile), where the median "
+        "misses a metric on a small validation set that repeats its last value half the time "
+        "(16 samples: steps of 0.0625). On the realcorpus splits dev, test8 and test9 (spent), "
+        "the labelled noisy-validation runs the median missed have 0.062 and 0.125; the healthy "
+        "runs that go nowhere (total variation >= 10x net) at most 0.043, the healthy delayed "
+        "runs, which go somewhere (2.5x at most), up to 0.085.",
+    )
+    unstable_quarter_trend: float = _t(
+        10.0,
+        "... and the total variation >= 10x the net change: it goes up and down and nowhere, "
+        "not up in a few large steps (a delayed run learning late: 1.3-2.5x).",
+    )
     reward_collapse: float = _t(
         1.0,
         "A reinforcement-learning reward collapsed: its moving median fell below its start by "

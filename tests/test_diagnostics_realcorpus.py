@@ -418,6 +418,17 @@ def test_a_loss_kicked_by_bad_batches_is_spikes_not_a_plateau() -> None:
     assert _report(name, spike_warning_count=100)[0] == {"plateau"}
 
 
+def test_an_accuracy_on_16_samples_that_jumps_and_repeats_is_unstable() -> None:
+    # test9 (spent): HF, 25% noisy labels at a high rate, 16 validation samples. The accuracy
+    # repeats its last value at half the evaluations (median change 0.031) and drops by 2-5
+    # samples at many of the rest (0.94 -> 0.56), going nowhere.
+    name = "test9-hf-mlp-unstable_val-23-020afc17"
+    alarms, _, evidence = _report(name)
+    assert "unstable_metric" in alarms
+    assert float(evidence["unstable_metric"]["median_swing"]) < 0.05  # type: ignore[arg-type]
+    assert "unstable_metric" not in _report(name, unstable_quarter_swing=1.0)[0]
+
+
 def test_a_slowdown_in_a_running_average_rate_is_found_at_the_rate_of_the_moment() -> None:
     # test7 (spent): a DQN (Stable-Baselines3) slowed 7x from half-way on. Its time/fps, a
     # running average since the start, only bends (1,845 -> 338); the rate between its points

@@ -169,7 +169,9 @@ def unstable_metric(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     On the second half of the evaluations of each [0, 1] metric (percentages are scaled): the
     median |change| between consecutive evaluations >= 0.05 (5 points of accuracy) and the total
-    variation >= 2x the net change: it goes up and down rather than somewhere.
+    variation >= 2x the net change: it goes up and down rather than somewhere. Or, for a metric
+    on a small validation set that moves by whole samples (half its evaluations repeat the last
+    value), the 75th percentile of |change| >= 0.1 and the total variation >= 10x the net change.
 
     A reinforcement-learning run is judged by its reward: it collapsed when the reward
     (median of 5 consecutive points, so one bad episode does not count), once it had learned
@@ -188,25 +190,36 @@ def unstable_metric(run: Run, t: Thresholds) -> Iterator[Finding]:
         # The median change: a metric that swings moves at every evaluation; one that is
         # steady but for a few large steps (a delayed run learning late) does not.
         swing, tv = float(np.median(diffs)), float(diffs.sum())
+        # A metric on a small validation set moves by whole samples: where half the
+        # evaluations repeat the last value, the median change is small however wild the rest.
+        quarter = float(np.percentile(diffs, 75))
         net = abs(float(half[-1] - half[0]))
-        if swing >= t.unstable_swing and tv >= t.unstable_trend * net:
+        swings = swing >= t.unstable_swing and tv >= t.unstable_trend * net
+        jumps = quarter >= t.unstable_quarter_swing and tv >= t.unstable_quarter_trend * net
+        if swings or jumps:
             tag = run.roles[role]
+            what = (
+                f"swings by {swing:.2f} (median)"
+                if swings
+                else f"jumps by {quarter:.2f} or more at a quarter of the"
+            )
             yield Finding(
                 code="unstable_metric",
                 severity="warning",
-                title=f"{tag} swings by {swing:.2f} (median) between evaluations",
+                title=f"{tag} {what} between evaluations",
                 steps=(int(s.index[len(v) // 2]), int(s.index[-1])),
                 series=tag,
                 chart=(tag,),
                 evidence=evidence(
                     metric=tag,
                     median_swing=swing,
+                    quarter_swing=quarter,
                     mean_swing=float(diffs.mean()),
                     total_variation=tv,
                     net_change=net,
                     evaluations=len(half),
                     points=len(half),
-                    margin=swing / t.unstable_swing,
+                    margin=max(swing / t.unstable_swing, quarter / t.unstable_quarter_swing),
                     threshold_swing=t.unstable_swing,
                     threshold_trend=t.unstable_trend,
                 ),
