@@ -1,7 +1,7 @@
 """Review each run's label against the numbers it logged, and draw one PNG per run.
 
-    .venv-torch/bin/python check.py [--split dev|test|test2|test3|test4|test5|test6|test7|test8]
-                                    [--only GLOB] [--png] [--json OUT]
+    .venv-torch/bin/python check.py [--split dev|test|test2|test3|test4|test5|test6|test7|test8|
+                                             test9|test10] [--only GLOB] [--png] [--json OUT]
 
 Written from the definitions in the project README's "Diagnosis" section, in its own words:
 it imports nothing from ``analyzer/`` and shares no constant with it (the numbers below are
@@ -441,7 +441,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--split",
-        choices=["dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8"],
+        choices=[
+            "dev",
+            "test",
+            "test2",
+            "test3",
+            "test4",
+            "test5",
+            "test6",
+            "test7",
+            "test8",
+            "test9",
+            "test10",
+        ],
     )
     ap.add_argument("--only")
     ap.add_argument("--png", action="store_true", help="write png/<run>.png")

@@ -18,7 +18,7 @@ from typing import Any
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
 # families: what it trains. split: "both" (every split), "test" for a writer kept out of dev
-# (in test and test2 to test8), "test2" for one added with test2 (in test2 to test8 and,
+# (in test and test2 to test10), "test2" for one added with test2 (in test2 to test10 and,
 # since test2 was scored, in ``dev_additions()``; never in test).
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
@@ -228,9 +228,21 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test8, never in dev
-TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test8, dev_additions()
-SPLITS = ("dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8")
+TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test10, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test10, dev_additions()
+SPLITS = (
+    "dev",
+    "test",
+    "test2",
+    "test3",
+    "test4",
+    "test5",
+    "test6",
+    "test7",
+    "test8",
+    "test9",
+    "test10",
+)
 SEED_BASE = {
     "dev": 0,
     "test": 1000,
@@ -241,6 +253,8 @@ SEED_BASE = {
     "test6": 6000,
     "test7": 7000,
     "test8": 8000,
+    "test9": 9000,
+    "test10": 10000,
 }
 # test4's runs per (writer, condition) where they differ from the other splits' "reps":
 # decided before test4 was built or checked (test3 scored one plateau run and no delayed run,
@@ -283,6 +297,14 @@ TEST7_REPS = {
 # the same reason (the false-alarm rate rests on about 150 healthy runs, not test6's 81). Never
 # chosen from what a check or dlreport found.
 TEST8_REPS = TEST7_REPS
+# test9's, decided before anything of test9 was built or checked: test8's plan (test7's)
+# unchanged, for the same reason (the false-alarm rate rests on about 150 healthy runs). Never
+# chosen from what a check or dlreport found.
+TEST9_REPS = TEST8_REPS
+# test10's, decided before anything of test10 was built or checked: test9's plan (test7's)
+# unchanged, for the same reason (the false-alarm rate rests on about 150 healthy runs). Never
+# chosen from what a check or dlreport found.
+TEST10_REPS = TEST9_REPS
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
@@ -290,7 +312,7 @@ TEST8_REPS = TEST7_REPS
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
 # NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
 # splits that have it, default all; a condition added after dev was frozen is in test2 to
-# test8, and in dev only through ``dev_additions()``),
+# test10, and in dev only through ``dev_additions()``),
 # "reps" (runs per split), "cause".
 SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -484,7 +506,17 @@ CONDITIONS: dict[str, dict[str, Any]] = {
         "codes": ["vanishing_gradients"],
         "needs": ["layer_grads"],
         "families": ["tlm"],
-        "splits": ["test2", "test3", "test4", "test5", "test6", "test7", "test8"],
+        "splits": [
+            "test2",
+            "test3",
+            "test4",
+            "test5",
+            "test6",
+            "test7",
+            "test8",
+            "test9",
+            "test10",
+        ],
         "reps": 4,
         "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
         "lower layers' gradients vanish and the loss stays at the unigram entropy",
@@ -622,7 +654,10 @@ def all_configs() -> list[dict[str, Any]]:
     what test6 takes with the family after test6's, seeds from 7000 and config reps from 16;
     ``TEST7_REPS`` gives it test6's extra runs and more runs of the healthy shapes. test8, the
     eighth, takes what test7 takes with the family after test7's, seeds from 8000 and config
-    reps from 19; ``TEST8_REPS`` is test7's plan.
+    reps from 19; ``TEST8_REPS`` is test7's plan. test9, the ninth, takes what test8 takes with
+    the family after test8's, seeds from 9000 and config reps from 23; ``TEST9_REPS`` is
+    test8's plan. test10, the tenth, takes what test9 takes with the family after test9's,
+    seeds from 10000 and config reps from 27; ``TEST10_REPS`` is test9's plan.
     """
     out = []
     for wname, w in WRITERS.items():
@@ -670,13 +705,39 @@ def all_configs() -> list[dict[str, Any]]:
 #   differs from test7's first run). As test7's 16 did with test6's, 19 meets the last rep of
 #   the previous split's 4 no_warmup runs (test7's 16 to 19): that one run differs from test7's
 #   in seed only (one family, data by parity). Decided before anything of test8 was built or
-#   checked: seed base 8000, family offset 8 (the one after test7's), first rep 19, TEST8_REPS.
+#   checked: seed base 8000, family offset 8 (the one after test7's), first rep 19, TEST8_REPS;
+# - test9: reps from 23. test8 used k + 19 up to k + 21 (its three baseline runs) and its 4
+#   no_warmup runs k + 19 to k + 22; 22 was the first candidate, but test9's first no_warmup
+#   run at rep 22 would have had test8's fourth no_warmup run's family and data (tbx, tlm, data
+#   variant bytes_grammar: no_warmup has one family, and its two data variants follow the rep's
+#   parity), differing in seed only. Checked in code before committing, so 23, the first rep
+#   >= 22 whose first no_warmup run does not share the family and data of test8's run of the
+#   same rep (test8 has no run at rep 23). 23 is odd, as test8's first rep 19 is, so where the
+#   data variant follows the rep's parity test9's first run has test8's first run's data: it
+#   differs from it in family where there are several (offset 9, not 8) and always in seed;
+#   the single-family conditions (no_warmup: tlm) differ from test8's runs of that parity in
+#   seed only. Decided before anything of test9 was built or checked: seed base 9000, family
+#   offset 9 (the one after test8's), first rep 23, TEST9_REPS;
+# - test10: reps from 27. test9 used k + 23 up to k + 25 (its three baseline runs) and its 4
+#   no_warmup runs k + 23 to k + 26; 26 was the first candidate, as 22 was for test9, but
+#   test10's first no_warmup run at rep 26 would have had test9's fourth no_warmup run's family
+#   and data (tbx, tlm, data variant bytes_grammar), differing in seed only. Checked in code
+#   before committing, so 27, the first rep >= 26 whose first no_warmup run does not share the
+#   family and data of an earlier split's run of the same rep (no earlier split has a run at
+#   rep 27). 27 is odd, as test9's first rep 23 is, so where the data variant follows the rep's
+#   parity test10's first run has test9's first run's data: it differs from it in family where
+#   there are several (offset 10, not 9) and always in seed; the single-family conditions
+#   (no_warmup: tlm) differ from test9's runs of that parity in seed only. Decided before
+#   anything of test10 was built or checked: seed base 10000, family offset 10 (the one after
+#   test9's), first rep 27, TEST10_REPS.
 LATER_SPLITS = {
     "test4": (4, 6, TEST4_REPS),
     "test5": (5, 8, TEST5_REPS),
     "test6": (6, 13, TEST6_REPS),
     "test7": (7, 16, TEST7_REPS),
     "test8": (8, 19, TEST8_REPS),
+    "test9": (9, 23, TEST9_REPS),
+    "test10": (10, 27, TEST10_REPS),
 }
 
 
