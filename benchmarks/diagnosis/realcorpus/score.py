@@ -11,9 +11,10 @@ precision / recall / F1, the macro-F1 over the codes in the labels, the false-al
 healthy runs (a healthy run with any predicted code) and per code, and for each writer the share
 of labelled roles that dlreport assigned to exactly the writer's tag.
 
-The held-out splits are scored once, at the end, by the lead: ``--split test10`` asks for
-``--final`` (*test* to *test9* were scored once already and are spent). ``--json OUT`` keeps
-the scores for ``code_table.py``, which writes the README's per-code table from them.
+The held-out splits are scored once, at the end, by the lead: each asks for ``--final``
+(*test* to *test10* were scored once already and are spent; a new split goes in
+``HELD_OUT``). ``--json OUT`` keeps the scores for ``code_table.py``, which writes the README's
+per-code table from them.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ SPLITS = (
     "test9",
     "test10",
 )
-# each scored once (--final); test10 left, scored once by the lead
+# each scored once (--final); all spent: the next one is a new split
 HELD_OUT = (
     "test",
     "test2",
