@@ -199,14 +199,15 @@ def unstable_metric(run: Run, t: Thresholds) -> Iterator[Finding]:
         if swings or jumps:
             tag = run.roles[role]
             what = (
-                f"swings by {swing:.2f} (median)"
+                f"swings by {swing:.2f} (median) between evaluations"
                 if swings
-                else f"jumps by {quarter:.2f} or more at a quarter of the"
+                else f"jumps by {quarter:.2f} or more at a quarter of its evaluations, going "
+                "nowhere"
             )
             yield Finding(
                 code="unstable_metric",
                 severity="warning",
-                title=f"{tag} {what} between evaluations",
+                title=f"{tag} {what}",
                 steps=(int(s.index[len(v) // 2]), int(s.index[-1])),
                 series=tag,
                 chart=(tag,),
