@@ -272,7 +272,8 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     yield Finding(
         code="loss_oscillation",
         severity="warning",
-        title=f"Training loss oscillates ({kind}): swings of {swing / start:.0%} of its start",
+        title=f"Training loss oscillates ({kind}): swings of {_percent(swing / start)} of its "
+        f"start{_WITH_VALIDATION if basis == 'validation loss' else ''}",
         steps=(int(loss.index[len(values) // 2]), int(loss.index[-1])),
         series=run.roles["train_loss"],
         chart=(run.roles["train_loss"],),
@@ -294,6 +295,14 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
             lag1_diff_autocorr=spec.lag1_diff_autocorr,
         ),
     )
+
+
+_WITH_VALIDATION = ", and the validation loss swings with it"
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage that never reads 0% for a swing that was found: 9%, 0.42%."""
+    return f"{share:.0%}" if share >= 0.01 else f"{100 * share:.2g}%"
 
 
 def _schedule_restarts(run: Run, t: Thresholds, since: float) -> bool:
