@@ -12,8 +12,8 @@ healthy runs (a healthy run with any predicted code) and per code, and for each 
 of labelled roles that dlreport assigned to exactly the writer's tag.
 
 The held-out splits are scored once, at the end, by the lead: each asks for ``--final``
-(*test* to *test10* were scored once already and are spent; a new split goes in
-``HELD_OUT``). ``--json OUT`` keeps the scores for ``code_table.py``, which writes the README's
+(*test* to *test10* were scored once already and are spent; a new split goes at the
+end of ``SPLITS``). ``--json OUT`` keeps the scores for ``code_table.py``, which writes the README's
 per-code table from them.
 """
 
@@ -43,19 +43,8 @@ SPLITS = (
     "test9",
     "test10",
 )
-# each scored once (--final); all spent: the next one is a new split
-HELD_OUT = (
-    "test",
-    "test2",
-    "test3",
-    "test4",
-    "test5",
-    "test6",
-    "test7",
-    "test8",
-    "test9",
-    "test10",
-)
+# Every split but dev is held out, scored once (--final); all are spent: the next is a new one.
+HELD_OUT = SPLITS[1:]
 
 
 def analyze(root: Path, python: str, repo: Path) -> dict[str, Any]:
