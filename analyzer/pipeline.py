@@ -18,7 +18,7 @@ from . import __version__
 from .advice import advise
 from .crossrun import cite_in_advice, experiments
 from .diagnostics import run_diagnostics
-from .errors import InputError, RoleError
+from .errors import ConfigError, InputError, RoleError
 from .model import SCHEMA_VERSION, Report, Run, RunReport, sort_findings, worst
 from .reader import Logdir, RunSource
 from .roles import Roles, infer_roles
@@ -59,9 +59,29 @@ __all__ = [
 ]
 
 
+#: The reproducible-builds variable (https://reproducible-builds.org/specs/source-date-epoch/):
+#: where it is set, a report's ``generated_at`` is that time, so that two reports of the same
+#: logs are byte-identical (diffable in a PR, cacheable, golden-testable).
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+
+
 def now() -> str:
-    """The current UTC time as the report's ``generated_at`` (to the second)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The report's ``generated_at``: the current UTC time to the second, or ``$SOURCE_DATE_EPOCH``.
+
+    The spec asks tools to refuse a malformed value rather than fall back to the clock, since a
+    silently moving stamp is what the variable exists to prevent.
+    """
+    epoch = os.environ.get(SOURCE_DATE_EPOCH, "").strip()
+    if not epoch:
+        moment = datetime.now(timezone.utc)
+    elif not epoch.isdigit():
+        raise ConfigError(f"${SOURCE_DATE_EPOCH}: {epoch!r} is not a whole number of seconds")
+    else:
+        try:
+            moment = datetime.fromtimestamp(int(epoch), timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise ConfigError(f"${SOURCE_DATE_EPOCH}: {epoch!r} is out of range") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def make_run(group: RunGroup, overrides: Mapping[str, str]) -> tuple[Run, Roles]:

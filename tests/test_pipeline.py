@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +236,45 @@ def test_a_dask_executor_always_gets_the_work() -> None:
     with ClientExecutor(1) as dask_like, ProcessPoolExecutor(1) as pool:
         assert _is_cluster(dask_like)
         assert not _is_cluster(pool)
+
+
+def _a_run(root: Path) -> None:
+    with SummaryWriter(str(root / "r")) as w:
+        for step in range(50):
+            w.add_scalar("loss", 1.0 / (1 + step), step)
+
+
+def test_source_date_epoch_fixes_generated_at_so_reports_are_byte_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _a_run(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert build_report(str(tmp_path)).generated_at == "2023-11-14T22:13:20Z"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["analyze", str(tmp_path), "-f", "md"])
+    second = runner.invoke(cli, ["analyze", str(tmp_path), "-f", "md"])
+    assert first.exit_code == second.exit_code == 0
+    assert "2023-11-14T22:13:20Z" in first.stdout
+    assert first.stdout == second.stdout
+
+
+def test_without_source_date_epoch_the_stamp_is_the_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _a_run(tmp_path)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    stamp = build_report(str(tmp_path)).generated_at
+    assert stamp.startswith(str(datetime.now(timezone.utc).year)), stamp
+
+
+@pytest.mark.parametrize("value", ["yesterday", "-5", "1.5", "99999999999999999999"])
+def test_a_malformed_source_date_epoch_is_exit_2_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    _a_run(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path), "-f", "json"])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "$SOURCE_DATE_EPOCH" in line
+    assert repr(value) in line
