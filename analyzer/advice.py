@@ -99,11 +99,15 @@ def _born_exploded(run: Run, found: Mapping[str, Finding]) -> bool:
     if not isinstance(early, float) or early < _BORN_EXPLODED_NORM:
         return False
     # growth None: no point before the peak to grow from, huge from the first points.
-    return growth is None or (isinstance(growth, float) and growth < 10) or _early(
-        Finding(
-            code=f.code, severity=f.severity, title=f.title, steps=f.steps and (f.steps[1],) * 2
-        ),
-        run,
+    return (
+        growth is None
+        or (isinstance(growth, float) and growth < 10)
+        or _early(
+            Finding(
+                code=f.code, severity=f.severity, title=f.title, steps=f.steps and (f.steps[1],) * 2
+            ),
+            run,
+        )
     )
 
 

@@ -115,8 +115,7 @@ class LocalPool(Executor):
             pool = self._start(items)
             size = chunksize if chunksize > 1 else chunk_size(items, self.workers)
             futures = [
-                pool.submit(_call_each, fn, calls[i : i + size])
-                for i in range(0, len(calls), size)
+                pool.submit(_call_each, fn, calls[i : i + size]) for i in range(0, len(calls), size)
             ]
         return self._results(futures)
 

@@ -127,9 +127,7 @@ def experiment_of(name: str, hparams: Mapping[str, object], group_by: str) -> st
         return name.split("/", 1)[0] if "/" in name else "."
     if group_by == "parent":
         return parent or "."
-    raise ConfigError(
-        f"--group-by {group_by}: use {', '.join(GROUP_BY_CHOICES)} or hparam:NAME"
-    )
+    raise ConfigError(f"--group-by {group_by}: use {', '.join(GROUP_BY_CHOICES)} or hparam:NAME")
 
 
 def check_group_by(group_by: str) -> str:

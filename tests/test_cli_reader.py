@@ -134,8 +134,7 @@ def test_tags_shows_restarts_duplicates_and_problems(tmp_path: Path) -> None:
         "the latest write of each step is kept"
     ) in lines
     assert (
-        "  note: loss: 1 step written twice (1 extra write, step 4); "
-        "the latest write is kept"
+        "  note: loss: 1 step written twice (1 extra write, step 4); the latest write is kept"
     ) in lines
     left = len(b.read_bytes()) - last
     problem = [line for line in lines if line.startswith("  problem: ")]

@@ -157,7 +157,7 @@ def test_matplotlib_is_imported_only_to_draw(tmp_path: Path) -> None:
     assert out.stdout.split("\n")[:2] == ["matplotlib: False", "matplotlib: True"]
     for name in ("report.json", "report.md", "report.html", "histograms.html"):
         assert (tmp_path / name).stat().st_size > 0
-    assert "figure class=\"tile distribution\"" in (tmp_path / "histograms.html").read_text()
+    assert 'figure class="tile distribution"' in (tmp_path / "histograms.html").read_text()
 
 
 def test_data_uri_is_base64_svg() -> None:

@@ -24,8 +24,6 @@ def test_hf_args_text_and_lightning_hparams_are_shown(tmp_path: Path) -> None:
     assert "training arguments (Hugging Face)" in block.summary.get_text()
     assert json.loads(block.pre.get_text()) == args  # the whole text, as text
     assert page.find("script") is None
-    hparams = {
-        tr.th.get_text(): tr.td.get_text() for tr in page.select("table.hparams tr")
-    }
+    hparams = {tr.th.get_text(): tr.td.get_text() for tr in page.select("table.hparams tr")}
     assert hparams["lr"] == "0.003"  # from Lightning's hparams.yaml
     assert hparams["batch_size"] == "64"

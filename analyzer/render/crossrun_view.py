@@ -125,4 +125,3 @@ def cross_run_view(
             )
         )
     return CrossRunView(evidence=evidence, sweeps=tuple(sweeps))
-

@@ -21,8 +21,6 @@ from .safetext import DISPLAY_LIMIT, shorten, visible
 SEVERITIES = ("error", "warning", "info")
 
 
-
-
 def template_dirs() -> list[Path]:
     """Where the templates are: inside the wheel (force-included) first, then the checkout."""
     here = Path(__file__).resolve().parent.parent

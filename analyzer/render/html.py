@@ -167,7 +167,6 @@ def summary_tables(
 # The page.
 
 
-
 def run_view(index: int, r: RunReport, plots: RunPlots | None) -> RunView:
     """The template-ready record of one run (text only when there are no plots)."""
     anchor = f"run-{index}"

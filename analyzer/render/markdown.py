@@ -53,9 +53,7 @@ def largest(n: int, fits: Callable[[int], bool]) -> int:
     return lo
 
 
-def render(
-    report: Report, runs: Mapping[str, object] | None = None, *, limit: int = LIMIT
-) -> str:
+def render(report: Report, runs: Mapping[str, object] | None = None, *, limit: int = LIMIT) -> str:
     """The Markdown report, at most ``limit`` characters (cut with a note when longer)."""
     ordered = sorted(report.runs, key=lambda r: (_WORST_FIRST[r.status], r.run))
     n = len(ordered)

@@ -36,7 +36,6 @@ class Plot:
     nonfinite: bool = False  # some values are NaN/Inf (a red rug under the line)
 
 
-
 @dataclass(frozen=True, slots=True)
 class Tile:
     """One scalar tag in the appendix: a sparkline, its y range, and where it starts and ends."""
@@ -53,10 +52,8 @@ class Tile:
     log: bool
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Which series a finding is about (the presentation's choice; the diagnostics do not plot).
-
 
 
 # A role keeps its colour in every chart of the page (the training loss is always blue).
@@ -246,7 +243,6 @@ def tiles(run: Run) -> tuple[Tile, ...]:
     return tuple(out)
 
 
-
 @dataclass(frozen=True, slots=True)
 class Distribution:
     """A histogram tag over steps as nested percentile bands (TensorBoard's distributions)."""
@@ -313,4 +309,3 @@ MAX_TEXT = 20_000  # characters of one logged text shown (HF's arguments are ~5,
 
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}\n… ({len(text):,} characters)"
-
