@@ -18,7 +18,7 @@ from typing import Any
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
 # families: what it trains. split: "both" (every split), "test" for a writer kept out of dev
-# (in test and test2 to test10), "test2" for one added with test2 (in test2 to test10 and,
+# (in test and test2 to test12), "test2" for one added with test2 (in test2 to test12 and,
 # since test2 was scored, in ``dev_additions()``; never in test).
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
@@ -228,8 +228,8 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test10, never in dev
-TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test10, dev_additions()
+TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test12, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test12, dev_additions()
 SPLITS = (
     "dev",
     "test",
@@ -242,6 +242,8 @@ SPLITS = (
     "test8",
     "test9",
     "test10",
+    "test11",
+    "test12",
 )
 SEED_BASE = {
     "dev": 0,
@@ -255,6 +257,8 @@ SEED_BASE = {
     "test8": 8000,
     "test9": 9000,
     "test10": 10000,
+    "test11": 11000,
+    "test12": 12000,
 }
 # test4's runs per (writer, condition) where they differ from the other splits' "reps":
 # decided before test4 was built or checked (test3 scored one plateau run and no delayed run,
@@ -305,6 +309,10 @@ TEST9_REPS = TEST8_REPS
 # unchanged, for the same reason (the false-alarm rate rests on about 150 healthy runs). Never
 # chosen from what a check or dlreport found.
 TEST10_REPS = TEST9_REPS
+# test11's and test12's, decided before anything of either was built or checked: test10's plan
+# (test7's) unchanged, for the same reason. Never chosen from what a check or dlreport found.
+TEST11_REPS = TEST10_REPS
+TEST12_REPS = TEST11_REPS
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
@@ -312,7 +320,7 @@ TEST10_REPS = TEST9_REPS
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
 # NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
 # splits that have it, default all; a condition added after dev was frozen is in test2 to
-# test10, and in dev only through ``dev_additions()``),
+# test12, and in dev only through ``dev_additions()``),
 # "reps" (runs per split), "cause".
 SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -516,6 +524,8 @@ CONDITIONS: dict[str, dict[str, Any]] = {
             "test8",
             "test9",
             "test10",
+            "test11",
+            "test12",
         ],
         "reps": 4,
         "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
@@ -657,7 +667,9 @@ def all_configs() -> list[dict[str, Any]]:
     reps from 19; ``TEST8_REPS`` is test7's plan. test9, the ninth, takes what test8 takes with
     the family after test8's, seeds from 9000 and config reps from 23; ``TEST9_REPS`` is
     test8's plan. test10, the tenth, takes what test9 takes with the family after test9's,
-    seeds from 10000 and config reps from 27; ``TEST10_REPS`` is test9's plan.
+    seeds from 10000 and config reps from 27; ``TEST10_REPS`` is test9's plan. test11 and
+    test12 follow the same way: the family after the previous split's, seeds from 11000 and
+    12000, config reps from 31 and 35; their reps are test10's plan.
     """
     out = []
     for wname, w in WRITERS.items():
@@ -729,7 +741,14 @@ def all_configs() -> list[dict[str, Any]]:
 #   there are several (offset 10, not 9) and always in seed; the single-family conditions
 #   (no_warmup: tlm) differ from test9's runs of that parity in seed only. Decided before
 #   anything of test10 was built or checked: seed base 10000, family offset 10 (the one after
-#   test9's), first rep 27, TEST10_REPS.
+#   test9's), first rep 27, TEST10_REPS;
+# - test11 and test12, decided together before anything of either was built or checked, by the
+#   same rule: the first candidate is the last rep of the previous split's 4 no_warmup runs (30
+#   after test10's 27 to 30, 34 after test11's 31 to 34), and at that rep the first no_warmup
+#   run would share the previous split's run's family and data (tbx, tlm, same parity),
+#   differing in seed only (checked in code); so the next rep, 31 and 35, where no earlier split
+#   has a run of the same (writer, family, condition, data, rep). Seed bases 11000 and 12000,
+#   family offsets 11 and 12, TEST11_REPS and TEST12_REPS (test10's plan).
 LATER_SPLITS = {
     "test4": (4, 6, TEST4_REPS),
     "test5": (5, 8, TEST5_REPS),
@@ -738,6 +757,8 @@ LATER_SPLITS = {
     "test8": (8, 19, TEST8_REPS),
     "test9": (9, 23, TEST9_REPS),
     "test10": (10, 27, TEST10_REPS),
+    "test11": (11, 31, TEST11_REPS),
+    "test12": (12, 35, TEST12_REPS),
 }
 
 
