@@ -138,6 +138,60 @@ class Spike:
     recovered: bool
 
 
+@dataclass(frozen=True, slots=True)
+class BlowUp:
+    """A curve's highest point against its first, and where the curve went after it.
+
+    ``after_low`` is the lowest trailing rolling median (window max(3, n/20), as
+    :func:`end_level`) of the points after the peak: one lucky batch does not count as a
+    recovery, a level held for a window does.
+    """
+
+    index: int  # position of the highest point
+    first: float  # the first point
+    peak: float
+    best_before: float  # the lowest point before the peak: what training had reached
+    after_low: float
+    after_points: int
+
+    @property
+    def peak_ratio(self) -> float:
+        return self.peak / self.first
+
+    @property
+    def kept_ratio(self) -> float:
+        """The lowest level after the peak, as a share of the first point (1: back at the
+        start at best; under 1: recovered below it)."""
+        return self.after_low / self.first
+
+    def unrecovered(self, ratio: float, kept: float, min_after: int) -> bool:
+        """Whether the curve jumped to ``ratio`` x its first point and, over at least
+        ``min_after`` points after, never came back below ``kept`` x its first point."""
+        return (
+            self.peak_ratio >= ratio and self.kept_ratio >= kept and self.after_points >= min_after
+        )
+
+
+def blow_up(values: np.ndarray) -> BlowUp | None:
+    """The :class:`BlowUp` of a positive curve (a loss); None when its first point is its
+    highest, it is not positive at the start, or fewer than a window of points follow the peak."""
+    if len(values) < 2 or not values[0] > 0:
+        return None
+    i = int(np.argmax(values))
+    after = values[i + 1 :]
+    window = max(3, len(values) // 20)
+    if i == 0 or len(after) < window:
+        return None
+    return BlowUp(
+        index=i,
+        first=float(values[0]),
+        peak=float(values[i]),
+        best_before=float(values[:i].min()),
+        after_low=float(rolling_median(after, window)[window - 1 :].min()),
+        after_points=len(after),
+    )
+
+
 def robust_z(values: np.ndarray, *, window: int, baseline: int) -> tuple[np.ndarray, ...]:
     """Each point's robust z-score against what came before it, with the level and scale:
     (x - median of the ``baseline`` points before) / noise scale, the scale 1.4826 x the MAD of

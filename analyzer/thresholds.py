@@ -36,6 +36,16 @@ _DIVERGENCE = (
     "1.36 then >= 2.14; its ratio 1.57 is the lowest such ratio of any dev, sample_logs or "
     "real-world loss but dcbiton-rnn's 5.4, which diverges; every healthy one is <= 1.0)."
 )
+_BLOWUP = (
+    "A loss that jumps to 10x its first point and never again comes below 0.75x it (lowest "
+    "rolling median after the jump, window n/20) blew up once and never recovered: the step "
+    "broke the network (dead units, a collapse to chance), even where the loss then sits still "
+    "instead of climbing. Measured on realcorpus test11 (spent; every loss of its 251 runs): "
+    "the rate x30 MLPs peak at 17-33x and keep 0.82-0.99x of their first point (at chance "
+    "for good); the corrupted-batch runs peak at 6-78x and recover to 0.01-0.43x (loss_spikes); "
+    "no healthy loss peaks above 4.8x. On ../shared/realworld the one healthy loss above 10x "
+    "(tf-estimator-basics, 127x at its second point) recovers to 0.00x."
+)
 _OSCILLATION = (
     "Second half of training, on block medians (which average out minibatch noise): mean "
     "|change| between block medians at least 8% of the starting loss, and their total "
@@ -166,6 +176,17 @@ class Thresholds:
     divergence_rise: float = _t(1.5, _DIVERGENCE)
     divergence_from_best: float = _t(3.0, _DIVERGENCE)
     divergence_min_rise: float = _t(0.25, _DIVERGENCE)
+    blowup_ratio: float = _t(10.0, _BLOWUP)
+    blowup_kept: float = _t(0.75, _BLOWUP)
+    grad_blowup_growth: float = _t(
+        10.0,
+        "A gradient norm that jumped to 10x its level before, at the step where the training "
+        "loss blew up without recovering (blowup_ratio, blowup_kept), exploded once and broke "
+        "the network: it need not stay up (grad_sustain), since after the step the units it "
+        "killed pass no gradient (realcorpus x30 MLPs: 0.6 to 54, then ~0.2 with per-layer "
+        "norms of exactly 0). An order of magnitude, as the loss's own jump.",
+        minimum=1.0,
+    )
 
     # --- loss oscillation (second half of training, on block medians and residuals)
     oscillation_lr_rise: float = _t(
@@ -396,6 +417,16 @@ class Thresholds:
         "overfitting runs >= 400; sweep: 1/59 FA at 1, 0/59 from 2 to 200; recall 10/10.",
     )
 
+    overfit_best_window: int = _t(
+        3,
+        "With >= 10 evaluations, the general rule measures the rise from the best median of this "
+        "many consecutive evaluations (centred), not from the single lowest: one lucky low "
+        "evaluation of a series flat within its noise is no best. realcorpus test11 (spent): a "
+        "healthy Keras CNN under warm restarts, validation loss 0.016 +- 0.001 for 25 epochs and "
+        "0.0147 once, ended 1.11x that point (a false alarm when test11 was scored once), 1.03x "
+        "its best median of 3; the 13 labelled overfitting runs of test11 are found either way.",
+        minimum=1,
+    )
     overfit_unbroken_tau: float = _t(
         0.97,
         "... or of any size when the rise from the best never broke: Kendall's tau of the "

@@ -10,6 +10,7 @@ from run_builders import make_run
 from analyzer.measures import (
     DISTRIBUTION_BPS,
     as_fraction,
+    blow_up,
     fit_curve,
     histogram_bands,
     histogram_tags,
@@ -313,3 +314,19 @@ def test_rate_of_the_moment_refuses_an_average_restarted_elsewhere() -> None:
         [1000.0, 1000.0, 1000.0, 50.0, 1000.0], index=[1000, 2000, 3000, 4000, 5000]
     )
     assert rate_of_the_moment(average) is None
+
+
+def test_blow_up_measures_the_peak_against_the_first_point_and_the_level_after() -> None:
+    values = np.array([2.0, 1.5, 40.0, 2.1, 2.0, 1.9, 2.2, 2.0, 1.95, 2.05])
+    jump = blow_up(values)
+    assert jump is not None
+    assert (jump.index, jump.peak_ratio, jump.best_before) == (2, 20.0, 1.5)
+    assert jump.kept_ratio == pytest.approx(1.0)  # lowest rolling median (window 3) after: 2.0
+    assert jump.unrecovered(10.0, 0.75, 5)
+    assert not jump.unrecovered(10.0, 0.75, 8)  # only 7 points after the peak
+
+
+def test_blow_up_is_none_when_the_first_point_is_highest_or_too_little_follows() -> None:
+    assert blow_up(np.array([5.0, 4.0, 3.0, 2.0, 1.0])) is None
+    assert blow_up(np.array([1.0, 2.0, 3.0, 9.0, 1.0])) is None  # 1 point after, window 3
+    assert blow_up(np.array([0.0, 2.0, 1.0, 1.0, 1.0])) is None  # no positive start

@@ -15,7 +15,7 @@ heads of a multi-task model. Which checks mean something depends on the kind of 
 - ``adversarial``: a GAN's generator or discriminator loss. Each rises when the other wins;
   a rise or a swing is the game, not divergence. NaN only.
 - RL losses (value, policy, entropy) are judged by the run's reward; NaN only (see
-  :func:`analyzer.diagnostics.loss.is_rl`).
+  :func:`is_rl`).
 
 Per code: ``loss_divergence`` (NaN) on every loss, (climb) on all but GAN and RL losses;
 ``loss_spikes`` on the training loss and every part (a bad batch may reach one term only);
@@ -54,6 +54,15 @@ class Component:
 
     tag: str
     kind: Kind
+
+
+def is_rl(run: Run) -> bool:
+    """A reinforcement-learning run: its quality signal is the reward, not a loss.
+
+    Value and TD losses grow as returns grow, so the shape of such a loss (rising, swinging,
+    spiking) says nothing about training; only a NaN in it does.
+    """
+    return "reward" in run.roles
 
 
 def _leaf(tag: str) -> str:

@@ -7,10 +7,19 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..measures import clean, finite, head_median, role_series, start_level, tail_median
+from ..measures import (
+    blow_up,
+    clean,
+    finite,
+    head_median,
+    role_series,
+    start_level,
+    tail_median,
+)
 from ..model import Finding, Run, Severity, evidence
 from ..settings import Thresholds
 from . import diagnostic
+from .components import is_rl, main_is_adversarial
 
 
 @diagnostic(("grad_norm",), ("grad_norm_layers",), ("grad_norm_parts",))
@@ -22,13 +31,18 @@ def exploding_gradients(run: Run, t: Thresholds) -> Iterator[Finding]:
     max(g) >= 1e3 or >= 100x that early median (warning). The peak is the highest level held
     for 2 points, and its growth is measured from the median of the first 10% of points before
     that stretch and before the uninterrupted climb into it (none before: no growth). The
-    growth test is scale-free: it holds for any loss scale. With per-layer norms: the median
+    growth test is scale-free: it holds for any loss scale. A norm held up for fewer points
+    exploded too when the training loss blew up without recovering at the same step (see
+    loss_divergence: p_max >= 10 x its first point, never back below 0.75 x it): the norm's
+    highest point between the loss's last point before its peak and the loss's peak is >= 10x
+    the median of the norm's points before that span (error). With per-layer norms: the median
     ratio of the first layer's norm to the last layer's >= 70 (AutoTrainer), i.e. gradients
     grow toward the input.
     """
     tag = run.roles.get("grad_norm")
     if tag is not None and len(run.tag_series(tag)) >= t.min_points:
-        yield from _global_exploding(run.tag_series(tag), t)
+        found = list(_global_exploding(run.tag_series(tag), t))
+        yield from found or _jump_with_the_loss(run, run.tag_series(tag), t)
     for part in run.layer_tags.get("grad_norm_parts", ()):
         g = run.tag_series(part)
         if len(g) >= t.min_points:
@@ -133,6 +147,53 @@ def _global_exploding(g: pd.Series, t: Thresholds) -> Iterator[Finding]:
             threshold_growth=t.grad_growth,
             threshold_abs=t.grad_norm_abs_warning,
             threshold_sustain=t.grad_sustain,
+        ),
+    )
+
+
+def _jump_with_the_loss(run: Run, g: pd.Series, t: Thresholds) -> Iterator[Finding]:
+    """The norm's jump at the step where the training loss blew up and never recovered: the
+    step that broke the network, after which the norm falls (dead units pass no gradient) and
+    so is never held up for grad_sustain points."""
+    loss = role_series(run, "train_loss")
+    if loss is None or is_rl(run) or main_is_adversarial(run):
+        return
+    jump = blow_up(loss.to_numpy(dtype=float))
+    if jump is None or not jump.unrecovered(t.blowup_ratio, t.blowup_kept, t.min_points):
+        return
+    loss_step = int(loss.index[jump.index])
+    since = int(loss.index[jump.index - 1])
+    values = g.to_numpy(dtype=float)
+    steps = g.index.to_numpy()
+    within = np.flatnonzero((steps > since) & (steps <= loss_step) & np.isfinite(values))
+    before = values[: within[0]] if within.size else values[:0]
+    before = before[np.isfinite(before)]
+    if not within.size or not before.size or float(np.median(before)) <= 0:
+        return
+    base = float(np.median(before))
+    peak_i = int(within[np.argmax(values[within])])
+    peak = float(values[peak_i])
+    growth = peak / base
+    if growth < t.grad_blowup_growth:
+        return
+    tag = str(g.name)
+    yield Finding(
+        code="exploding_gradients",
+        severity="error",
+        title=f"Gradient norm jumped {growth:.3g}x, to {peak:.3g} at step {int(steps[peak_i])}, "
+        f"as the training loss blew up {jump.peak_ratio:.3g}x and never recovered",
+        steps=(int(steps[peak_i]), loss_step),
+        series=tag,
+        chart=(tag, str(loss.name)),
+        evidence=evidence(
+            max_grad_norm=peak,
+            grad_norm_before=base,
+            growth=growth,
+            loss_peak_step=loss_step,
+            loss_peak_ratio=jump.peak_ratio,
+            points=len(values),
+            margin=growth / t.grad_blowup_growth,
+            threshold_growth=t.grad_blowup_growth,
         ),
     )
 

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..measures import (
+    BlowUp,
     Spike,
+    blow_up,
     end_level,
     robust_spikes,
     role_series,
@@ -23,16 +25,7 @@ from ..measures import (
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
-from .components import Component, components, main_is_adversarial, total_of
-
-
-def is_rl(run: Run) -> bool:
-    """A reinforcement-learning run: its quality signal is the reward, not a loss.
-
-    Value and TD losses grow as returns grow, so the shape of such a loss (rising, swinging,
-    spiking) says nothing about training; only a NaN in it does.
-    """
-    return "reward" in run.roles
+from .components import Component, components, is_rl, main_is_adversarial, total_of
 
 
 def _loss(run: Run, t: Thresholds) -> pd.Series | None:
@@ -66,7 +59,10 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     median of the last max(3, n/20): the loss diverged if end >= 1.5 x start, or if every point
     after the first is >= 1.5 x the first (it blew up at once and never came back), or if end
     >= 3 x the lowest rolling median (window n/20) and the rise is >= 25% of start (it gave
-    back its progress, and the validation loss, where logged, ends >= 1.5x its best too).
+    back its progress, and the validation loss, where logged, ends >= 1.5x its best too), or
+    if it blew up once and never recovered: its highest point p_max >= 10 x its first point
+    x_0 and, after it, its rolling median (window max(3, n/20)) never below 0.75 x x_0 (a loss
+    that sits still at its start after the step broke the network).
     Medians make single spikes (loss_spikes) and a warmup bump that is
     followed by progress not count. An RL run's losses are checked for NaN only (judged by its
     reward). NaN in validation data only is not divergence (see ``no_signal``).
@@ -172,6 +168,11 @@ def _climb(
     gave_back = gave_back and end - best >= t.divergence_min_rise * abs(start)
     if part.tag == run.roles.get("train_loss"):
         gave_back = gave_back and _validation_confirms(run, t)
+    if not rose:
+        jump = unrecovered_blow_up(values, t)
+        if jump is not None:
+            yield _blow_up_finding(raw, jump, part, total, t)
+            return
     if not (rose or gave_back):
         return
     margin = end / (t.divergence_rise * start) if rose else end / (t.divergence_from_best * best)
@@ -196,6 +197,48 @@ def _climb(
             margin=margin,
             threshold_rise=t.divergence_rise,
             threshold_from_best=t.divergence_from_best,
+            **_component_evidence(part, total),
+        ),
+    )
+
+
+def unrecovered_blow_up(values: np.ndarray, t: Thresholds) -> BlowUp | None:
+    """The blow-up of a loss (finite values in step order) that jumped to ``blowup_ratio`` x
+    its first point and never came back below ``blowup_kept`` x it; None otherwise."""
+    jump = blow_up(values)
+    if jump is None or not jump.unrecovered(t.blowup_ratio, t.blowup_kept, t.min_points):
+        return None
+    return jump
+
+
+def _blow_up_finding(
+    raw: pd.Series, jump: BlowUp, part: Component, total: str | None, t: Thresholds
+) -> Finding:
+    step = int(raw.index[jump.index])
+    return Finding(
+        code="loss_divergence",
+        severity="error",
+        title=f"Training loss {_named(part, total)} blew up to {jump.peak:.4g} at step {step} "
+        f"({jump.peak_ratio:.3g}x its first point) and never recovered: it never came back "
+        f"below {jump.kept_ratio:.2g}x its first point"
+        + (
+            f", having reached {jump.best_before:.4g} before"
+            if jump.best_before < jump.first
+            else ""
+        ),
+        steps=(step, int(raw.index[-1])),
+        series=part.tag,
+        chart=(part.tag,),
+        evidence=evidence(
+            first_loss=jump.first,
+            peak_loss=jump.peak,
+            peak_step=step,
+            best_loss_before_peak=jump.best_before,
+            lowest_smoothed_loss_after_peak=jump.after_low,
+            points=len(raw),
+            margin=min(jump.peak_ratio / t.blowup_ratio, jump.kept_ratio / t.blowup_kept),
+            threshold_blowup_ratio=t.blowup_ratio,
+            threshold_blowup_kept=t.blowup_kept,
             **_component_evidence(part, total),
         ),
     )

@@ -21,9 +21,9 @@ from ..measures import (
 from ..model import Finding, Run, evidence
 from ..settings import Thresholds
 from . import diagnostic
-from .components import components, main_is_adversarial, total_of
+from .components import components, is_rl, main_is_adversarial, total_of
 from .convergence import projected_gain_and_noise, val_since
-from .loss import ended_nonfinite, is_rl, role_tag_series
+from .loss import ended_nonfinite, role_tag_series
 
 
 def chance_level(value: float, tolerance: float) -> int | None:
@@ -42,13 +42,13 @@ def chance_level(value: float, tolerance: float) -> int | None:
 def plateau(run: Run, t: Thresholds) -> Iterator[Finding]:
     """Loss stopped improving long before the end, or never learned at all.
 
-    Stuck (the run never learned): the loss lost < 30% of its start and over the last 40% of
-    the points improved by < 2% of the start: a warning, naming the chance level when the
-    loss sits at ln C (C classes); not while the validation accuracy removed >= half of its
-    first error rate (the model learns: label smoothing's floor holds the loss up). With only
-    3 or 4 points this is said only when every point is at ln C (within 0.5%) and the loss
-    moved < 1%: the commonest failed trial. A loss that ends NaN/Inf is not judged here
-    (loss_divergence says what happened to it).
+    Stuck (the run never learned): the loss lost < 30% of its start (and of its first point)
+    and over the last 40% of the points improved by < 2% of the start: a warning, naming the
+    chance level when the loss sits at ln C (C classes); not while the validation accuracy
+    removed >= half of its first error rate (the model learns: label smoothing's floor holds
+    the loss up). With only 3 or 4 points this is said only when every point is at ln C
+    (within 0.5%) and the loss moved < 1%: the commonest failed trial. A loss that ends
+    NaN/Inf is not judged here (loss_divergence says what happened to it).
 
     A term of the objective (a multi-task head, detectron2's ``loss_cls``) that starts and
     ends at the same chance level ln C, having lost < 30% of its start, has not learned
@@ -144,6 +144,11 @@ def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
         threshold_stall=t.plateau_stall,
     )
     if not progressed:
+        # The start is the median of the first 3 points; a loss that lost 30% from its very
+        # first point learned before that median was taken (a byte LM learns its alphabet
+        # between its first two logs: ln 256 = 5.5 to the text's entropy), however flat after.
+        if (values[0] - end) / values[0] >= t.plateau_progress:
+            return
         error_removed = _accuracy_error_removed(run)
         if error_removed is not None and error_removed >= t.plateau_learned_accuracy:
             return  # the validation accuracy says it learns; the loss sits at its own floor
