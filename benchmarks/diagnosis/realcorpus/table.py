@@ -18,7 +18,7 @@ from typing import Any
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
 # families: what it trains. split: "both" (every split), "test" for a writer kept out of dev
-# (in test and test2 to test12), "test2" for one added with test2 (in test2 to test12 and,
+# (in test and test2 to test13), "test2" for one added with test2 (in test2 to test13 and,
 # since test2 was scored, in ``dev_additions()``; never in test).
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
@@ -228,8 +228,8 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test12, never in dev
-TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test12, dev_additions()
+TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test13, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test13, dev_additions()
 SPLITS = (
     "dev",
     "test",
@@ -244,6 +244,7 @@ SPLITS = (
     "test10",
     "test11",
     "test12",
+    "test13",
 )
 SEED_BASE = {
     "dev": 0,
@@ -259,6 +260,7 @@ SEED_BASE = {
     "test10": 10000,
     "test11": 11000,
     "test12": 12000,
+    "test13": 13000,
 }
 # test4's runs per (writer, condition) where they differ from the other splits' "reps":
 # decided before test4 was built or checked (test3 scored one plateau run and no delayed run,
@@ -313,6 +315,9 @@ TEST10_REPS = TEST9_REPS
 # (test7's) unchanged, for the same reason. Never chosen from what a check or dlreport found.
 TEST11_REPS = TEST10_REPS
 TEST12_REPS = TEST11_REPS
+# test13's, decided after test12's one scoring and before anything of test13 was built or
+# checked: test10's plan unchanged, for the same reason.
+TEST13_REPS = TEST12_REPS
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
@@ -320,7 +325,7 @@ TEST12_REPS = TEST11_REPS
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
 # NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
 # splits that have it, default all; a condition added after dev was frozen is in test2 to
-# test12, and in dev only through ``dev_additions()``),
+# test13, and in dev only through ``dev_additions()``),
 # "reps" (runs per split), "cause".
 SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -526,6 +531,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
             "test10",
             "test11",
             "test12",
+            "test13",
         ],
         "reps": 4,
         "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
@@ -669,7 +675,8 @@ def all_configs() -> list[dict[str, Any]]:
     test8's plan. test10, the tenth, takes what test9 takes with the family after test9's,
     seeds from 10000 and config reps from 27; ``TEST10_REPS`` is test9's plan. test11 and
     test12 follow the same way: the family after the previous split's, seeds from 11000 and
-    12000, config reps from 31 and 35; their reps are test10's plan.
+    12000, config reps from 31 and 35; their reps are test10's plan. test13 too: seeds from
+    13000, config reps from 39, test10's plan.
     """
     out = []
     for wname, w in WRITERS.items():
@@ -748,7 +755,10 @@ def all_configs() -> list[dict[str, Any]]:
 #   run would share the previous split's run's family and data (tbx, tlm, same parity),
 #   differing in seed only (checked in code); so the next rep, 31 and 35, where no earlier split
 #   has a run of the same (writer, family, condition, data, rep). Seed bases 11000 and 12000,
-#   family offsets 11 and 12, TEST11_REPS and TEST12_REPS (test10's plan).
+#   family offsets 11 and 12, TEST11_REPS and TEST12_REPS (test10's plan);
+# - test13, decided after test12 was scored once and before anything of test13 was built or
+#   checked, by the same rule: 38 (test12's fourth no_warmup run) would share its family and
+#   data (checked in code), so 39. Seed base 13000, family offset 13, TEST13_REPS.
 LATER_SPLITS = {
     "test4": (4, 6, TEST4_REPS),
     "test5": (5, 8, TEST5_REPS),
@@ -759,6 +769,7 @@ LATER_SPLITS = {
     "test10": (10, 27, TEST10_REPS),
     "test11": (11, 31, TEST11_REPS),
     "test12": (12, 35, TEST12_REPS),
+    "test13": (13, 39, TEST13_REPS),
 }
 
 
