@@ -1,6 +1,6 @@
 """Review each run's label against the numbers it logged, and draw one PNG per run.
 
-    .venv-torch/bin/python check.py [--split dev|test|test2|...|test13] [--only GLOB] [--png]
+    .venv-torch/bin/python check.py [--split dev|test|test2|...|test14] [--only GLOB] [--png]
                                     [--json OUT]
 
 Written from the definitions in the project README's "Diagnosis" section, in its own words:
@@ -456,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             "test11",
             "test12",
             "test13",
+            "test14",
         ],
     )
     ap.add_argument("--only")
