@@ -147,7 +147,7 @@ def _plateau_of_loss(run: Run, t: Thresholds) -> Iterator[Finding]:
         # The start is the median of the first 3 points; a loss that lost 30% from its very
         # first point learned before that median was taken (a byte LM learns its alphabet
         # between its first two logs: ln 256 = 5.5 to the text's entropy), however flat after.
-        if (values[0] - end) / values[0] >= t.plateau_progress:
+        if values[0] > 0 and (values[0] - end) / values[0] >= t.plateau_progress:
             return
         error_removed = _accuracy_error_removed(run)
         if error_removed is not None and error_removed >= t.plateau_learned_accuracy:
