@@ -421,6 +421,17 @@ def role_series(run: Run, role: str) -> pd.Series | None:
     return clean(run, run.roles.get(role))
 
 
+def loss_blow_up(run: Run, tag: str) -> BlowUp | None:
+    """:func:`blow_up` of the finite points of ``tag``, measured once per run (loss_divergence
+    judges it, and exploding_gradients looks for the norm's jump at its step)."""
+
+    def compute() -> BlowUp | None:
+        s = clean(run, tag)
+        return None if s is None else blow_up(s.to_numpy(dtype=float))
+
+    return run.measure(("blow_up", tag), compute)
+
+
 def loss_fit(run: Run, tag: str | None = None) -> CurveFit | None:
     """:func:`fit_curve` of the training loss (or of ``tag``), fitted once per run."""
     tag = tag or run.roles.get("train_loss")

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from ..measures import (
-    blow_up,
     clean,
     finite,
     head_median,
+    loss_blow_up,
     role_series,
     start_level,
     tail_median,
@@ -158,7 +158,7 @@ def _jump_with_the_loss(run: Run, g: pd.Series, t: Thresholds) -> Iterator[Findi
     loss = role_series(run, "train_loss")
     if loss is None or is_rl(run) or main_is_adversarial(run):
         return
-    jump = blow_up(loss.to_numpy(dtype=float))
+    jump = loss_blow_up(run, run.roles["train_loss"])
     if jump is None or not jump.unrecovered(t.blowup_ratio, t.blowup_kept, t.min_points):
         return
     loss_step = int(loss.index[jump.index])

@@ -10,8 +10,8 @@ import pandas as pd
 from ..measures import (
     BlowUp,
     Spike,
-    blow_up,
     end_level,
+    loss_blow_up,
     robust_spikes,
     role_series,
     rolling_median,
@@ -169,8 +169,8 @@ def _climb(
     if part.tag == run.roles.get("train_loss"):
         gave_back = gave_back and _validation_confirms(run, t)
     if not rose:
-        jump = unrecovered_blow_up(values, t)
-        if jump is not None:
+        jump = loss_blow_up(run, tag)
+        if jump is not None and jump.unrecovered(t.blowup_ratio, t.blowup_kept, t.min_points):
             yield _blow_up_finding(raw, jump, part, total, t)
             return
     if not (rose or gave_back):
@@ -200,15 +200,6 @@ def _climb(
             **_component_evidence(part, total),
         ),
     )
-
-
-def unrecovered_blow_up(values: np.ndarray, t: Thresholds) -> BlowUp | None:
-    """The blow-up of a loss (finite values in step order) that jumped to ``blowup_ratio`` x
-    its first point and never came back below ``blowup_kept`` x it; None otherwise."""
-    jump = blow_up(values)
-    if jump is None or not jump.unrecovered(t.blowup_ratio, t.blowup_kept, t.min_points):
-        return None
-    return jump
 
 
 def _blow_up_finding(
