@@ -12,8 +12,8 @@ healthy runs (a healthy run with any predicted code) and per code, and for each 
 of labelled roles that dlreport assigned to exactly the writer's tag.
 
 The held-out splits are scored once, at the end, by the lead: each asks for ``--final``
-(*test* to *test14* were scored once and are spent; a new split goes at the end of
-``SPLITS``). ``--json OUT`` keeps the scores for
+(*test* to *test14* were scored once and are spent; *test15* is the next; a new split goes at
+the end of ``SPLITS``). ``--json OUT`` keeps the scores for
 ``code_table.py``, which writes the README's per-code table from them.
 """
 
@@ -46,6 +46,7 @@ SPLITS = (
     "test12",
     "test13",
     "test14",
+    "test15",
 )
 # Every split but dev is held out, scored once (--final).
 HELD_OUT = SPLITS[1:]

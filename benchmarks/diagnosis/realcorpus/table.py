@@ -18,7 +18,7 @@ from typing import Any
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
 # families: what it trains. split: "both" (every split), "test" for a writer kept out of dev
-# (in test and test2 to test14), "test2" for one added with test2 (in test2 to test14 and,
+# (in test and test2 to test15), "test2" for one added with test2 (in test2 to test15 and,
 # since test2 was scored, in ``dev_additions()``; never in test).
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
@@ -228,8 +228,8 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test14, never in dev
-TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test14, dev_additions()
+TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test15, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test15, dev_additions()
 SPLITS = (
     "dev",
     "test",
@@ -246,6 +246,7 @@ SPLITS = (
     "test12",
     "test13",
     "test14",
+    "test15",
 )
 SEED_BASE = {
     "dev": 0,
@@ -263,6 +264,7 @@ SEED_BASE = {
     "test12": 12000,
     "test13": 13000,
     "test14": 14000,
+    "test15": 15000,
 }
 # test4's runs per (writer, condition) where they differ from the other splits' "reps":
 # decided before test4 was built or checked (test3 scored one plateau run and no delayed run,
@@ -322,6 +324,8 @@ TEST12_REPS = TEST11_REPS
 TEST13_REPS = TEST12_REPS
 # test14's, decided after test13's one scoring, before anything of test14 was built: the same.
 TEST14_REPS = TEST13_REPS
+# test15's, decided after test14's one scoring, before anything of test15 was built: the same.
+TEST15_REPS = TEST14_REPS
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
@@ -329,7 +333,7 @@ TEST14_REPS = TEST13_REPS
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
 # NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
 # splits that have it, default all; a condition added after dev was frozen is in test2 to
-# test14, and in dev only through ``dev_additions()``),
+# test15, and in dev only through ``dev_additions()``),
 # "reps" (runs per split), "cause".
 SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -537,6 +541,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
             "test12",
             "test13",
             "test14",
+            "test15",
         ],
         "reps": 4,
         "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
@@ -681,7 +686,8 @@ def all_configs() -> list[dict[str, Any]]:
     seeds from 10000 and config reps from 27; ``TEST10_REPS`` is test9's plan. test11 and
     test12 follow the same way: the family after the previous split's, seeds from 11000 and
     12000, config reps from 31 and 35; their reps are test10's plan. test13 too: seeds from
-    13000, config reps from 39, test10's plan; test14: seeds from 14000, reps from 43.
+    13000, config reps from 39, test10's plan; test14: seeds from 14000, reps from 43;
+    test15: seeds from 15000, reps from 47.
     """
     out = []
     for wname, w in WRITERS.items():
@@ -765,7 +771,9 @@ def all_configs() -> list[dict[str, Any]]:
 #   checked, by the same rule: 38 (test12's fourth no_warmup run) would share its family and
 #   data (checked in code), so 39. Seed base 13000, family offset 13, TEST13_REPS;
 # - test14, decided after test13 was scored once, the same way: 42 would share test13's fourth
-#   no_warmup run's family and data (checked in code), so 43; seeds 14000, offset 14.
+#   no_warmup run's family and data (checked in code), so 43; seeds 14000, offset 14;
+# - test15, decided after test14 was scored once, the same way: 46 would share test14's fourth
+#   no_warmup run's family and data (checked in code), so 47; seeds 15000, offset 15.
 LATER_SPLITS = {
     "test4": (4, 6, TEST4_REPS),
     "test5": (5, 8, TEST5_REPS),
@@ -778,6 +786,7 @@ LATER_SPLITS = {
     "test12": (12, 35, TEST12_REPS),
     "test13": (13, 39, TEST13_REPS),
     "test14": (14, 43, TEST14_REPS),
+    "test15": (15, 47, TEST15_REPS),
 }
 
 
