@@ -209,12 +209,21 @@ def robust_z(values: np.ndarray, *, window: int, baseline: int) -> tuple[np.ndar
 
 
 def tail_share(values: np.ndarray, *, window: int, baseline: int, low: float, high: float) -> float:
-    """The share of a series' points whose robust z (:func:`robust_z`) lies in [low, high):
-    how often its own noise makes excursions that Gaussian noise makes rarely (0.13% of points
-    beyond 3 sigma). A right-skewed per-batch loss makes them often."""
+    """The share of a series' points whose robust z (:func:`robust_z`) lies in [low, high)
+    and whose point before lies below ``low``: how often its own noise makes excursions that
+    Gaussian noise makes rarely (0.13% of points beyond 3 sigma). A right-skewed per-batch
+    loss makes them often. A point still up after an excursion is that excursion's decay (an
+    epoch mean after a bad batch stays high for an epoch or two), not another one."""
     z, _, _ = robust_z(values, window=window, baseline=baseline)
-    z = z[np.isfinite(z)]
-    return float(np.mean((z >= low) & (z < high))) if z.size else 0.0
+    finite = np.isfinite(z)
+    if not finite.any():
+        return 0.0
+    up = finite & (z >= low)
+    fresh = np.ones(len(z), dtype=bool)
+    fresh[1:] = ~up[:-1]
+    with np.errstate(invalid="ignore"):
+        band = up & (z < high) & fresh
+    return float(band.sum() / finite.sum())
 
 
 def robust_spikes(

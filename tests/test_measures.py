@@ -221,6 +221,21 @@ def test_tail_share_tells_gaussian_noise_from_a_right_skewed_loss() -> None:
     assert tail_share(np.ones(5), **kw) == 0.0
 
 
+def test_tail_share_counts_an_excursion_once_not_its_decay() -> None:
+    # An epoch-mean loss: after each bad batch it stays 3-6 sigma up for two more points.
+    rng = np.random.default_rng(5)
+    kw = {"window": T.spike_window, "baseline": T.spike_baseline, "low": 3.0, "high": 6.0}
+    values = 1.0 + 0.01 * rng.standard_normal(600)
+    for at in range(100, 600, 50):
+        values[at] += 2.0  # the spike, far beyond 6 sigma
+        values[at + 1] += 0.045  # its decay, about 4.5 sigma up
+        values[at + 2] += 0.045
+    assert tail_share(values, **kw) < 0.005
+    alone = values.copy()
+    alone[[at for at in range(100, 600, 50)]] = 1.0  # the same decays with no spike before
+    assert tail_share(alone, **kw) > 0.01
+
+
 def test_spectrum_finds_an_injected_period() -> None:
     rng = np.random.default_rng(1)
     n, period = 2000, 25

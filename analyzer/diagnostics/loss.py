@@ -253,11 +253,11 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     On the second half of the run, split into ~40 blocks whose medians average out minibatch
     noise: the mean |change| between block medians ("swing") >= 8% of the starting loss
-    (waived when a validation loss with >= 16 evaluations judges the swings: block medians can
-    average away a saw-tooth the evaluations show), and their total variation >= 3x the net
-    decrease (a curve that only falls has total variation equal to its decrease). Healthy
-    minibatch noise is not oscillation, so the swings must also stand out of the run's own
-    noise, judged on the best evidence the run has:
+    (halved to 4% where a validation loss with >= 16 evaluations judges the swings: block
+    medians can average away part of a saw-tooth the evaluations show), and their total
+    variation >= 3x the net decrease (a curve that only falls has total variation equal to its
+    decrease). Healthy minibatch noise is not oscillation, so the swings must also stand out of
+    the run's own noise, judged on the best evidence the run has:
 
     - a validation loss with >= 8 evaluations in its second half must swing too: its median
       |change| between evaluations >= 8% of its start, total variation >= 3x its net decrease
@@ -286,10 +286,12 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
     if blocks < 4 or start <= 0:
         return
     # With a validation loss evaluated often enough, it judges the swings (its own size gate
-    # below); the training loss must still fail to descend steadily. Block medians of a
-    # per-step loss can average away a saw-tooth (unshuffled classes) the evaluations show.
-    judged_by_val = _val_swings_judge(run)
-    swung = judged_by_val or swing >= t.oscillation_swing * start
+    # below) and the training loss's gate is halved: block medians of a per-step loss can
+    # average away part of a saw-tooth (unshuffled classes) the evaluations show. Not waived:
+    # a loss whose block medians barely move does not swing, whatever its validation loss
+    # does near its floor.
+    gate = t.oscillation_swing_val_judged if _val_swings_judge(run) else t.oscillation_swing
+    swung = swing >= gate * start
     if not (swung and tv >= t.oscillation_trend * max(net, 0.0)):
         return
     if _schedule_restarts(run, t, float(loss.index[len(values) // 2])):
@@ -313,7 +315,7 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
         chart=(run.roles["train_loss"],),
         evidence=evidence(
             points=len(half),
-            margin=min(swing / (t.oscillation_swing * start), confirm_margin),
+            margin=min(swing / (gate * start), confirm_margin),
             judged_against=basis,
             noise_swing=noise_swing,
             mean_swing=swing,
@@ -321,7 +323,7 @@ def loss_oscillation(run: Run, t: Thresholds) -> Iterator[Finding]:
             total_variation=tv,
             net_decrease=net,
             blocks=blocks,
-            threshold_swing=t.oscillation_swing,
+            threshold_swing=gate,
             threshold_trend=t.oscillation_trend,
             spectral_peak_share=spec.peak_share,
             spectral_peak_period=spec.peak_period,

@@ -19,8 +19,8 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
 
     The median of the last quarter of the logged throughput (or, when none is logged, of the
     steps per second between training-loss points, measured over spans of at least a second
-    so that tiny CPU steps do not turn wall-clock jitter into rates) is <= 0.5x the median of
-    the first quarter (the first 2 points, warm-up, are skipped), and the fall is at least 3x
+    so that tiny CPU steps do not turn wall-clock jitter into rates) is <= 0.33x the median
+    of the first quarter (the first 2 points, warm-up, are skipped), and the fall is at least 3x
     the run's own jitter (the spread of the first quarter): a drop must be sustained and large
     against its noise. A rate derived from wall times is judged only on a run that trained for
     at least a minute: over a few seconds, another process on the machine halves it. The
