@@ -47,6 +47,7 @@ SPLITS = (
     "test13",
     "test14",
     "test15",
+    "test16",
 )
 # Every split but dev is held out, scored once (--final).
 HELD_OUT = SPLITS[1:]

@@ -18,7 +18,7 @@ from typing import Any
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
 # families: what it trains. split: "both" (every split), "test" for a writer kept out of dev
-# (in test and test2 to test15), "test2" for one added with test2 (in test2 to test15 and,
+# (in test and test2 to test16), "test2" for one added with test2 (in test2 to test16 and,
 # since test2 was scored, in ``dev_additions()``; never in test).
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
@@ -228,8 +228,8 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test15, never in dev
-TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test15, dev_additions()
+TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test16, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test16, dev_additions()
 SPLITS = (
     "dev",
     "test",
@@ -247,6 +247,7 @@ SPLITS = (
     "test13",
     "test14",
     "test15",
+    "test16",
 )
 SEED_BASE = {
     "dev": 0,
@@ -265,6 +266,7 @@ SEED_BASE = {
     "test13": 13000,
     "test14": 14000,
     "test15": 15000,
+    "test16": 16000,
 }
 # test4's runs per (writer, condition) where they differ from the other splits' "reps":
 # decided before test4 was built or checked (test3 scored one plateau run and no delayed run,
@@ -326,6 +328,8 @@ TEST13_REPS = TEST12_REPS
 TEST14_REPS = TEST13_REPS
 # test15's, decided after test14's one scoring, before anything of test15 was built: the same.
 TEST15_REPS = TEST14_REPS
+# test16's, decided with test15 built and reviewed, before its one scoring: the same.
+TEST16_REPS = TEST15_REPS
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
@@ -333,7 +337,7 @@ TEST15_REPS = TEST14_REPS
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
 # NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
 # splits that have it, default all; a condition added after dev was frozen is in test2 to
-# test15, and in dev only through ``dev_additions()``),
+# test16, and in dev only through ``dev_additions()``),
 # "reps" (runs per split), "cause".
 SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -542,6 +546,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
             "test13",
             "test14",
             "test15",
+            "test16",
         ],
         "reps": 4,
         "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
@@ -687,7 +692,7 @@ def all_configs() -> list[dict[str, Any]]:
     test12 follow the same way: the family after the previous split's, seeds from 11000 and
     12000, config reps from 31 and 35; their reps are test10's plan. test13 too: seeds from
     13000, config reps from 39, test10's plan; test14: seeds from 14000, reps from 43;
-    test15: seeds from 15000, reps from 47.
+    test15: seeds from 15000, reps from 47; test16: seeds from 16000, reps from 51.
     """
     out = []
     for wname, w in WRITERS.items():
@@ -773,7 +778,11 @@ def all_configs() -> list[dict[str, Any]]:
 # - test14, decided after test13 was scored once, the same way: 42 would share test13's fourth
 #   no_warmup run's family and data (checked in code), so 43; seeds 14000, offset 14;
 # - test15, decided after test14 was scored once, the same way: 46 would share test14's fourth
-#   no_warmup run's family and data (checked in code), so 47; seeds 15000, offset 15.
+#   no_warmup run's family and data (checked in code), so 47; seeds 15000, offset 15;
+# - test16, decided once test15 was built and reviewed, before test15's one scoring (so that a
+#   fresh split is ready if the analyzer changes after it), the same way: 50 would share
+#   test15's fourth no_warmup run's family and data (checked in code), so 51; seeds 16000,
+#   offset 16.
 LATER_SPLITS = {
     "test4": (4, 6, TEST4_REPS),
     "test5": (5, 8, TEST5_REPS),
@@ -787,6 +796,7 @@ LATER_SPLITS = {
     "test13": (13, 39, TEST13_REPS),
     "test14": (14, 43, TEST14_REPS),
     "test15": (15, 47, TEST15_REPS),
+    "test16": (16, 51, TEST16_REPS),
 }
 
 
