@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from analyzer.api import read_scalars
-from analyzer.pipeline import build_report
-from analyzer.settings import Settings
+from analyzer.diagnostics.plateau import plateau
+from analyzer.pipeline import build_analysis, build_report
+from analyzer.settings import Settings, Thresholds
 
 ROOT = Path(__file__).parent / "fixtures" / "realcorpus"
 
@@ -216,6 +217,31 @@ def test_spikes_after_delayed_learning_are_information() -> None:
     assert _report(name, spike_warning_z=6.0, spike_heavy_tail_z=6.0)[0] == {"loss_spikes"}
 
 
+def test_spikes_the_validation_loss_fell_across_are_information() -> None:
+    # test15 (scored once, spent; healthy): a Lightning autoencoder on batches of 4. Seven
+    # batches of hard examples lift its loss 9-10x (up to 27.5 sigma); the validation loss is
+    # lower at the evaluation after each of them than at the one before: none hurt the model.
+    name = "test15-lightning-ae-tiny_batch-47-2714c86f"
+    alarms, _, evidence = _report(name)
+    assert alarms == set()
+    found = evidence["loss_spikes"]
+    assert found["spikes"] == 7
+    assert (found["val_checked_spikes"], found["val_rose_after_spikes"]) == (7, 0)
+    assert 20 < float(found["largest_z"]) < 40  # type: ignore[arg-type]
+    assert _report(name, spike_unfelt_z=20.0)[0] == {"loss_spikes"}
+
+
+def test_corrupted_batches_the_validation_loss_fell_across_are_spikes_when_large() -> None:
+    # test14 (spent): a Keras CNN with every 150th batch corrupted, logged per epoch while it
+    # still learned fast: the validation loss fell across both spikes (0.90x, 0.79x), but they
+    # stand out far beyond what tiny batches make (the larger 60 sigma).
+    name = "test14-keras-cnn-corrupt-43-0feef3bd"
+    alarms, _, evidence = _report(name)
+    assert alarms == {"loss_spikes"}
+    assert evidence["loss_spikes"]["val_rose_after_spikes"] == 0
+    assert float(evidence["loss_spikes"]["largest_z"]) > 40  # type: ignore[arg-type]
+
+
 def test_bad_batches_in_an_epoch_mean_loss_are_spikes_though_each_lingers_an_epoch() -> None:
     # test12 (scored once, spent): a Keras regression with every 150th batch corrupted. Its
     # epoch-mean loss jumps 5 times to 1.7-3.1 (x3-x6 its level of ~0.4, 23-61 sigma) and the
@@ -262,6 +288,34 @@ def test_a_converged_loss_whose_validation_bounces_near_its_floor_does_not_oscil
     alarms, _, _ = _report(name)
     assert alarms == set()
     assert "loss_oscillation" in _report(name, oscillation_swing_val_judged=0.004)[0]
+
+
+def test_a_loss_that_bounces_about_its_level_did_not_give_back_its_progress() -> None:
+    # test15 (scored once, spent): an MLP (torch) at SGD 0.1 with momentum on batches of 8,
+    # 16 validation samples with 25% noisy labels. Its per-step loss bounces 0.1-1.3 about ~0.5
+    # from the start; the lowest of its rolling medians (0.23) and its last median (0.68)
+    # differ by 2 sigma of its point-to-point noise, and its validation loss's lucky low
+    # (0.146) and its end (0.313) by 2 of its own: it swings, it did not diverge.
+    name = "test15-torch-mlp-unstable_val-47-0326d1b5"
+    alarms, _, evidence = _report(name)
+    assert alarms == {"loss_oscillation", "unstable_metric"}
+    assert evidence["loss_oscillation"]["judged_against"] == "validation loss"
+    alarms = _report(name, divergence_rise_noise=0.0)[0]
+    assert "loss_divergence" in alarms
+    assert "loss_oscillation" not in alarms  # a diverging loss's swings are its path
+
+
+def test_a_loss_flat_at_chance_after_a_blow_up_is_divergence_not_a_plateau() -> None:
+    # test15 (scored once, spent): a CNN at rate x30 (tf.summary): loss 2.41, 6.5, then 3.2e8
+    # at step 10, and flat at ~2.4 (chance for 10 classes) for good. The median of its first
+    # 3 points (6.5) makes the flat stretch read as "learned, then stalled"; the divergence and
+    # the exploded norm are what to act on.
+    name = "test15-tfsummary-cnn-lr_x30-47-02511242"
+    alarms, _, _ = _report(name)
+    assert alarms == {"exploding_gradients", "loss_divergence"}
+    analysis = build_analysis(str(ROOT / name), generated_at="t", strict=True)
+    (run,) = analysis.runs.values()
+    assert [f.code for f in plateau(run, Thresholds())] == ["plateau"]  # said alone, it fires
 
 
 def test_a_noisy_tiny_validation_set_swings_the_accuracy() -> None:
@@ -539,6 +593,25 @@ def test_a_rate_halved_by_a_shared_machine_is_no_throughput_drop() -> None:
     alarms, _, evidence = _report(name, throughput_drop=0.5)
     assert alarms == {"throughput_drop"}
     assert 0.4 < float(evidence["throughput_drop"]["ratio"]) < 0.5  # type: ignore[arg-type]
+
+
+def test_a_slowdown_after_a_start_jittered_by_load_is_a_throughput_drop() -> None:
+    # test15 (scored once, spent): a Lightning GRU slowed 7x half-way. Its first quarter
+    # jitters by +-30% (the machine was loaded while it trained), its last quarter holds at
+    # 0.13-0.15x: the fall is under 3x the first quarter's spread alone, over 3x the two
+    # quarters' spreads pooled.
+    name = "test15-lightning-gru-slowdown-47-f156730e"
+    alarms, _, evidence = _report(name)
+    assert alarms == {"throughput_drop"}
+    found = evidence["throughput_drop"]
+    first = float(found["first_quarter_median"])  # type: ignore[arg-type]
+    last = float(found["last_quarter_median"])  # type: ignore[arg-type]
+    assert last / first < 0.2
+    scalars = read_scalars(str(ROOT / name), tags="train/samples_per_sec")
+    rate = scalars.sort_values("step")["value"].to_numpy(dtype=float)[2:]
+    head = rate[: len(rate) // 4]
+    first_spread = 1.4826 * float(np.median(np.abs(head - np.median(head))))
+    assert first - last < 3 * first_spread  # the first quarter's jitter alone would hide it
 
 
 def test_a_steady_running_average_rate_raises_no_throughput_alarm() -> None:

@@ -213,7 +213,9 @@ def _explained(f: Finding, findings: list[Finding]) -> bool:
     - A loss that went flat after learning while it swings or spikes: the swings of a step
       too large, or the kicks of bad batches the weights recover from, are what keep it from
       settling (the oscillation's advice, a smaller rate, is the plateau's too; once the bad
-      batches are gone, what is left of the plateau shows).
+      batches are gone, what is left of the plateau shows). A flat loss that diverged: the
+      divergence is what to act on (a blow-up in the first steps leaves the loss flat where
+      the broken network puts it, and its peak in the "start" reads as learning).
     - A loss that converges slowly while it diverges or swings: its swings, not the number of
       steps or a small rate, hold it up (slow convergence's advice, a larger rate, would make
       them worse).
@@ -226,7 +228,9 @@ def _explained(f: Finding, findings: list[Finding]) -> bool:
         return any(g.code in _CAUSES_OF_NOT_LEARNING for g in alarms)
     if f.code == "plateau":
         return any(
-            g.code in ("loss_oscillation", "loss_spikes") and g.series == f.series for g in alarms
+            g.code in ("loss_divergence", "loss_oscillation", "loss_spikes")
+            and g.series == f.series
+            for g in alarms
         )
     if f.code == "slow_convergence":
         return any(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from ..measures import (
     Spike,
     end_level,
     loss_blow_up,
+    noise_floor,
     robust_spikes,
     role_series,
     rolling_median,
@@ -58,8 +60,9 @@ def loss_divergence(run: Run, t: Thresholds) -> Iterator[Finding]:
     finite points there are. Otherwise, with start = median of the first 3 points and end =
     median of the last max(3, n/20): the loss diverged if end >= 1.5 x start, or if every point
     after the first is >= 1.5 x the first (it blew up at once and never came back), or if end
-    >= 3 x the lowest rolling median (window n/20) and the rise is >= 25% of start (it gave
-    back its progress, and the validation loss, where logged, ends >= 1.5x its best too), or
+    >= 3 x the lowest rolling median (window n/20) and the rise is >= 25% of start and >= 3x
+    the loss's point-to-point noise (it gave back its progress, and the validation loss, where
+    logged, ends >= 1.5x its best too, by >= 3x its own noise), or
     if it blew up once and never recovered: its highest point p_max >= 10 x its first point
     x_0 and, after it, its rolling median (window max(3, n/20)) never below 0.75 x x_0 (a loss
     that sits still at its start after the step broke the network).
@@ -166,6 +169,8 @@ def _climb(
         start, rose = float(values[0]), True
     gave_back = best > 0 and end >= t.divergence_from_best * best
     gave_back = gave_back and end - best >= t.divergence_min_rise * abs(start)
+    # The lowest of a bouncing loss's rolling medians and its last median differ by its noise.
+    gave_back = gave_back and end - best >= t.divergence_rise_noise * noise_floor(values)
     if part.tag == run.roles.get("train_loss"):
         gave_back = gave_back and _validation_confirms(run, t)
     if not rose:
@@ -237,14 +242,18 @@ def _blow_up_finding(
 
 def _validation_confirms(run: Run, t: Thresholds) -> bool:
     """Whether the validation loss, where one is logged, gave back its progress too (ends
-    >= 1.5x its best): a noisy per-step loss on tiny batches climbs back in its rolling
-    medians while the validation loss holds, and a real divergence shows in both."""
+    >= 1.5x its best, by >= 3x its point-to-point noise): a noisy per-step loss on tiny
+    batches climbs back in its rolling medians while the validation loss holds, and a real
+    divergence shows in both. The lowest of a noisy validation loss is a lucky evaluation."""
     val = role_series(run, "val_loss")
     if val is None or len(val) < t.min_points:
         return True
     v = val.to_numpy(dtype=float)
     best, end = float(v.min()), end_level(v)
-    return best <= 0 or end >= t.divergence_rise * best
+    if best <= 0:
+        return True
+    climbed = end - best >= t.divergence_rise_noise * noise_floor(v)
+    return end >= t.divergence_rise * best and climbed
 
 
 @diagnostic(("train_loss",))
@@ -411,8 +420,10 @@ def loss_spikes(run: Run, t: Thresholds) -> Iterator[Finding]:
     the series' starting loss, from an ordinary point, and recovers (back below the median plus
     3 sigma or 30% of the jump). One spike is info, two or more a warning when the largest
     stands >= 20 sigma (per-batch noise is right-skewed: healthy runs cross 6 sigma now and
-    then). Each spike's onset, size and recovery time are catalogued, with whether a
-    gradient-norm spike came first (at or up to 5 points before).
+    then), or >= 40 where the validation loss was no higher after any spike than before it
+    (no spike hurt the model: hard examples in tiny batches, not bad data). Each spike's
+    onset, size and recovery time are catalogued, with whether a gradient-norm spike came
+    first (at or up to 5 points before).
 
     Every term of the objective is checked, each named (detectron2's ``loss_mask``, a
     multi-task head), as well as the training loss: a bad batch may show in one term only.
@@ -508,15 +519,49 @@ def _grad_first(run: Run, t: Thresholds, source: pd.Series, spikes: list[Spike])
     return count
 
 
-def _spikes_warn(spikes: list[Spike], t: Thresholds, tail: float) -> bool:
+def _spikes_warn(
+    spikes: list[Spike], t: Thresholds, tail: float, across: ValidationAcrossSpikes
+) -> bool:
     """Two or more spikes, the largest (by its ratio to the level) beyond what right-skewed
     per-batch noise makes. Its z, not the largest z: just after a long flat stretch (learning
     that starts late) the noise scale of the window before is tiny, and any bounce has a
     huge z. Where the series' own noise is heavy-tailed (``tail``: the share of its points
-    3 to 6 sigma up), its jumps of tens of sigma are that tail, and the bar is higher."""
+    3 to 6 sigma up), its jumps of tens of sigma are that tail, and the bar is higher. Where
+    the validation loss fell across every spike (``across``), none of them hurt the model: the
+    bar is ``spike_unfelt_z``."""
     largest = max(spikes, key=lambda s: s.ratio)
     bar = t.spike_heavy_tail_z if tail >= t.spike_heavy_tail_share else t.spike_warning_z
+    if across.checked >= t.spike_warning_count and across.rose == 0:
+        bar = max(bar, t.spike_unfelt_z)
     return len(spikes) >= t.spike_warning_count and largest.z >= bar
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationAcrossSpikes:
+    """How the validation loss met a series' spikes: of the ``checked`` spikes with an
+    evaluation before and after their onset, after how many it ``rose`` (was no lower at the
+    first evaluation after than at the last one at or before)."""
+
+    checked: int = 0
+    rose: int = 0
+
+
+def _validation_across(run: Run, source: pd.Series, spikes: list[Spike]) -> ValidationAcrossSpikes:
+    """Whether the model felt the spikes: a bad batch's update harms what the validation loss
+    measures (corrupted batches: it is higher at the next evaluation after some of them); a
+    hard batch in a tiny-batch run leaves it falling as before."""
+    val = role_series(run, "val_loss")
+    if val is None or source.name == val.name:
+        return ValidationAcrossSpikes()
+    at, level = val.index.to_numpy(dtype=float), val.to_numpy(dtype=float)
+    checked = rose = 0
+    for s in spikes:
+        onset = float(source.index[s.onset])
+        before, after = level[at <= onset], level[at > onset]
+        if before.size and after.size:
+            checked += 1
+            rose += int(after[0] >= before[-1])
+    return ValidationAcrossSpikes(checked, rose)
 
 
 def _spike_finding(
@@ -538,6 +583,7 @@ def _spike_finding(
         low=t.spike_recovery_z,
         high=t.spike_z,
     )
+    across = _validation_across(run, source, spikes) if what == "loss" else ValidationAcrossSpikes()
     catalogue = "; ".join(
         f"step {int(steps[s.onset])}: x{s.ratio:.2g}, "
         f"recovered in {int(steps[s.end] - steps[s.onset])} steps"
@@ -547,7 +593,7 @@ def _spike_finding(
     terms = f", also in {', '.join(map(repr, with_terms))}" if with_terms else ""
     return Finding(
         code="loss_spikes",
-        severity="warning" if _spikes_warn(spikes, t, heavy) else "info",
+        severity="warning" if _spikes_warn(spikes, t, heavy, across) else "info",
         title=f"{len(spikes)} {what} spike(s){name}, the largest x{biggest.ratio:.2g} at step "
         f"{int(steps[biggest.onset])}{terms}",
         steps=(int(steps[spikes[0].onset]), int(steps[spikes[-1].end])),
@@ -566,6 +612,8 @@ def _spike_finding(
             catalogue=catalogue,
             threshold_z=t.spike_z,
             noise_tail_share=heavy,
+            val_checked_spikes=across.checked,
+            val_rose_after_spikes=across.rose,
             window=t.spike_window,
             **_component_evidence(part, total),
             also_in=", ".join(with_terms) if with_terms else None,

@@ -21,11 +21,11 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
     steps per second between training-loss points, measured over spans of at least a second
     so that tiny CPU steps do not turn wall-clock jitter into rates) is <= 0.33x the median
     of the first quarter (the first 2 points, warm-up, are skipped), and the fall is at least 3x
-    the run's own jitter (the spread of the first quarter): a drop must be sustained and large
-    against its noise. A rate derived from wall times is judged only on a run that trained for
-    at least a minute: over a few seconds, another process on the machine halves it. The
-    speed of evaluation passes (eval/samples_per_second) is not
-    training throughput and is never used. A rate logged as a running average since the start
+    the run's own jitter (the robust spreads of the two quarters, pooled: sqrt((s1^2 + s2^2) /
+    2)): a drop must be sustained and large against its noise. A rate derived from wall times
+    is judged only on a run that trained for at least a minute: over a few seconds, another
+    process on the machine halves it. The speed of evaluation passes (eval/samples_per_second)
+    is not training throughput and is never used. A rate logged as a running average since the start
     (Stable-Baselines3's time/fps) is turned into the rate between its points first.
     """
     tag = run.roles.get("throughput")
@@ -46,8 +46,9 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
     first, last = float(np.median(v[:q])), float(np.median(v[-q:]))
     if first <= 0 or last > t.throughput_drop * first:
         return
-    head = v[:q]
-    jitter = float(1.4826 * np.median(np.abs(head - np.median(head))))
+    # The two levels' spreads pooled (as in an effect size): a start jittered by load must
+    # not hide a drop to a steady, much lower rate, nor a steady start a drop into jitter.
+    jitter = float(np.sqrt((_spread(v[:q]) ** 2 + _spread(v[-q:]) ** 2) / 2))
     if first - last < t.throughput_noise * jitter:
         return
     # Where it dropped: the first point below the midpoint of the two levels, after a calm start.
@@ -71,6 +72,11 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
             threshold_ratio=t.throughput_drop,
         ),
     )
+
+
+def _spread(values: np.ndarray) -> float:
+    """A robust standard deviation: 1.4826 x the median absolute deviation."""
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
 def _trained_for(run: Run) -> float:
