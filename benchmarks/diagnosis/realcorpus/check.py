@@ -1,6 +1,6 @@
 """Review each run's label against the numbers it logged, and draw one PNG per run.
 
-    .venv-torch/bin/python check.py [--split dev|test|test2|...|test16] [--only GLOB] [--png]
+    .venv-torch/bin/python check.py [--split dev|test|test2|...|test17] [--only GLOB] [--png]
                                     [--json OUT]
 
 Written from the definitions in the project README's "Diagnosis" section, in its own words:
@@ -459,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             "test14",
             "test15",
             "test16",
+            "test17",
         ],
     )
     ap.add_argument("--only")

@@ -13,7 +13,7 @@
 Improved: more than 5% lower; worsened: more than 5% higher. *Treatable* runs are labelled
 runs with a code other than ``throughput_drop`` (no hyper-parameter fixes a slow machine).
 Healthy runs must get no advice. Runs excluded by ``review.json`` are skipped. The held-out
-splits are for the lead, once (``--final``; *test* to *test15* are spent).
+splits are for the lead, once (``--final``; *test* to *test16* are spent).
 """
 
 from __future__ import annotations

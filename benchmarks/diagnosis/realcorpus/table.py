@@ -18,7 +18,7 @@ from typing import Any
 # checker and the label rules read these). tags: role -> tag path relative to the run folder,
 # exactly as the writer names it; "{opt}" is the optimizer class name (Lightning's monitor).
 # families: what it trains. split: "both" (every split), "test" for a writer kept out of dev
-# (in test and test2 to test16), "test2" for one added with test2 (in test2 to test16 and,
+# (in test and test2 to test17), "test2" for one added with test2 (in test2 to test17 and,
 # since test2 was scored, in ``dev_additions()``; never in test).
 WRITERS: dict[str, dict[str, Any]] = {
     "torch": {
@@ -228,8 +228,8 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "loss": "rl",
     },
 }
-TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test16, never in dev
-TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test16, dev_additions()
+TEST_ONLY_FAMILIES = {"gan"}  # in test and test2 to test17, never in dev
+TEST2_ONLY_FAMILIES = {"ae"}  # an MLP autoencoder (MSE): test2 to test17, dev_additions()
 SPLITS = (
     "dev",
     "test",
@@ -248,6 +248,7 @@ SPLITS = (
     "test14",
     "test15",
     "test16",
+    "test17",
 )
 SEED_BASE = {
     "dev": 0,
@@ -267,6 +268,7 @@ SEED_BASE = {
     "test14": 14000,
     "test15": 15000,
     "test16": 16000,
+    "test17": 17000,
 }
 # test4's runs per (writer, condition) where they differ from the other splits' "reps":
 # decided before test4 was built or checked (test3 scored one plateau run and no delayed run,
@@ -330,6 +332,8 @@ TEST14_REPS = TEST13_REPS
 TEST15_REPS = TEST14_REPS
 # test16's, decided with test15 built and reviewed, before its one scoring: the same.
 TEST16_REPS = TEST15_REPS
+# test17's, decided after test16's one scoring, before anything of test17 was built: the same.
+TEST17_REPS = TEST16_REPS
 
 # ------------------------------------------------------------------------------- conditions
 # Each condition: "set" (dotted config keys changed from the baseline), "codes" (the symptom
@@ -337,7 +341,7 @@ TEST16_REPS = TEST15_REPS
 # make sense), "grad_codes" (codes added where a gradient norm is logged: a NaN loss makes a
 # NaN gradient), "families" (where it applies; None = all supervised families), "splits" (the
 # splits that have it, default all; a condition added after dev was frozen is in test2 to
-# test16, and in dev only through ``dev_additions()``),
+# test17, and in dev only through ``dev_additions()``),
 # "reps" (runs per split), "cause".
 SUPERVISED = ["mlp", "mlp_reg", "cnn", "lstm", "gru", "tlm", "ae"]
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -547,6 +551,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
             "test14",
             "test15",
             "test16",
+            "test17",
         ],
         "reps": 4,
         "cause": "8-layer post-LN transformer LM at AdamW 1e-2 from step 0, no warm-up: the "
@@ -692,7 +697,8 @@ def all_configs() -> list[dict[str, Any]]:
     test12 follow the same way: the family after the previous split's, seeds from 11000 and
     12000, config reps from 31 and 35; their reps are test10's plan. test13 too: seeds from
     13000, config reps from 39, test10's plan; test14: seeds from 14000, reps from 43;
-    test15: seeds from 15000, reps from 47; test16: seeds from 16000, reps from 51.
+    test15: seeds from 15000, reps from 47; test16: seeds from 16000, reps from 51; test17:
+    seeds from 17000, reps from 55.
     """
     out = []
     for wname, w in WRITERS.items():
@@ -782,7 +788,10 @@ def all_configs() -> list[dict[str, Any]]:
 # - test16, decided once test15 was built and reviewed, before test15's one scoring (so that a
 #   fresh split is ready if the analyzer changes after it), the same way: 50 would share
 #   test15's fourth no_warmup run's family and data (checked in code), so 51; seeds 16000,
-#   offset 16.
+#   offset 16;
+# - test17, decided after test16 was scored once, to measure the analyzer test16 was scored
+#   with on a second fresh split, the same way: 54 would share test16's fourth no_warmup run's
+#   family and data (checked in code), so 55; seeds 17000, offset 17.
 LATER_SPLITS = {
     "test4": (4, 6, TEST4_REPS),
     "test5": (5, 8, TEST5_REPS),
@@ -797,6 +806,7 @@ LATER_SPLITS = {
     "test14": (14, 43, TEST14_REPS),
     "test15": (15, 47, TEST15_REPS),
     "test16": (16, 51, TEST16_REPS),
+    "test17": (17, 55, TEST17_REPS),
 }
 
 
