@@ -20,13 +20,14 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
     The median of the last quarter of the logged throughput (or, when none is logged, of the
     steps per second between training-loss points, measured over spans of at least a second
     so that tiny CPU steps do not turn wall-clock jitter into rates) is <= 0.33x the median
-    of the first quarter (the first 2 points, warm-up, are skipped), and the fall is at least 3x
-    the run's own jitter (the robust spreads of the two quarters, pooled: sqrt((s1^2 + s2^2) /
-    2)): a drop must be sustained and large against its noise. A rate derived from wall times
-    is judged only on a run that trained for at least a minute: over a few seconds, another
-    process on the machine halves it. The speed of evaluation passes (eval/samples_per_second)
-    is not training throughput and is never used. A rate logged as a running average since the start
-    (Stable-Baselines3's time/fps) is turned into the rate between its points first.
+    of the first quarter (the first 2 points, warm-up, are skipped), and the fall is at least
+    3x the run's own jitter (the robust spreads s1, s2 of the two quarters, pooled:
+    sqrt((s1^2 + s2^2) / 2)): a drop must be sustained and large against its noise. A rate
+    derived from wall times is judged only on a run that trained for at least a minute: over a
+    few seconds, another process on the machine halves it. The speed of evaluation passes
+    (eval/samples_per_second) is not training throughput and is never used. A rate logged as a
+    running average since the start (Stable-Baselines3's time/fps) is turned into the rate
+    between its points first.
     """
     tag = run.roles.get("throughput")
     if not tag and _trained_for(run) < t.throughput_derived_min_s:
