@@ -1,9 +1,10 @@
 """Diagnoses on runs written by real writers (tensorboardX, torch's SummaryWriter, Lightning,
-Hugging Face Trainer, Keras, accelerate) in the realcorpus *dev* split and in *test2* (scored
-once, then spent and used for development: its runs are named ``test2-...``), copied under
+Hugging Face Trainer, Keras, tf.summary, accelerate, Stable-Baselines3) in the realcorpus
+*dev* split and in held-out splits after their one scoring (spent and used for development:
+their runs are named ``test2-...`` to ``test15-...``), copied under
 ``tests/fixtures/realcorpus`` (``config.json`` says each run's cause). Each healthy run here
-tripped a detector before the rules were calibrated on dev; each sick one is the symptom the
-rule must keep finding.
+tripped a detector before a rule was changed; each sick one is the symptom the rule must keep
+finding.
 """
 
 from __future__ import annotations
