@@ -221,8 +221,7 @@ def tail_share(values: np.ndarray, *, window: int, baseline: int, low: float, hi
     up = finite & (z >= low)
     fresh = np.ones(len(z), dtype=bool)
     fresh[1:] = ~up[:-1]
-    with np.errstate(invalid="ignore"):
-        band = up & (z < high) & fresh
+    band = up & (z < high) & fresh
     return float(band.sum() / finite.sum())
 
 
@@ -394,16 +393,22 @@ def fit_curve(steps: np.ndarray, values: np.ndarray) -> CurveFit | None:
     return best
 
 
+def robust_sd(values: np.ndarray) -> float:
+    """A standard deviation that outliers do not move: 1.4826 x the median absolute deviation
+    (the factor makes it the standard deviation of Gaussian data)."""
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
 def noise_floor(values: np.ndarray) -> float:
     """The point-to-point noise of a series, robust and free of its trend.
 
-    1.4826 x the MAD of the first differences, over sqrt(2): the standard deviation of white
-    noise added to a smooth curve (differences of white noise have twice its variance).
+    The robust standard deviation of the first differences, over sqrt(2): the standard
+    deviation of white noise added to a smooth curve (differences of white noise have twice
+    its variance).
     """
     if values.size < 4:
         return 0.0
-    d = np.diff(values)
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
+    return robust_sd(np.diff(values)) / float(np.sqrt(2))
 
 
 def within_block_noise(values: np.ndarray, size: int) -> float:

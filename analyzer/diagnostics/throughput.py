@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..measures import rate_of_the_moment, role_series, step_rate
+from ..measures import rate_of_the_moment, robust_sd, role_series, step_rate
 from ..model import Finding, Run, evidence
 from ..roles import CUMULATIVE_RATES
 from ..settings import Thresholds
@@ -49,7 +49,7 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
         return
     # The two levels' spreads pooled (as in an effect size): a start jittered by load must
     # not hide a drop to a steady, much lower rate, nor a steady start a drop into jitter.
-    jitter = float(np.sqrt((_spread(v[:q]) ** 2 + _spread(v[-q:]) ** 2) / 2))
+    jitter = float(np.sqrt((robust_sd(v[:q]) ** 2 + robust_sd(v[-q:]) ** 2) / 2))
     if first - last < t.throughput_noise * jitter:
         return
     # Where it dropped: the first point below the midpoint of the two levels, after a calm start.
@@ -73,11 +73,6 @@ def throughput_drop(run: Run, t: Thresholds) -> Iterator[Finding]:
             threshold_ratio=t.throughput_drop,
         ),
     )
-
-
-def _spread(values: np.ndarray) -> float:
-    """A robust standard deviation: 1.4826 x the median absolute deviation."""
-    return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
 def _trained_for(run: Run) -> float:
